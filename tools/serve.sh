@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Sets up this machine, builds ringserve (release) and serves the bundled example models
+# (examples/models) on http://127.0.0.1:8080. Extra arguments go to `ringserve start`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/setup.sh
+cmake --preset release >/dev/null
+cmake --build --preset release -j"$(nproc)"
+bin=build/release/bin/ringserve
+if [[ ! -x $bin ]]; then
+  echo "serve: built what exists so far; the supervisor (build/release/bin/ringserve) is not there yet" >&2
+  exit 1
+fi
+exec "$bin" start examples/models "$@"

@@ -1,0 +1,144 @@
+#include "transport/endpoint.hpp"
+
+#include <sched.h>
+
+#include <atomic>
+
+#include "transport/wake.hpp"
+
+namespace ringserve::transport {
+
+namespace {
+std::string laneName(std::uint32_t k) { return "request arena of lane " + std::to_string(k); }
+}  // namespace
+
+SupervisorLane::SupervisorLane(const Segment& segment, std::uint32_t lane, int eventFd)
+    : segment_(&segment),
+      lane_(lane),
+      eventFd_(eventFd),
+      requests_(&segment.lane(lane).request, segment.requestSlots(lane), segment.header().ring_slots),
+      responses_(&segment.lane(lane).response, segment.responseSlots(lane), segment.header().ring_slots),
+      arena_(segment.requestArena(lane).offset, segment.requestArena(lane).size, laneName(lane),
+             segment.header().shm_size_setting) {
+  std::atomic_ref(segment.lane(lane).loop_waiting).store(1, std::memory_order_seq_cst);
+}
+
+bool SupervisorLane::post(const Descriptor& d) {
+  if (!requests_.tryPush(d)) return false;
+  posted_ = true;
+  return true;
+}
+
+void SupervisorLane::flush() {
+  if (!posted_) return;
+  posted_ = false;
+  auto& h = segment_->header();
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (std::atomic_ref(h.worker_sleeping).exchange(0, std::memory_order_seq_cst) == 1) {
+    std::atomic_ref(h.worker_wake_seq).fetch_add(1, std::memory_order_seq_cst);
+    futexWakeAll(&h.worker_wake_seq);
+  }
+}
+
+bool SupervisorLane::armWait() {
+  std::atomic_ref(segment_->lane(lane_).loop_waiting).store(1, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return responses_.empty();
+}
+
+Result<std::span<const std::byte>> SupervisorLane::peerView(std::uint64_t offset, std::uint64_t len) const {
+  auto v = segment_->view(segment_->responseArena(), offset, len);
+  if (!v) return v.error();
+  return std::span<const std::byte>(v.value());
+}
+
+WorkerEndpoint::WorkerEndpoint(const Segment& segment, std::vector<int> laneEventFds)
+    : segment_(&segment),
+      eventFds_(std::move(laneEventFds)),
+      arena_(segment.responseArena().offset, segment.responseArena().size, "response arena",
+             segment.header().shm_size_setting) {
+  const auto& h = segment.header();
+  for (std::uint32_t k = 0; k < h.lane_count; ++k) {
+    requests_.emplace_back(&segment.lane(k).request, segment.requestSlots(k), h.ring_slots);
+    responses_.emplace_back(&segment.lane(k).response, segment.responseSlots(k), h.ring_slots);
+  }
+  respondedTo_.assign(h.lane_count, 0);
+  eventFds_.resize(h.lane_count, -1);
+}
+
+Result<bool> WorkerEndpoint::next(Descriptor& out, std::uint32_t& lane) {
+  const auto n = static_cast<std::uint32_t>(requests_.size());
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const std::uint32_t k = (nextLane_ + i) % n;
+    auto r = requests_[k].tryPop(out);
+    if (!r) return r.error();
+    if (r.value()) {
+      lane = k;
+      nextLane_ = (k + 1) % n;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool WorkerEndpoint::anyPending() const {
+  for (const auto& r : requests_)
+    if (!r.empty()) return true;
+  return false;
+}
+
+void WorkerEndpoint::wait(std::uint64_t spinNs, std::int64_t timeoutNs) {
+  if (spinNs > 0) {
+    const std::uint64_t until = monotonicNs() + spinNs;
+    do {
+      for (int i = 0; i < 64; ++i) cpuRelax();
+      if (anyPending()) return;
+    } while (monotonicNs() < until);
+  }
+  auto& h = segment_->header();
+  const std::uint32_t seq = std::atomic_ref(h.worker_wake_seq).load(std::memory_order_seq_cst);
+  std::atomic_ref(h.worker_sleeping).store(1, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (!anyPending()) futexWait(&h.worker_wake_seq, seq, timeoutNs);
+  std::atomic_ref(h.worker_sleeping).store(0, std::memory_order_relaxed);
+}
+
+void WorkerEndpoint::interrupt() {
+  auto& h = segment_->header();
+  std::atomic_ref(h.worker_wake_seq).fetch_add(1, std::memory_order_seq_cst);
+  futexWakeAll(&h.worker_wake_seq);
+}
+
+void WorkerEndpoint::respond(std::uint32_t lane, const Descriptor& d) {
+  while (!responses_[lane].tryPush(d)) {
+    // Only a lane that broke its in-flight bound gets here; let it catch up.
+    flush();
+    sched_yield();
+  }
+  respondedTo_[lane] = 1;
+}
+
+void WorkerEndpoint::flush() {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  for (std::uint32_t k = 0; k < respondedTo_.size(); ++k) {
+    if (!respondedTo_[k]) continue;
+    respondedTo_[k] = 0;
+    if (std::atomic_ref(segment_->lane(k).loop_waiting).exchange(0, std::memory_order_seq_cst) == 1 &&
+        eventFds_[k] >= 0)
+      eventFdNotify(eventFds_[k]);
+  }
+}
+
+Result<std::span<const std::byte>> WorkerEndpoint::peerView(std::uint32_t lane, std::uint64_t offset,
+                                                            std::uint64_t len) const {
+  if (lane >= requests_.size()) return makeError(ErrorCode::corrupt, "lane " + std::to_string(lane) + " does not exist");
+  auto v = segment_->view(segment_->requestArena(lane), offset, len);
+  if (!v) return v.error();
+  return std::span<const std::byte>(v.value());
+}
+
+void WorkerEndpoint::recordProgress() {
+  std::atomic_ref(segment_->header().worker_progress).fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace ringserve::transport
