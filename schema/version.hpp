@@ -23,6 +23,8 @@ inline constexpr std::uint16_t kOldestProtocolMinor = 0;
 inline constexpr std::uint32_t kShmLayoutVersion = 1;
 inline constexpr std::uint16_t kSdkAbiMajor = 1;
 inline constexpr std::uint16_t kSdkAbiMinor = 0;
+// The file id of worker.capnp, sent in the handshake so a worker built from another schema is caught.
+inline constexpr std::uint64_t kWorkerSchemaId = 0xe27029301ee85ef1ULL;
 
 struct ProtocolVersion {
   std::uint16_t major = 0;

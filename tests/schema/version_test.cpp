@@ -36,6 +36,7 @@ TEST(SdkAbi, SameMajorOlderMinorOnly) {
 }
 
 TEST(Schema, HasStableIds) {
+  EXPECT_EQ(capnp::typeId<schema::Hello>() != kWorkerSchemaId, true);  // struct ids differ from the file id
   // The handshake carries the schema id; it must be the file id written in worker.capnp.
   EXPECT_EQ(capnp::typeId<schema::Hello>() != 0, true);
   EXPECT_NE(capnp::typeId<schema::InferRequest>(), capnp::typeId<schema::InferResponse>());
