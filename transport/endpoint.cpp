@@ -16,10 +16,10 @@ SupervisorLane::SupervisorLane(const Segment& segment, std::uint32_t lane, int e
     : segment_(&segment),
       lane_(lane),
       eventFd_(eventFd),
-      requests_(&segment.lane(lane).request, segment.requestSlots(lane), segment.header().ring_slots),
-      responses_(&segment.lane(lane).response, segment.responseSlots(lane), segment.header().ring_slots),
+      requests_(&segment.lane(lane).request, segment.requestSlots(lane), segment.geometry().ring_slots),
+      responses_(&segment.lane(lane).response, segment.responseSlots(lane), segment.geometry().ring_slots),
       arena_(segment.requestArena(lane).offset, segment.requestArena(lane).size, laneName(lane),
-             segment.header().shm_size_setting) {
+             segment.geometry().shm_size_setting) {
   std::atomic_ref(segment.lane(lane).loop_waiting).store(1, std::memory_order_seq_cst);
 }
 
@@ -37,6 +37,7 @@ void SupervisorLane::flush() {
   if (std::atomic_ref(h.worker_sleeping).exchange(0, std::memory_order_seq_cst) == 1) {
     std::atomic_ref(h.worker_wake_seq).fetch_add(1, std::memory_order_seq_cst);
     futexWakeAll(&h.worker_wake_seq);
+    ++wakeups_;
   }
 }
 
@@ -56,8 +57,8 @@ WorkerEndpoint::WorkerEndpoint(const Segment& segment, std::vector<int> laneEven
     : segment_(&segment),
       eventFds_(std::move(laneEventFds)),
       arena_(segment.responseArena().offset, segment.responseArena().size, "response arena",
-             segment.header().shm_size_setting) {
-  const auto& h = segment.header();
+             segment.geometry().shm_size_setting) {
+  const auto& h = segment.geometry();
   for (std::uint32_t k = 0; k < h.lane_count; ++k) {
     requests_.emplace_back(&segment.lane(k).request, segment.requestSlots(k), h.ring_slots);
     responses_.emplace_back(&segment.lane(k).response, segment.responseSlots(k), h.ring_slots);
@@ -97,14 +98,21 @@ void WorkerEndpoint::wait(std::uint64_t spinNs, std::int64_t timeoutNs) {
   }
   auto& h = segment_->header();
   const std::uint32_t seq = std::atomic_ref(h.worker_wake_seq).load(std::memory_order_seq_cst);
+  // interrupt() sets the flag before bumping wake_seq: either we see the flag here or the futex
+  // sees a wake_seq other than `seq` and returns at once.
+  if (interrupted_->exchange(false, std::memory_order_seq_cst)) return;
   std::atomic_ref(h.worker_sleeping).store(1, std::memory_order_seq_cst);
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (!anyPending()) futexWait(&h.worker_wake_seq, seq, timeoutNs);
+  if (!anyPending()) {
+    ++sleeps_;
+    futexWait(&h.worker_wake_seq, seq, timeoutNs);
+  }
   std::atomic_ref(h.worker_sleeping).store(0, std::memory_order_relaxed);
 }
 
 void WorkerEndpoint::interrupt() {
   auto& h = segment_->header();
+  interrupted_->store(true, std::memory_order_seq_cst);
   std::atomic_ref(h.worker_wake_seq).fetch_add(1, std::memory_order_seq_cst);
   futexWakeAll(&h.worker_wake_seq);
 }
@@ -124,8 +132,10 @@ void WorkerEndpoint::flush() {
     if (!respondedTo_[k]) continue;
     respondedTo_[k] = 0;
     if (std::atomic_ref(segment_->lane(k).loop_waiting).exchange(0, std::memory_order_seq_cst) == 1 &&
-        eventFds_[k] >= 0)
+        eventFds_[k] >= 0) {
       eventFdNotify(eventFds_[k]);
+      ++wakeups_;
+    }
   }
 }
 

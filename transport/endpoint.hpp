@@ -14,7 +14,9 @@
 //   worker:  push...; flush(): for each lane pushed to, if exchange(loop_waiting, 0) == 1 notify eventfd
 // A lane posts several requests per event-loop turn and flushes once, and the worker answers
 // everything it found before flushing once, so wake-ups are batched in both directions.
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -46,6 +48,9 @@ class SupervisorLane {
   // safe to sleep; false when a response arrived meanwhile (call next() again).
   bool armWait();
   int eventFd() const { return eventFd_; }
+  // futex wake-ups this lane has sent the worker (benchmarks and metrics: with several requests in
+  // flight it should stay well below one per request).
+  std::uint64_t wakeupsSent() const { return wakeups_; }
 
   // A checked view of a block the worker wrote into the response arena.
   Result<std::span<const std::byte>> peerView(std::uint64_t offset, std::uint64_t len) const;
@@ -61,6 +66,7 @@ class SupervisorLane {
   RingConsumer responses_;
   ArenaAllocator arena_;
   bool posted_ = false;
+  std::uint64_t wakeups_ = 0;
 };
 
 class WorkerEndpoint {
@@ -73,7 +79,8 @@ class WorkerEndpoint {
   // Blocks until a request may be waiting: spins up to `spinNs` (cheap when the supervisor is
   // about to post more), then sleeps on the futex for up to `timeoutNs` (negative = forever).
   void wait(std::uint64_t spinNs, std::int64_t timeoutNs);
-  // Wakes whatever is blocked in wait() (shutdown from another thread of the worker).
+  // Wakes whatever is blocked in wait() (shutdown from another thread of the worker). Safe to call
+  // from any thread; a call that lands just before wait() makes that wait() return at once.
   void interrupt();
 
   // Publishes a response on `lane` (never full while the lane keeps its in-flight bound; if it
@@ -89,6 +96,10 @@ class WorkerEndpoint {
   const Segment& segment() const { return *segment_; }
   void recordProgress();
 
+  // eventfd notifications sent to lanes, and the times wait() went to sleep on the futex.
+  std::uint64_t wakeupsSent() const { return wakeups_; }
+  std::uint64_t sleeps() const { return sleeps_; }
+
  private:
   bool anyPending() const;
 
@@ -99,6 +110,10 @@ class WorkerEndpoint {
   std::vector<char> respondedTo_;
   ArenaAllocator arena_;
   std::uint32_t nextLane_ = 0;
+  std::uint64_t wakeups_ = 0;
+  std::uint64_t sleeps_ = 0;
+  // Set by interrupt(), consumed by wait(). On the heap so the endpoint stays movable.
+  std::unique_ptr<std::atomic<bool>> interrupted_ = std::make_unique<std::atomic<bool>>(false);
 };
 
 }  // namespace ringserve::transport

@@ -63,11 +63,13 @@ class RingConsumer {
   // an error when the producer's counter is impossible.
   Result<bool> tryPop(Descriptor& out) {
     if (cachedHead_ == tail_) {
-      cachedHead_ = std::atomic_ref(index_->head).load(std::memory_order_acquire);
-      if (cachedHead_ == tail_) return false;
-      if (cachedHead_ - tail_ > std::uint64_t{mask_} + 1)
-        return makeError(ErrorCode::corrupt, "ring head " + std::to_string(cachedHead_) + " is more than " +
+      const std::uint64_t head = std::atomic_ref(index_->head).load(std::memory_order_acquire);
+      if (head == tail_) return false;
+      // Not cached when impossible, so every later call fails the same way instead of reading slots.
+      if (head - tail_ > std::uint64_t{mask_} + 1)
+        return makeError(ErrorCode::corrupt, "ring head " + std::to_string(head) + " is more than " +
                                                  std::to_string(mask_ + 1) + " slots ahead of tail " + std::to_string(tail_));
+      cachedHead_ = head;
     }
     std::memcpy(&out, &slots_[tail_ & mask_], sizeof(Descriptor));
     ++tail_;

@@ -48,7 +48,8 @@ SegmentLayout SegmentLayout::compute(const SegmentConfig& c) {
 
 Segment::~Segment() { reset(); }
 
-Segment::Segment(Segment&& other) noexcept : fd_(other.fd_), base_(other.base_), size_(other.size_) {
+Segment::Segment(Segment&& other) noexcept
+    : fd_(other.fd_), base_(other.base_), size_(other.size_), geometry_(other.geometry_) {
   other.fd_ = -1;
   other.base_ = nullptr;
   other.size_ = 0;
@@ -60,6 +61,7 @@ Segment& Segment::operator=(Segment&& other) noexcept {
     fd_ = other.fd_;
     base_ = other.base_;
     size_ = other.size_;
+    geometry_ = other.geometry_;
     other.fd_ = -1;
     other.base_ = nullptr;
     other.size_ = 0;
@@ -73,9 +75,14 @@ void Segment::reset() {
   fd_ = -1;
   base_ = nullptr;
   size_ = 0;
+  geometry_ = SegmentHeader{};
 }
 
-Result<Segment> Segment::create(const SegmentConfig& config, const std::string& debugName) {
+Result<Segment> Segment::create(const SegmentConfig& requested, const std::string& debugName) {
+  // Arena sizes are rounded up to whole pages so that every lane's sub-arena starts aligned.
+  SegmentConfig config = requested;
+  config.request_arena_size = alignUp(config.request_arena_size, kRegionAlignment);
+  config.response_arena_size = alignUp(config.response_arena_size, kRegionAlignment);
   if (config.lane_count == 0 || config.lane_count > 256)
     return makeError(ErrorCode::badHeader, "lane count must be 1..256, not " + std::to_string(config.lane_count));
   if (!std::has_single_bit(config.ring_slots) || config.ring_slots < 2)
@@ -126,7 +133,9 @@ Result<Segment> Segment::create(const SegmentConfig& config, const std::string& 
                             ? config.shm_size_setting
                             : std::uint64_t{config.lane_count} * config.request_arena_size + config.response_arena_size;
   for (std::uint32_t k = 0; k < config.lane_count; ++k) new (base + l.lanes_offset + k * sizeof(LaneControl)) LaneControl{};
-  return Segment(fd, base, l.total_size);
+  Segment s(fd, base, l.total_size);
+  s.geometry_ = *h;
+  return s;
 }
 
 Status checkHeader(const SegmentHeader& h, std::size_t mappedSize) {
@@ -150,6 +159,8 @@ Status checkHeader(const SegmentHeader& h, std::size_t mappedSize) {
   c.response_arena_size = h.response_arena_size;
   if (h.request_arena_size > mappedSize || h.response_arena_size > mappedSize)
     return bad("segment header arena sizes exceed the segment");
+  if (h.request_arena_size % kRegionAlignment != 0 || h.response_arena_size % kRegionAlignment != 0)
+    return bad("segment header arena sizes are not multiples of " + std::to_string(kRegionAlignment));
   const SegmentLayout l = SegmentLayout::compute(c);
   if (l.lanes_offset != h.lanes_offset || l.rings_offset != h.rings_offset ||
       l.request_arena_offset != h.request_arena_offset || l.response_arena_offset != h.response_arena_offset ||
@@ -180,28 +191,31 @@ Result<Segment> Segment::open(int fd) {
   void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) return fail(systemError("mmap of the shared memory segment"));
   Segment s(fd, static_cast<std::byte*>(p), size);
-  if (auto st2 = checkHeader(s.header(), size); !st2) return st2.error();
+  // Check a private copy: the creator could change the shared header between check and use.
+  const SegmentHeader snapshot = s.header();
+  if (auto st2 = checkHeader(snapshot, size); !st2) return st2.error();
+  s.geometry_ = snapshot;
   return s;
 }
 
 LaneControl& Segment::lane(std::uint32_t k) const {
-  return *reinterpret_cast<LaneControl*>(base_ + header().lanes_offset + std::uint64_t{k} * sizeof(LaneControl));
+  return *reinterpret_cast<LaneControl*>(base_ + geometry_.lanes_offset + std::uint64_t{k} * sizeof(LaneControl));
 }
 
 Descriptor* Segment::requestSlots(std::uint32_t k) const {
-  const auto& h = header();
+  const auto& h = geometry_;
   return reinterpret_cast<Descriptor*>(base_ + h.rings_offset + std::uint64_t{k} * 2 * h.ring_slots * sizeof(Descriptor));
 }
 
-Descriptor* Segment::responseSlots(std::uint32_t k) const { return requestSlots(k) + header().ring_slots; }
+Descriptor* Segment::responseSlots(std::uint32_t k) const { return requestSlots(k) + geometry_.ring_slots; }
 
 Segment::Region Segment::requestArena(std::uint32_t k) const {
-  const auto& h = header();
+  const auto& h = geometry_;
   return {h.request_arena_offset + std::uint64_t{k} * h.request_arena_size, h.request_arena_size};
 }
 
 Segment::Region Segment::responseArena() const {
-  const auto& h = header();
+  const auto& h = geometry_;
   return {h.response_arena_offset, h.response_arena_size};
 }
 

@@ -35,7 +35,12 @@ class Segment {
   int fd() const { return fd_; }
   std::byte* base() const { return base_; }
   std::size_t size() const { return size_; }
+  // The live header in shared memory: only its wake words are meant to change, but the peer can
+  // write anything there, so geometry is never read from it after create/open.
   SegmentHeader& header() const { return *reinterpret_cast<SegmentHeader*>(base_); }
+  // The header as it was checked at create/open, in private memory the peer cannot change. Every
+  // offset this class hands out is computed from it.
+  const SegmentHeader& geometry() const { return geometry_; }
   LaneControl& lane(std::uint32_t k) const;
   Descriptor* requestSlots(std::uint32_t k) const;
   Descriptor* responseSlots(std::uint32_t k) const;
@@ -61,6 +66,7 @@ class Segment {
   int fd_ = -1;
   std::byte* base_ = nullptr;
   std::size_t size_ = 0;
+  SegmentHeader geometry_{};
 };
 
 // Validates a header against what this build expects and against the mapped size; the message
