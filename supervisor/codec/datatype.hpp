@@ -1,0 +1,30 @@
+#pragma once
+// V2 tensor datatypes. The codec uses the schema's enum directly (schema::DataType from
+// worker.capnp), so a decoded request goes into the InferRequest frame without conversion.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "worker.capnp.h"
+
+namespace ringserve::supervisor::codec {
+
+using DataType = schema::DataType;
+
+// "FP32" -> FP32; exact, upper-case V2 spelling; nullopt for anything else.
+std::optional<DataType> parseDataType(std::string_view name);
+// FP32 -> "FP32".
+std::string_view dataTypeName(DataType type);
+// Bytes per element; 0 for BYTES (variable: 4-byte LE length + bytes per element).
+std::size_t elementSize(DataType type);
+
+// Product of the dimensions; nullopt when a dimension is negative or the product overflows
+// 2^62 (so byte sizes computed from it cannot overflow either).
+std::optional<std::uint64_t> elementCount(std::span<const std::int64_t> shape);
+
+// "[1,3]" for messages.
+std::string shapeString(std::span<const std::int64_t> shape);
+
+}  // namespace ringserve::supervisor::codec
