@@ -6,7 +6,7 @@
 #include <event2/util.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/pidfd.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,6 +37,10 @@ const char* toString(WorkerState s) {
 namespace {
 
 bool gForceSigchld = false;
+
+// Raw syscalls: glibc 2.36's <sys/pidfd.h> lacks extern "C", and older libcs lack the wrappers.
+int openPidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int sendSignal(int pidfd, int sig) { return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0)); }
 
 // How long a worker that closed its control channel may keep running before it is killed: long
 // enough that an exiting worker's pidfd wins the race and its real exit status is reported.
@@ -224,7 +228,7 @@ bool WorkerProcess::Impl::start(int controlFd) {
   const timeval tv = toTimeval(owner_->launch_.handshakeTimeout);
   evtimer_add(handshakeTimer_, &tv);
 
-  pidfd_ = gForceSigchld ? -1 : ::pidfd_open(owner_->pid_, 0);
+  pidfd_ = gForceSigchld ? -1 : openPidfd(owner_->pid_);
   if (pidfd_ >= 0) {
     pidEvent_ = event_new(base_, pidfd_, EV_READ | EV_PERSIST, &Impl::pidfdCb, this);
     return pidEvent_ != nullptr && event_add(pidEvent_, nullptr) == 0;
@@ -420,7 +424,7 @@ void WorkerProcess::Impl::handshakeTimeoutCb(evutil_socket_t, short, void* p) {
 void WorkerProcess::Impl::signalKill() {
   if (reaped_) return;
   // pidfd_send_signal cannot hit a recycled pid; kill() is safe too since we have not reaped it.
-  if (pidfd_ >= 0 && ::pidfd_send_signal(pidfd_, SIGKILL, nullptr, 0) == 0) return;
+  if (pidfd_ >= 0 && sendSignal(pidfd_, SIGKILL) == 0) return;
   ::kill(owner_->pid_, SIGKILL);
 }
 

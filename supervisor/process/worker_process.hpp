@@ -58,7 +58,8 @@ class WorkerProcess {
   // the worker's reply, or an error (worker's own error mapped to a status: badInput 400,
   // notFound 404, unavailable/resourceExhausted 503, timeout 504, others 500; 503 naming the
   // worker and pool if it is not ready or dies first). Calling while not ready fails at once
-  // (through the callback, from this call).
+  // (through the callback, from this call). Destroying the WorkerProcess drops pending callbacks
+  // without calling them.
   using LoadCallback = std::function<void(Expected<LoadedModel>)>;
   using UnloadCallback = std::function<void(Expected<std::uint32_t>)>;  // the unloaded handle
   void loadModel(const ModelLoadSpec& spec, LoadCallback done);
