@@ -351,7 +351,8 @@ bool WorkerProcess::Impl::handleFrame(detail::FromWorkerFrame frame) {
   }
   if (auto* hb = std::get_if<WorkerHeartbeat>(&frame.body)) {
     if (frame.id == 0) {
-      if (events_.onHeartbeat) events_.onHeartbeat(*hb);
+      // A copy: the callback may destroy this worker, and with it events_.
+      if (auto cb = events_.onHeartbeat) cb(*hb);
       return *token;
     }
   }
@@ -392,7 +393,7 @@ bool WorkerProcess::Impl::handleHello(detail::HelloFrame hello) {
   spdlog::info("{}: ready (pid {}, version {}, protocol {})", who(), owner_->pid_, hello.hello.workerVersion,
                toString(hello.hello.protocol));
   auto token = alive_;
-  if (events_.onReady) events_.onReady(hello.hello);
+  if (auto cb = events_.onReady) cb(hello.hello);
   return *token;
 }
 
@@ -515,7 +516,7 @@ void WorkerProcess::Impl::onReaped(int waitStatus, bool statusKnown) {
     if (p.unload) p.unload(gone);
     if (!*token) return;
   }
-  if (events_.onExit) events_.onExit(exit);
+  if (auto cb = events_.onExit) cb(exit);
 }
 
 }  // namespace ringserve::supervisor
