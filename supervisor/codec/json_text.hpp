@@ -10,6 +10,8 @@ namespace ringserve::supervisor::codec {
 // validUtf8) for the output to be valid JSON.
 void appendJsonString(std::string& out, std::string_view text);
 bool validUtf8(std::string_view text);
+// `text` with every invalid UTF-8 byte replaced by U+FFFD (e.g. HTTP header values).
+std::string sanitizedUtf8(std::string_view text);
 
 // {"error": "<message>"}: the body of every error response. Invalid UTF-8 in the message is
 // replaced by U+FFFD so the body is always valid JSON.

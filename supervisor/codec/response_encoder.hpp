@@ -69,17 +69,24 @@ struct EncodedResponse {
 // One per HTTP loop thread: keeps its text buffer between responses. Not thread-safe.
 class ResponseEncoder {
  public:
+  ResponseEncoder();
+  ~ResponseEncoder();
+  ResponseEncoder(ResponseEncoder&&) noexcept;
+  ResponseEncoder& operator=(ResponseEncoder&&) noexcept;
+
   // `modelName`/`modelVersion` fill in what the worker left empty.
   Expected<EncodedResponse> encode(schema::InferResult::Reader result, const OutputBytes& outputBytes,
                                    const ResponseFormat& format, std::string_view modelName,
                                    std::string_view modelVersion, OutputSink& sink);
 
  private:
-  std::string json_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
-// The HTTP status for a worker's error reply: badInput 400, notFound 400 (an unknown input or
-// output of a known model), unavailable/resourceExhausted 503, timeout 504, others 500.
+// The HTTP status for a worker's error reply: badInput 400, notFound 404 (the worker does not
+// know the model handle: it was unloaded meanwhile), unavailable/resourceExhausted 503,
+// timeout 504, internal/incompatible/unknown codes 500. The message is kept as is.
 ApiError apiErrorFromWorker(schema::ErrorCode code, std::string_view message);
 
 }  // namespace ringserve::supervisor::codec

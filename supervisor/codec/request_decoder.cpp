@@ -1,0 +1,674 @@
+#include "supervisor/codec/request_decoder.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <bit>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <random>
+#include <set>
+
+#include "supervisor/codec/half.hpp"
+#include "supervisor/codec/json_text.hpp"
+
+namespace ringserve::supervisor::codec {
+namespace {
+
+static_assert(std::endian::native == std::endian::little, "tensors in the arena are little-endian");
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+std::string uuid4() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::uint64_t hi = rng();
+  std::uint64_t lo = rng();
+  hi = (hi & ~0xF000ull) | 0x4000ull;                      // version 4
+  lo = (lo & ~(0xC000ull << 48)) | (0x8000ull << 48);      // variant 10
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(36);
+  for (int i = 15; i >= 0; --i) {
+    s.push_back(kHex[(hi >> (i * 4)) & 15]);
+    if (i == 8 || i == 4) s.push_back('-');
+  }
+  s.push_back('-');
+  for (int i = 15; i >= 0; --i) {
+    s.push_back(kHex[(lo >> (i * 4)) & 15]);
+    if (i == 12) s.push_back('-');
+  }
+  return s;
+}
+
+std::string lower(std::string_view s) {
+  std::string r(s);
+  for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return r;
+}
+
+std::string quoteName(std::string_view name) { return "'" + std::string(name) + "'"; }
+
+// The JSON text of a scalar for messages, shortened.
+std::string valueText(element e) {
+  std::string s = simdjson::minify(e);
+  if (s.size() > 40) s = s.substr(0, 37) + "...";
+  return s;
+}
+
+std::string allTypeNames() {
+  std::string s;
+  for (int t = 0; t <= static_cast<int>(DataType::BYTES); ++t) {
+    if (!s.empty()) s += ", ";
+    s += dataTypeName(static_cast<DataType>(t));
+  }
+  return s;
+}
+
+// Converts one JSON scalar into the element type T and stores it at `dst`. Returns an error text
+// ("is not ..."), empty on success.
+template <class T>
+std::string_view storeInteger(element e, std::byte* dst) {
+  T v{};
+  switch (e.type()) {
+    case element_type::INT64: {
+      const std::int64_t x = e.get_int64().value_unsafe();
+      if constexpr (std::is_signed_v<T>) {
+        if (x < std::numeric_limits<T>::min() || x > std::numeric_limits<T>::max()) return "out of range";
+      } else {
+        if (x < 0 || static_cast<std::uint64_t>(x) > std::numeric_limits<T>::max()) return "out of range";
+      }
+      v = static_cast<T>(x);
+      break;
+    }
+    case element_type::UINT64: {
+      const std::uint64_t x = e.get_uint64().value_unsafe();
+      if (x > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) return "out of range";
+      v = static_cast<T>(x);
+      break;
+    }
+    case element_type::DOUBLE: {
+      const double x = e.get_double().value_unsafe();
+      if (std::trunc(x) != x) return "not an integer";
+      // Doubles beyond 2^53 are not exact: only accept what converts without loss.
+      if (x < static_cast<double>(std::numeric_limits<T>::min()) ||
+          x >= std::ldexp(1.0, std::numeric_limits<T>::digits)) {
+        return "out of range";
+      }
+      v = static_cast<T>(x);
+      break;
+    }
+    default:
+      return "not a number";
+  }
+  std::memcpy(dst, &v, sizeof(T));
+  return {};
+}
+
+// Finite doubles and `null` (NaN); range-checked for the narrower types.
+std::string_view floatValue(element e, double& out) {
+  switch (e.type()) {
+    case element_type::INT64: out = static_cast<double>(e.get_int64().value_unsafe()); return {};
+    case element_type::UINT64: out = static_cast<double>(e.get_uint64().value_unsafe()); return {};
+    case element_type::DOUBLE: out = e.get_double().value_unsafe(); return {};
+    case element_type::NULL_VALUE: out = std::numeric_limits<double>::quiet_NaN(); return {};
+    default: return "not a number";
+  }
+}
+
+std::string_view storeScalar(DataType type, element e, std::byte* dst) {
+  switch (type) {
+    case DataType::BOOL: {
+      std::uint8_t b = 0;
+      if (e.type() == element_type::BOOL) {
+        b = e.get_bool().value_unsafe() ? 1 : 0;
+      } else if (e.type() == element_type::INT64 && (e.get_int64().value_unsafe() & ~std::int64_t{1}) == 0) {
+        b = static_cast<std::uint8_t>(e.get_int64().value_unsafe());
+      } else if (e.type() == element_type::UINT64 && e.get_uint64().value_unsafe() <= 1) {
+        b = static_cast<std::uint8_t>(e.get_uint64().value_unsafe());
+      } else {
+        return "not a boolean (true/false or 0/1)";
+      }
+      std::memcpy(dst, &b, 1);
+      return {};
+    }
+    case DataType::UINT8: return storeInteger<std::uint8_t>(e, dst);
+    case DataType::UINT16: return storeInteger<std::uint16_t>(e, dst);
+    case DataType::UINT32: return storeInteger<std::uint32_t>(e, dst);
+    case DataType::UINT64: return storeInteger<std::uint64_t>(e, dst);
+    case DataType::INT8: return storeInteger<std::int8_t>(e, dst);
+    case DataType::INT16: return storeInteger<std::int16_t>(e, dst);
+    case DataType::INT32: return storeInteger<std::int32_t>(e, dst);
+    case DataType::INT64: return storeInteger<std::int64_t>(e, dst);
+    case DataType::FP16:
+    case DataType::BF16: {
+      double d = 0;
+      if (auto err = floatValue(e, d); !err.empty()) return err;
+      const std::uint16_t h = type == DataType::FP16 ? detail::doubleToHalf(d) : detail::doubleToBfloat16(d);
+      if (std::isfinite(d) && (h & 0x7FFF) == (type == DataType::FP16 ? 0x7C00 : 0x7F80)) return "out of range";
+      std::memcpy(dst, &h, 2);
+      return {};
+    }
+    case DataType::FP32: {
+      double d = 0;
+      if (auto err = floatValue(e, d); !err.empty()) return err;
+      const auto f = static_cast<float>(d);
+      if (std::isfinite(d) && std::isinf(f)) return "out of range";
+      std::memcpy(dst, &f, 4);
+      return {};
+    }
+    case DataType::FP64: {
+      double d = 0;
+      if (auto err = floatValue(e, d); !err.empty()) return err;
+      std::memcpy(dst, &d, 8);
+      return {};
+    }
+    case DataType::BYTES: break;
+  }
+  return "not supported";
+}
+
+// Walks (possibly nested) `data` in row-major order, calling f(scalar) for each leaf; stops
+// at the first error f returns. Returns the number of leaves visited.
+template <class F>
+bool walkLeaves(element e, F& f) {
+  if (e.type() == element_type::ARRAY) {
+    for (element child : e.get_array().value_unsafe()) {
+      if (!walkLeaves(child, f)) return false;
+    }
+    return true;
+  }
+  return f(e);
+}
+
+struct Header {
+  std::string name;   // lower case
+  std::string value;
+};
+
+struct PendingBinary {
+  std::size_t input = 0;       // index into DecodedRequest::inputs
+  std::uint64_t size = 0;      // binary_data_size
+  std::uint64_t elements = 0;  // product of the shape
+};
+
+}  // namespace
+
+struct RequestDecoder::Impl {
+  simdjson::dom::parser parser;
+  std::unique_ptr<char[]> text;  // the JSON part, padded for simdjson
+  std::size_t capacity = 0;
+
+  Expected<DecodedRequest> decode(const BodySource& body, const RequestInfo& info, ArenaTarget& target);
+  Expected<DecodedRequest> decodeRaw(const BodySource& body, const RequestInfo& info, ArenaTarget& target,
+                                     const std::string& headersJson);
+  std::optional<ApiError> decodeJsonData(DecodedInput& input, element data, std::uint64_t count,
+                                         ArenaTarget& target);
+};
+
+namespace {
+
+// {"name":"value",...} of the HTTP headers (lower-cased names, repeated names joined by ", ").
+std::string headersObject(const std::vector<Header>& headers) {
+  std::vector<std::pair<std::string, std::string>> joined;
+  for (const auto& h : headers) {
+    auto it = std::find_if(joined.begin(), joined.end(), [&](const auto& p) { return p.first == h.name; });
+    if (it == joined.end()) {
+      joined.emplace_back(h.name, h.value);
+    } else {
+      it->second += ", ";
+      it->second += h.value;
+    }
+  }
+  std::string o = "{";
+  for (const auto& [name, value] : joined) {
+    if (o.size() > 1) o += ',';
+    appendJsonString(o, sanitizedUtf8(name));
+    o += ':';
+    appendJsonString(o, sanitizedUtf8(value));
+  }
+  o += '}';
+  return o;
+}
+
+std::optional<ApiError> readShape(element e, std::string_view input, std::vector<std::int64_t>& shape) {
+  simdjson::dom::array dims;
+  if (e.get(dims)) return badRequest("input " + quoteName(input) + ": 'shape' must be an array of non-negative integers");
+  for (element d : dims) {
+    std::int64_t n = 0;
+    if (d.get(n) || n < 0) {
+      return badRequest("input " + quoteName(input) + ": 'shape' must be an array of non-negative integers, got " +
+                        valueText(e));
+    }
+    shape.push_back(n);
+  }
+  return std::nullopt;
+}
+
+// Checks that [bytes] holds exactly `elements` BYTES elements (u32 LE length + bytes each).
+std::optional<std::string> checkBytesLayout(std::span<const std::byte> bytes, std::uint64_t elements) {
+  std::uint64_t pos = 0;
+  std::uint64_t n = 0;
+  while (pos < bytes.size()) {
+    if (bytes.size() - pos < 4) return "ends inside the length of element " + std::to_string(n);
+    std::uint32_t len = 0;
+    std::memcpy(&len, bytes.data() + pos, 4);
+    pos += 4;
+    if (len > bytes.size() - pos) {
+      return "element " + std::to_string(n) + " claims " + std::to_string(len) + " bytes but only " +
+             std::to_string(bytes.size() - pos) + " remain";
+    }
+    pos += len;
+    ++n;
+  }
+  if (n != elements) return "holds " + std::to_string(n) + " elements but the shape needs " + std::to_string(elements);
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ApiError> RequestDecoder::Impl::decodeJsonData(DecodedInput& input, element data, std::uint64_t count,
+                                                             ArenaTarget& target) {
+  const std::string where = "input " + quoteName(input.name);
+  const std::string expected = where + ": shape " + shapeString(input.shape) + " needs " + std::to_string(count) +
+                               " elements but 'data' has ";
+  if (input.datatype == DataType::BYTES) {
+    // Two passes: sizes first (the block must be allocated before writing), then the bytes.
+    std::uint64_t n = 0;
+    std::uint64_t total = 0;
+    std::optional<ApiError> err;
+    auto measure = [&](element e) {
+      std::string_view s;
+      if (e.get(s)) {
+        err = badRequest(where + ": element " + std::to_string(n) + " (" + valueText(e) +
+                         ") is not a string; BYTES elements are JSON strings");
+        return false;
+      }
+      if (s.size() > std::numeric_limits<std::uint32_t>::max()) {
+        err = badRequest(where + ": element " + std::to_string(n) + " is longer than 4 GiB");
+        return false;
+      }
+      ++n;
+      total += 4 + s.size();
+      return true;
+    };
+    walkLeaves(data, measure);
+    if (err) return err;
+    if (n != count) return badRequest(expected + std::to_string(n));
+    auto block = target.allocate(total);
+    if (!block) return block.error();
+    input.offset = block->offset;
+    input.size = total;
+    std::byte* out = block->bytes.data();
+    auto write = [&](element e) {
+      const std::string_view s = e.get_string().value_unsafe();
+      const auto len = static_cast<std::uint32_t>(s.size());
+      std::memcpy(out, &len, 4);
+      if (len != 0) std::memcpy(out + 4, s.data(), len);
+      out += 4 + len;
+      return true;
+    };
+    walkLeaves(data, write);
+    return std::nullopt;
+  }
+
+  const std::size_t esize = elementSize(input.datatype);
+  auto block = target.allocate(count * esize);
+  if (!block) return block.error();
+  input.offset = block->offset;
+  input.size = count * esize;
+  std::byte* out = block->bytes.data();
+  std::uint64_t n = 0;
+  std::optional<ApiError> err;
+  const DataType type = input.datatype;
+  auto store = [&](element e) {
+    if (n < count) {
+      if (auto problem = storeScalar(type, e, out + n * esize); !problem.empty()) {
+        err = badRequest(where + ": element " + std::to_string(n) + " (" + valueText(e) + ") is " +
+                         std::string(problem) + " for " + std::string(dataTypeName(type)));
+        return false;
+      }
+    }
+    ++n;
+    return true;
+  };
+  walkLeaves(data, store);
+  if (err) return err;
+  if (n != count) return badRequest(expected + std::to_string(n));
+  return std::nullopt;
+}
+
+Expected<DecodedRequest> RequestDecoder::Impl::decodeRaw(const BodySource& body, const RequestInfo& info,
+                                                         ArenaTarget& target, const std::string& headersJson) {
+  const std::size_t declared = info.declaredInputs != nullptr ? info.declaredInputs->size() : 0;
+  if (declared != 1) {
+    return badRequest("a raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly one "
+                      "declared input; model " + quoteName(info.modelName) + " declares " + std::to_string(declared));
+  }
+  const auto& meta = info.declaredInputs->front();
+  auto type = parseDataType(meta.datatype);
+  if (!type) {
+    return badRequest("a raw binary request needs the datatype of input " + quoteName(meta.name) + " of model " +
+                      quoteName(info.modelName) + ", which declares '" + meta.datatype + "'");
+  }
+  DecodedRequest r;
+  r.id = uuid4();
+  r.idGenerated = true;
+  r.parametersJson = "{\"headers\":" + headersJson + "}";
+  r.binaryDataOutput = true;
+  r.rawRequest = true;
+  DecodedInput in;
+  in.name = meta.name;
+  in.datatype = *type;
+  in.shape = meta.shape.empty() ? std::vector<std::int64_t>{-1} : meta.shape;
+  const std::uint64_t size = body.size();
+  const auto variable = static_cast<std::size_t>(std::count(in.shape.begin(), in.shape.end(), -1));
+  if (variable > 1) {
+    return badRequest("a raw binary request needs input " + quoteName(meta.name) + " to have at most one variable "
+                      "dimension; its shape is " + shapeString(in.shape));
+  }
+  std::uint64_t payload = size;
+  if (*type == DataType::BYTES) {
+    // The whole body is one element.
+    for (auto& d : in.shape) {
+      if (d == -1) d = 1;
+      if (d != 1) {
+        return badRequest("a raw binary BYTES request needs input " + quoteName(meta.name) +
+                          " to hold one element; its shape is " + shapeString(meta.shape));
+      }
+    }
+    if (size > std::numeric_limits<std::uint32_t>::max()) return badRequest("a BYTES element cannot exceed 4 GiB");
+    payload = size + 4;
+  } else {
+    const std::size_t esize = elementSize(*type);
+    std::uint64_t fixed = 1;
+    for (auto d : in.shape) {
+      if (d > 0) fixed *= static_cast<std::uint64_t>(d);
+      if (d == 0) fixed = 0;
+    }
+    const std::uint64_t elements = size / esize;
+    const bool fits = size % esize == 0 && (variable == 0 ? elements == fixed : (fixed != 0 && elements % fixed == 0));
+    if (!fits) {
+      return badRequest("raw binary request for input " + quoteName(meta.name) + ": " + std::to_string(size) +
+                        " bytes do not fit shape " + shapeString(in.shape) + " of " + std::string(dataTypeName(*type)) +
+                        " (" + std::to_string(esize) + " bytes per element)");
+    }
+    for (auto& d : in.shape) {
+      if (d == -1) d = static_cast<std::int64_t>(elements / fixed);
+    }
+  }
+  auto block = target.allocate(payload);
+  if (!block) return block.error();
+  in.offset = block->offset;
+  in.size = payload;
+  if (*type == DataType::BYTES) {
+    const auto len = static_cast<std::uint32_t>(size);
+    std::memcpy(block->bytes.data(), &len, 4);
+    body.copyOut(0, block->bytes.subspan(4));
+  } else {
+    body.copyOut(0, block->bytes);
+  }
+  r.inputs.push_back(std::move(in));
+  return r;
+}
+
+Expected<DecodedRequest> RequestDecoder::Impl::decode(const BodySource& body, const RequestInfo& info,
+                                                      ArenaTarget& target) {
+  std::vector<Header> headers;
+  headers.reserve(info.headers.size());
+  std::optional<std::uint64_t> headerLength;
+  for (const auto& [name, value] : info.headers) {
+    Header h{lower(name), value};
+    if (h.name == "inference-header-content-length") {
+      std::string_view v = value;
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+      std::uint64_t n = 0;
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+      if (v.empty() || ec != std::errc() || p != v.data() + v.size()) {
+        return badRequest("invalid Inference-Header-Content-Length \"" + sanitizedUtf8(value) +
+                          "\": expected the byte count of the JSON header");
+      }
+      headerLength = n;
+    }
+    headers.push_back(std::move(h));
+  }
+  const std::string headersJson = headersObject(headers);
+  const std::uint64_t bodySize = body.size();
+
+  if (headerLength && *headerLength == 0) return decodeRaw(body, info, target, headersJson);
+  if (headerLength && *headerLength > bodySize) {
+    return badRequest("Inference-Header-Content-Length is " + std::to_string(*headerLength) + " but the body has only " +
+                      std::to_string(bodySize) + " bytes");
+  }
+  const std::uint64_t jsonSize = headerLength ? *headerLength : bodySize;
+  if (jsonSize == 0) return badRequest("the request body is empty; expected a JSON inference request");
+
+  if (capacity < jsonSize + simdjson::SIMDJSON_PADDING) {
+    capacity = std::max<std::size_t>(jsonSize + simdjson::SIMDJSON_PADDING, 2 * capacity);
+    text.reset(new char[capacity]);
+  }
+  body.copyOut(0, std::span<std::byte>(reinterpret_cast<std::byte*>(text.get()), jsonSize));
+  std::memset(text.get() + jsonSize, 0, simdjson::SIMDJSON_PADDING);
+  element root;
+  if (auto err = parser.parse(text.get(), jsonSize, false).get(root)) {
+    if (err == simdjson::UTF8_ERROR) {
+      return badRequest("malformed JSON in the request body: it is not valid UTF-8 (BYTES elements in JSON must be "
+                        "UTF-8 strings; send other bytes with the binary data extension)");
+    }
+    return badRequest(std::string("malformed JSON in the request body: ") + simdjson::error_message(err));
+  }
+  simdjson::dom::object request;
+  if (root.get(request)) return badRequest("the request body must be a JSON object");
+
+  DecodedRequest r;
+  // id
+  if (element e; !request["id"].get(e) && !e.is_null()) {
+    std::string_view id;
+    if (e.get(id)) return badRequest("'id' must be a string, got " + valueText(e));
+    r.id = std::string(id);
+  } else {
+    r.id = uuid4();
+    r.idGenerated = true;
+  }
+  // parameters, with headers replaced
+  {
+    std::string& p = r.parametersJson;
+    p = "{";
+    if (element e; !request["parameters"].get(e) && !e.is_null()) {
+      simdjson::dom::object params;
+      if (e.get(params)) return badRequest("'parameters' must be a JSON object, got " + valueText(e));
+      for (auto field : params) {
+        if (field.key == "headers") {
+          r.clientHeadersOverwritten = true;
+          continue;
+        }
+        if (field.key == "binary_data_output") {
+          bool b = false;
+          if (field.value.get(b)) return badRequest("parameters.binary_data_output must be true or false");
+          r.binaryDataOutput = b;
+        }
+        appendJsonString(p, field.key);
+        p += ':';
+        p += simdjson::minify(field.value);
+        p += ',';
+      }
+    }
+    p += "\"headers\":";
+    p += headersJson;
+    p += '}';
+  }
+  // inputs
+  simdjson::dom::array inputs;
+  if (element e; request["inputs"].get(e)) {
+    return badRequest("the request has no 'inputs'");
+  } else if (e.get(inputs)) {
+    return badRequest("'inputs' must be an array, got " + valueText(e));
+  }
+  std::set<std::string, std::less<>> names;
+  std::vector<PendingBinary> binaries;
+  std::vector<std::pair<std::size_t, element>> jsonData;  // input index, data
+  for (element item : inputs) {
+    simdjson::dom::object obj;
+    if (item.get(obj)) return badRequest("each entry of 'inputs' must be an object, got " + valueText(item));
+    DecodedInput in;
+    std::string_view name;
+    if (obj["name"].get(name)) return badRequest("input " + std::to_string(r.inputs.size()) + " has no 'name' string");
+    in.name = std::string(name);
+    if (!names.insert(in.name).second) return badRequest("input " + quoteName(name) + " appears more than once");
+    const settings::TensorMetadata* declared = nullptr;
+    if (info.declaredInputs != nullptr && !info.declaredInputs->empty()) {
+      for (const auto& d : *info.declaredInputs) {
+        if (d.name == name) declared = &d;
+      }
+      if (declared == nullptr) {
+        std::string known;
+        for (const auto& d : *info.declaredInputs) known += (known.empty() ? "" : ", ") + quoteName(d.name);
+        return badRequest("unknown input " + quoteName(name) + " for model " + quoteName(info.modelName) +
+                          "; its inputs are " + known);
+      }
+    }
+    std::string_view dt;
+    if (obj["datatype"].get(dt)) return badRequest("input " + quoteName(name) + " has no 'datatype' string");
+    auto type = parseDataType(dt);
+    if (!type) {
+      return badRequest("input " + quoteName(name) + ": unknown datatype '" + std::string(dt) + "' (expected one of " +
+                        allTypeNames() + ")");
+    }
+    in.datatype = *type;
+    if (declared != nullptr && parseDataType(declared->datatype) && declared->datatype != dt) {
+      return badRequest("input " + quoteName(name) + " has datatype " + std::string(dt) + " but model " +
+                        quoteName(info.modelName) + " expects " + declared->datatype);
+    }
+    if (element e; obj["shape"].get(e)) {
+      return badRequest("input " + quoteName(name) + " has no 'shape'");
+    } else if (auto err = readShape(e, name, in.shape)) {
+      return *err;
+    }
+    const auto count = elementCount(in.shape);
+    if (!count) return badRequest("input " + quoteName(name) + ": shape " + shapeString(in.shape) + " is too large");
+    std::optional<std::uint64_t> binarySize;
+    if (element e; !obj["parameters"].get(e) && !e.is_null()) {
+      simdjson::dom::object params;
+      if (e.get(params)) return badRequest("input " + quoteName(name) + ": 'parameters' must be a JSON object");
+      in.parametersJson = simdjson::minify(e);
+      if (element b; !params["binary_data_size"].get(b)) {
+        std::int64_t n = 0;
+        if (b.get(n) || n < 0) {
+          return badRequest("input " + quoteName(name) + ": parameters.binary_data_size must be a non-negative integer");
+        }
+        binarySize = static_cast<std::uint64_t>(n);
+      }
+    }
+    element data;
+    const bool hasData = !obj["data"].get(data);
+    const std::size_t index = r.inputs.size();
+    if (binarySize) {
+      if (hasData) return badRequest("input " + quoteName(name) + " has both 'data' and parameters.binary_data_size");
+      if (!headerLength) {
+        return badRequest("input " + quoteName(name) + " uses parameters.binary_data_size but the request has no "
+                          "Inference-Header-Content-Length header");
+      }
+      if (in.datatype != DataType::BYTES && *binarySize != *count * elementSize(in.datatype)) {
+        return badRequest("input " + quoteName(name) + ": shape " + shapeString(in.shape) + " of " + std::string(dt) +
+                          " needs " + std::to_string(*count * elementSize(in.datatype)) +
+                          " bytes but binary_data_size is " + std::to_string(*binarySize));
+      }
+      binaries.push_back({index, *binarySize, *count});
+    } else {
+      if (!hasData) return badRequest("input " + quoteName(name) + " has no 'data' (nor parameters.binary_data_size)");
+      jsonData.emplace_back(index, data);
+    }
+    r.inputs.push_back(std::move(in));
+  }
+  // requested outputs
+  if (element e; !request["outputs"].get(e) && !e.is_null()) {
+    simdjson::dom::array outputs;
+    if (e.get(outputs)) return badRequest("'outputs' must be an array, got " + valueText(e));
+    std::set<std::string, std::less<>> outNames;
+    for (element item : outputs) {
+      simdjson::dom::object obj;
+      std::string_view name;
+      if (item.get(obj) || obj["name"].get(name)) {
+        return badRequest("each entry of 'outputs' must be an object with a 'name' string");
+      }
+      if (!outNames.insert(std::string(name)).second) {
+        return badRequest("output " + quoteName(name) + " is requested more than once");
+      }
+      RequestedOutput out;
+      out.name = std::string(name);
+      if (element p; !obj["parameters"].get(p) && !p.is_null()) {
+        simdjson::dom::object params;
+        if (p.get(params)) return badRequest("output " + quoteName(name) + ": 'parameters' must be a JSON object");
+        out.parametersJson = simdjson::minify(p);
+        if (element b; !params["binary_data"].get(b)) {
+          bool flag = false;
+          if (b.get(flag)) return badRequest("output " + quoteName(name) + ": parameters.binary_data must be true or false");
+          out.binaryData = flag;
+        }
+      }
+      r.outputs.push_back(std::move(out));
+    }
+  }
+  // Everything is validated that can be without allocating; now fill the arena.
+  const std::uint64_t binaryBytes = bodySize - jsonSize;
+  std::uint64_t declaredBinary = 0;
+  for (const auto& b : binaries) declaredBinary += b.size;
+  if (headerLength && declaredBinary != binaryBytes) {
+    return badRequest("the inputs' binary_data_size add up to " + std::to_string(declaredBinary) + " bytes but " +
+                      std::to_string(binaryBytes) + " bytes follow the JSON header (Inference-Header-Content-Length: " +
+                      std::to_string(jsonSize) + ", body " + std::to_string(bodySize) + " bytes)");
+  }
+  for (auto& [index, data] : jsonData) {
+    DecodedInput& in = r.inputs[index];
+    if (auto err = decodeJsonData(in, data, *elementCount(in.shape), target)) return *err;
+  }
+  std::uint64_t pos = jsonSize;
+  for (const auto& b : binaries) {
+    DecodedInput& in = r.inputs[b.input];
+    auto block = target.allocate(b.size);
+    if (!block) return block.error();
+    in.offset = block->offset;
+    in.size = b.size;
+    body.copyOut(pos, block->bytes);
+    pos += b.size;
+    if (in.datatype == DataType::BYTES) {
+      if (auto problem = checkBytesLayout(block->bytes, b.elements)) {
+        return badRequest("input " + quoteName(in.name) + ": the binary BYTES data " + *problem);
+      }
+    }
+  }
+  return r;
+}
+
+RequestDecoder::RequestDecoder() : impl_(std::make_unique<Impl>()) {}
+RequestDecoder::~RequestDecoder() = default;
+RequestDecoder::RequestDecoder(RequestDecoder&&) noexcept = default;
+RequestDecoder& RequestDecoder::operator=(RequestDecoder&&) noexcept = default;
+
+Expected<DecodedRequest> RequestDecoder::decode(const BodySource& body, const RequestInfo& info, ArenaTarget& target) {
+  return impl_->decode(body, info, target);
+}
+
+bool ResponseFormat::binary(std::string_view name) const {
+  for (const auto& [n, b] : binaryByOutput) {
+    if (n == name) return b;
+  }
+  return binaryDataOutput;
+}
+
+ResponseFormat DecodedRequest::responseFormat() const {
+  ResponseFormat f;
+  f.requestId = id;
+  f.binaryDataOutput = binaryDataOutput;
+  for (const auto& o : outputs) {
+    if (o.binaryData) f.binaryByOutput.emplace_back(o.name, *o.binaryData);
+  }
+  return f;
+}
+
+}  // namespace ringserve::supervisor::codec
