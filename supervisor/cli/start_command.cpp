@@ -1,0 +1,154 @@
+// `ringserve start [DIR]`: read the repository, start the pools, serve REST and metrics until
+// SIGTERM/SIGINT, then drain and stop.
+#include <event2/event.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "supervisor/cli/commands.hpp"
+#include "supervisor/cli/logging.hpp"
+#include "supervisor/cli/paths.hpp"
+#include "supervisor/core/server_core.hpp"
+#include "supervisor/http/rest_server.hpp"
+#include "supervisor/settings/repository.hpp"
+#include "supervisor/settings/server_settings.hpp"
+
+namespace ringserve::cli {
+
+using namespace ringserve::supervisor;
+
+namespace {
+
+int runStart(const std::string& dir) {
+  auto env = settings::currentEnvironment();
+  settings::Warnings warnings;
+  auto loaded = settings::loadServerSettings(dir, env, warnings);
+  if (!loaded) {
+    std::cerr << "ringserve start: " << loaded.error().message << "\n";
+    return 2;
+  }
+  settings::ServerSettings s = std::move(loaded.value());
+  setUpLogging(s.debug, s.useStructuredLogging);
+  for (const auto& w : warnings) spdlog::warn("{}", w);
+  if (!std::filesystem::is_directory(s.modelRepositoryRoot)) {
+    std::cerr << "ringserve start: model repository " << s.modelRepositoryRoot << " is not a folder\n";
+    return 2;
+  }
+  const auto worker = workerExecutable();
+  if (::access(worker.c_str(), X_OK) != 0) {
+    std::cerr << "ringserve start: worker binary " << worker << " is missing or not executable\n";
+    return 2;
+  }
+  ::signal(SIGPIPE, SIG_IGN);
+
+  initLibevent();
+  EventLoop mainLoop("main");
+  const unsigned n = std::max(1u, s.httpThreads);
+  std::vector<std::unique_ptr<EventLoop>> httpLoops;
+  std::vector<std::unique_ptr<LoopLanes>> lanes;
+  std::vector<EventLoop*> loopPtrs;
+  std::vector<LoopLanes*> lanePtrs;
+  for (unsigned k = 0; k < n; ++k) {
+    httpLoops.push_back(std::make_unique<EventLoop>("http-" + std::to_string(k)));
+    lanes.push_back(std::make_unique<LoopLanes>(*httpLoops.back(), k));
+    loopPtrs.push_back(httpLoops.back().get());
+    lanePtrs.push_back(lanes.back().get());
+  }
+  MetricsRegistry metrics;
+  ServerCore::Options opts;
+  opts.settings = s;
+  opts.workerExecutable = worker.string();
+  opts.builtinRuntimeDir = builtinRuntimeDir().string();
+  opts.env = env;
+  ServerCore core(opts, mainLoop, lanePtrs, metrics);
+  RestServer rest(core, s, loopPtrs, lanePtrs, metrics);
+  auto httpPort = rest.listen(s.host, s.httpPort);
+  if (!httpPort) {
+    spdlog::error("{}", httpPort.error().message);
+    return 1;
+  }
+  std::unique_ptr<MetricsServer> metricsServer;
+  int metricsPort = 0;
+  if (s.metricsEndpoint) {
+    metricsServer = std::make_unique<MetricsServer>(mainLoop, metrics, *s.metricsEndpoint);
+    auto p = metricsServer->listen(s.host, s.metricsPort);
+    if (!p) {
+      spdlog::error("metrics: {}", p.error().message);
+      return 1;
+    }
+    metricsPort = p.value();
+  }
+  spdlog::info("ringserve {} serving {} on http://{}:{} ({} HTTP loop{}), metrics on :{}{}", s.serverVersion,
+               s.modelRepositoryRoot.string(), s.host, httpPort.value(), n, n == 1 ? "" : "s", metricsPort,
+               s.metricsEndpoint.value_or(""));
+  spdlog::info("gRPC (grpc_port {}) is not available in this build; use REST", s.grpcPort);
+
+  core.start(settings::discoverModels(s.modelRepositoryRoot, env));
+  for (auto& l : httpLoops) l->startThread();
+
+  // Graceful stop: stop accepting, let in-flight requests finish (bounded), stop the workers.
+  bool stopping = false;
+  auto onSignal = [&](int sig) {
+    if (stopping) {
+      spdlog::warn("second signal {}: stopping now", sig);
+      mainLoop.stop();
+      return;
+    }
+    stopping = true;
+    spdlog::info("signal {}: draining in-flight requests and stopping", sig);
+    rest.stopAccepting();
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::milliseconds(static_cast<long>(s.parallelWorkersTimeout * 1000));
+    struct Drain {
+      std::function<void()> tick;
+    };
+    auto drain = std::make_shared<Drain>();
+    auto* timer = event_new(
+        mainLoop.base(), -1, 0, [](evutil_socket_t, short, void* arg) { static_cast<Drain*>(arg)->tick(); },
+        drain.get());
+    drain->tick = [&, timer, deadline, drain] {
+      int inFlight = 0;
+      for (const auto& w : core.workers()) inFlight += w.inFlight;
+      if (inFlight > 0 && std::chrono::steady_clock::now() < deadline) {
+        timeval tv{0, 5000};
+        evtimer_add(timer, &tv);
+        return;
+      }
+      event_free(timer);
+      core.shutdown([&] { mainLoop.stop(); });
+    };
+    timeval tv{0, 0};
+    evtimer_add(timer, &tv);
+  };
+  struct SignalCtx {
+    std::function<void(int)> fn;
+  } sigctx{onSignal};
+  auto sigcb = [](evutil_socket_t sig, short, void* arg) { static_cast<SignalCtx*>(arg)->fn(static_cast<int>(sig)); };
+  event* sigterm = evsignal_new(mainLoop.base(), SIGTERM, sigcb, &sigctx);
+  event* sigint = evsignal_new(mainLoop.base(), SIGINT, sigcb, &sigctx);
+  evsignal_add(sigterm, nullptr);
+  evsignal_add(sigint, nullptr);
+
+  mainLoop.run();
+
+  event_free(sigterm);
+  event_free(sigint);
+  for (auto& l : httpLoops) l->stop();
+  for (auto& l : lanes) l->dropAll(unavailable("the server is shutting down"));
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+void addStartCommand(CLI::App& app, int& exitCode) {
+  auto* cmd = app.add_subcommand("start", "Serve the models of a repository folder");
+  auto dir = std::make_shared<std::string>(".");
+  cmd->add_option("DIR", *dir, "Model repository folder (settings.json and model-settings.json files)");
+  cmd->callback([dir, &exitCode] { exitCode = runStart(*dir); });
+}
+
+}  // namespace ringserve::cli

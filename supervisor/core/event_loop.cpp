@@ -1,0 +1,89 @@
+#include "supervisor/core/event_loop.hpp"
+
+#include <event2/thread.h>
+
+#include <stdexcept>
+
+namespace ringserve::supervisor {
+
+namespace {
+// Priorities: 0 urgent, 1 default (evhttp, eventfds), 2 end-of-turn work.
+constexpr int kPriorities = 3;
+constexpr int kEndOfTurnPriority = 2;
+}  // namespace
+
+void initLibevent() {
+  static std::once_flag once;
+  std::call_once(once, [] { evthread_use_pthreads(); });
+}
+
+EventLoop::EventLoop(std::string name) : name_(std::move(name)) {
+  initLibevent();
+  base_ = event_base_new();
+  if (base_ == nullptr) throw std::runtime_error("event_base_new failed for loop " + name_);
+  event_base_priority_init(base_, kPriorities);
+  postedEvent_ = event_new(base_, -1, 0, &EventLoop::onPosted, this);
+  endOfTurnEvent_ = event_new(base_, -1, 0, &EventLoop::onEndOfTurn, this);
+  event_priority_set(endOfTurnEvent_, kEndOfTurnPriority);
+  loopThread_ = std::this_thread::get_id();
+}
+
+EventLoop::~EventLoop() {
+  stop();
+  event_free(postedEvent_);
+  event_free(endOfTurnEvent_);
+  event_base_free(base_);
+}
+
+void EventLoop::post(std::function<void()> fn) {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_) return;
+    posted_.push_back(std::move(fn));
+  }
+  event_active(postedEvent_, 0, 0);
+}
+
+void EventLoop::onPosted(evutil_socket_t, short, void* self) {
+  auto* loop = static_cast<EventLoop*>(self);
+  std::vector<std::function<void()>> work;
+  {
+    std::lock_guard lock(loop->mutex_);
+    work.swap(loop->posted_);
+  }
+  for (auto& fn : work) fn();
+}
+
+void EventLoop::atEndOfTurn(const void* key, std::function<void()> fn) {
+  for (auto& [k, f] : endOfTurn_)
+    if (k == key) return;
+  if (endOfTurn_.empty()) event_active(endOfTurnEvent_, 0, 0);
+  endOfTurn_.emplace_back(key, std::move(fn));
+}
+
+void EventLoop::onEndOfTurn(evutil_socket_t, short, void* self) {
+  auto* loop = static_cast<EventLoop*>(self);
+  auto work = std::move(loop->endOfTurn_);
+  loop->endOfTurn_.clear();
+  for (auto& [k, fn] : work) fn();
+}
+
+void EventLoop::startThread() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void EventLoop::run() {
+  loopThread_ = std::this_thread::get_id();
+  event_base_loop(base_, EVLOOP_NO_EXIT_ON_EMPTY);
+}
+
+void EventLoop::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+  }
+  event_base_loopbreak(base_);
+  if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) thread_.join();
+}
+
+}  // namespace ringserve::supervisor

@@ -1,0 +1,779 @@
+#include "supervisor/core/server_core.hpp"
+
+#include <event2/event.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "supervisor/codec/json_text.hpp"
+
+namespace ringserve::supervisor {
+
+using Clock = std::chrono::steady_clock;
+
+const char* toString(ModelState s) {
+  switch (s) {
+    case ModelState::unknown: return "UNKNOWN";
+    case ModelState::ready: return "READY";
+    case ModelState::unavailable: return "UNAVAILABLE";
+    case ModelState::loading: return "LOADING";
+    case ModelState::unloading: return "UNLOADING";
+  }
+  return "UNKNOWN";
+}
+
+const ModelRoute* RoutingTable::find(const std::string& name, const std::string& version) const {
+  auto it = models.find(name);
+  if (it == models.end()) return nullptr;
+  const auto& v = version.empty() ? it->second.defaultVersion : version;
+  auto jt = it->second.byVersion.find(v);
+  return jt == it->second.byVersion.end() ? nullptr : jt->second.get();
+}
+
+struct ServerCore::Slot {
+  ServerCore* core = nullptr;
+  Pool* pool = nullptr;
+  int index = 0;
+  std::string id;
+  std::unique_ptr<WorkerProcess> proc;
+  std::shared_ptr<WorkerLink> link;
+  RestartPolicy policy;
+  bool ready = false;
+  bool gaveUp = false;
+  std::string lastReason;
+  event* timer = nullptr;
+  std::uint64_t incarnation = 0;
+  WorkerHeartbeat lastHeartbeat;
+  std::set<Instance*> models;  // placed here
+  ~Slot() {
+    if (timer != nullptr) event_free(timer);
+  }
+};
+
+struct ServerCore::Pool {
+  std::string key;
+  std::string label;
+  WorkerLaunch launch;
+  std::vector<std::unique_ptr<Slot>> slots;
+};
+
+struct ServerCore::Instance {
+  std::shared_ptr<const settings::ModelSettings> settings;
+  std::string name, version;
+  Pool* pool = nullptr;
+  ModelState state = ModelState::loading;
+  std::string reason;
+  std::uint32_t handle = 0;
+  std::vector<Slot*> placement;
+  std::set<Slot*> loaded;
+  std::set<Slot*> pendingLoad;
+  std::map<Slot*, std::string> failed;
+  std::shared_ptr<ModelCounters> counters;
+  std::optional<LoadedModel> reported;
+  std::vector<Done> waiters;
+  std::shared_ptr<Instance> replaces;  // a reload: the copy that serves until this one is ready
+  bool shadow = false;                 // a reload candidate, not routed yet
+  bool removed = false;
+};
+
+namespace {
+std::string display(const std::string& name, const std::string& version) {
+  return version.empty() ? name : name + " (version " + version + ")";
+}
+}  // namespace
+
+ServerCore::ServerCore(Options options, EventLoop& main, std::vector<LoopLanes*> httpLanes, MetricsRegistry& metrics)
+    : options_(std::move(options)), main_(main), httpLanes_(std::move(httpLanes)), metrics_(metrics) {
+  metrics_.addCollector([this](std::string& out) {
+    // Runs on the main loop (the metrics server lives there), like everything it reads.
+    out += "# HELP ringserve_worker_restarts_total Worker processes restarted after dying.\n"
+           "# TYPE ringserve_worker_restarts_total counter\n";
+    std::string shm = "# HELP ringserve_shm_bytes_in_use Request-arena bytes held by requests in flight.\n"
+                      "# TYPE ringserve_shm_bytes_in_use gauge\n";
+    std::string size = "# HELP ringserve_shm_segment_bytes Size of each worker's shared-memory segment.\n"
+                       "# TYPE ringserve_shm_segment_bytes gauge\n";
+    std::string ring = "# HELP ringserve_ring_occupancy Descriptors waiting in a worker's request rings.\n"
+                       "# TYPE ringserve_ring_occupancy gauge\n";
+    std::string inflight = "# HELP ringserve_worker_in_flight Requests sent to a worker and not answered yet.\n"
+                           "# TYPE ringserve_worker_in_flight gauge\n";
+    std::map<std::string, std::pair<std::string, std::string>> custom;  // name -> (header, samples)
+    for (const auto& [key, pool] : pools_) {
+      for (const auto& slot : pool->slots) {
+        const Labels l{{"pool", pool->label}, {"worker", slot->id}};
+        out += "ringserve_worker_restarts_total" + formatLabels(l) + " " + std::to_string(slot->policy.restarts()) + "\n";
+        if (!slot->link) continue;
+        shm += "ringserve_shm_bytes_in_use" + formatLabels(l) + " " +
+               std::to_string(slot->link->requestBytesInUse.load(std::memory_order_relaxed)) + "\n";
+        const auto& seg = slot->link->shm->segment();
+        size += "ringserve_shm_segment_bytes" + formatLabels(l) + " " + std::to_string(seg.size()) + "\n";
+        std::uint64_t pending = 0;
+        for (std::uint32_t k = 0; k < seg.header().lane_count; ++k) {
+          auto& idx = seg.lane(k).request;
+          pending += std::atomic_ref(idx.head).load(std::memory_order_relaxed) -
+                     std::atomic_ref(idx.tail).load(std::memory_order_relaxed);
+        }
+        ring += "ringserve_ring_occupancy" + formatLabels(l) + " " + std::to_string(pending) + "\n";
+        inflight += "ringserve_worker_in_flight" + formatLabels(l) + " " +
+                    std::to_string(slot->link->inFlight.load(std::memory_order_relaxed)) + "\n";
+        for (const auto& m : slot->lastHeartbeat.metrics) {
+          auto& [header, samples] = custom[m.name];
+          if (header.empty()) {
+            const char* type = m.kind == MetricSample::Kind::counter ? "counter"
+                               : m.kind == MetricSample::Kind::gauge ? "gauge"
+                                                                     : "histogram";
+            header = "# HELP " + m.name + " " + (m.help.empty() ? "Custom metric from a runtime." : m.help) +
+                     "\n# TYPE " + m.name + " " + type + "\n";
+          }
+          Labels ml{{"model_name", m.modelName}, {"model_version", m.modelVersion}, {"worker", slot->id}};
+          for (const auto& kv : m.labels) ml.push_back(kv);
+          if (m.kind == MetricSample::Kind::histogram) {
+            Histogram::Snapshot s;
+            s.bounds = m.bucketBounds;
+            s.cumulative = m.bucketCounts;
+            s.cumulative.push_back(m.count);
+            s.sum = m.value;
+            s.count = m.count;
+            if (s.cumulative.size() == s.bounds.size() + 1) appendHistogram(samples, m.name, ml, s);
+          } else {
+            samples += m.name + formatLabels(ml) + " " + formatDouble(m.value) + "\n";
+          }
+        }
+      }
+    }
+    out += shm + size + ring + inflight;
+    for (const auto& [name, hs] : custom) out += hs.first + hs.second;
+  });
+}
+
+ServerCore::~ServerCore() {
+  // Workers are killed and reaped by ~WorkerProcess; no callback runs.
+  pools_.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// pools and workers
+
+ServerCore::Pool& ServerCore::poolFor(const settings::ModelSettings& s, std::string& error) {
+  std::string key = "default";
+  std::string label = "default";
+  const auto& p = s.parameters;
+  if (p.environmentTarball || p.environmentPath) {
+    error = "environment_tarball / environment_path are not supported by this build yet; model " + s.displayName() +
+            " cannot be placed";
+  } else if (p.inferencePoolGid) {
+    key = "gid:" + *p.inferencePoolGid;
+    label = "gid " + *p.inferencePoolGid;
+  }
+  auto it = pools_.find(key);
+  if (it != pools_.end()) return *it->second;
+  auto pool = std::make_unique<Pool>();
+  pool->key = key;
+  pool->label = label;
+  pool->launch.executable = options_.workerExecutable;
+  pool->launch.poolLabel = label;
+  pool->launch.segment = transport::SegmentConfig::fromShmSize(options_.settings.shmSize,
+                                                               static_cast<std::uint32_t>(httpLanes_.size()));
+  pool->launch.logLevel = options_.settings.debug ? "debug" : "info";
+  pool->launch.jsonLogs = options_.settings.useStructuredLogging;
+  const int n = std::max(1, options_.settings.parallelWorkers);
+  for (int i = 0; i < n; ++i) {
+    auto slot = std::make_unique<Slot>();
+    slot->core = this;
+    slot->pool = pool.get();
+    slot->index = i;
+    slot->id = (key == "default" ? std::string("default") : key) + "/" + std::to_string(i);
+    pool->slots.push_back(std::move(slot));
+  }
+  auto& ref = *pool;
+  pools_.emplace(key, std::move(pool));
+  for (auto& slot : ref.slots) spawn(*slot);
+  return ref;
+}
+
+void ServerCore::spawn(Slot& slot) {
+  if (shuttingDown_) return;
+  WorkerLaunch launch = slot.pool->launch;
+  launch.workerId = slot.id;
+  WorkerEvents ev;
+  Slot* sp = &slot;
+  ev.onReady = [this, sp](const WorkerHello&) { onReady(*sp); };
+  ev.onExit = [this, sp](const WorkerExit& e) { onExit(*sp, e); };
+  ev.onHeartbeat = [this, sp](const WorkerHeartbeat& hb) { onHeartbeat(*sp, hb); };
+  ++spawns_;
+  auto proc = WorkerProcess::spawn(main_.base(), launch, std::move(ev));
+  if (!proc) {
+    WorkerExit e;
+    e.reason = proc.error().message;
+    e.beforeReady = true;
+    // Report from the loop, not from inside spawn's caller.
+    main_.post([this, sp, e] { onExit(*sp, e); });
+    return;
+  }
+  slot.proc = std::move(proc.value());
+  auto link = std::make_shared<WorkerLink>();
+  link->id = slot.id;
+  link->pool = slot.pool->label;
+  link->incarnation = ++slot.incarnation;
+  link->shm = slot.proc->shm();
+  slot.link = std::move(link);
+  spdlog::info("worker {} (pool {}) started, pid {}", slot.id, slot.pool->label, slot.proc->pid());
+}
+
+void ServerCore::onReady(Slot& slot) {
+  slot.ready = true;
+  slot.policy.started(Clock::now());
+  spdlog::info("worker {} ready", slot.id);
+  for (Instance* inst : slot.models) {
+    if (inst->removed) continue;
+    sendLoad(slot, *inst);
+  }
+}
+
+void ServerCore::onHeartbeat(Slot& slot, const WorkerHeartbeat& hb) { slot.lastHeartbeat = hb; }
+
+void ServerCore::onExit(Slot& slot, const WorkerExit& exit) {
+  const bool wasReady = slot.ready;
+  slot.ready = false;
+  if (slot.link) {
+    auto link = slot.link;
+    link->markDead(exit.reason);
+    const ApiError err = unavailable("worker " + slot.id + " of pool " + slot.pool->label + " " +
+                                     (exit.requested ? "was stopped" : "died") + " (" + exit.reason +
+                                     ") while serving this request; retry");
+    for (auto* lanes : httpLanes_) lanes->loop().post([lanes, link, err] { lanes->drop(link.get(), err); });
+  }
+  // Let the process object go after this callback returns (it may be on our stack).
+  if (slot.proc) main_.post([p = std::shared_ptr<WorkerProcess>(std::move(slot.proc))] {});
+  slot.link.reset();
+  slot.lastHeartbeat = {};
+
+  for (Instance* inst : slot.models) {
+    inst->loaded.erase(&slot);
+    inst->pendingLoad.erase(&slot);
+  }
+  if (shuttingDown_) {
+    bool all = true;
+    for (auto& [k, p] : pools_)
+      for (auto& s : p->slots)
+        if (s->proc) all = false;
+    if (all && shutdownDone_) {
+      auto done = std::move(shutdownDone_);
+      shutdownDone_ = nullptr;
+      done();
+    }
+    return;
+  }
+  if (exit.requested) {
+    publish();
+    return;
+  }
+  spdlog::error("worker {} (pool {}) {}: {}", slot.id, slot.pool->label, wasReady ? "died" : "failed to start",
+                exit.reason);
+  slot.lastReason = exit.reason;
+  RestartPolicy::Decision d;
+  if (exit.incompatible) {
+    d.restart = false;
+    d.reason = exit.reason;
+  } else {
+    d = slot.policy.died(Clock::now(), exit.reason);
+  }
+  if (d.restart) {
+    for (Instance* inst : slot.models) {
+      if (inst->loaded.empty() && inst->state != ModelState::unavailable)
+        inst->reason = "worker " + slot.id + " " + (wasReady ? "died" : "failed to start") + " (" + exit.reason +
+                       "); restarting in " + formatDuration(d.delay);
+      recompute(*inst);
+    }
+    scheduleRestart(slot, d.delay);
+  } else {
+    slot.gaveUp = true;
+    slot.lastReason = d.reason;
+    spdlog::error("worker {} (pool {}): giving up: {}", slot.id, slot.pool->label, d.reason);
+    for (Instance* inst : slot.models) {
+      // Other workers may still serve it; it is unavailable only when none does.
+      if (inst->loaded.empty())
+        inst->failed[&slot] = "worker " + slot.id + " of pool " + slot.pool->label + " is not running: " + d.reason;
+      recompute(*inst);
+    }
+  }
+  publish();
+}
+
+void ServerCore::scheduleRestart(Slot& slot, std::chrono::milliseconds delay) {
+  if (slot.timer == nullptr)
+    slot.timer = event_new(
+        main_.base(), -1, 0,
+        [](evutil_socket_t, short, void* arg) {
+          auto* s = static_cast<Slot*>(arg);
+          s->core->spawn(*s);
+        },
+        &slot);
+  timeval tv{static_cast<time_t>(delay.count() / 1000), static_cast<suseconds_t>((delay.count() % 1000) * 1000)};
+  evtimer_add(slot.timer, &tv);
+}
+
+void ServerCore::stopPoolIfUnused(Pool&) {}
+
+// ---------------------------------------------------------------------------------------------
+// models
+
+ServerCore::Instance& ServerCore::addInstance(std::shared_ptr<const settings::ModelSettings> s) {
+  auto inst = std::make_shared<Instance>();
+  inst->name = s->name;
+  inst->version = s->parameters.version.value_or("");
+  inst->settings = std::move(s);
+  inst->counters = std::make_shared<ModelCounters>();
+  const Labels l{{"model_name", inst->name}, {"model_version", inst->version}};
+  inst->counters->success = &metrics_.counter("model_infer_request_success_total", "Successful inference requests.", l);
+  inst->counters->failure = &metrics_.counter("model_infer_request_failure_total", "Failed inference requests.", l);
+  inst->counters->duration =
+      &metrics_.histogram("model_infer_request_duration", "Inference request duration in seconds.", l);
+  instances_.push_back(inst);
+  unloaded_.erase({inst->name, inst->version});
+  return *inst;
+}
+
+void ServerCore::start(std::vector<settings::DiscoveredModel> models) {
+  // The default pool always runs, so the first model load does not wait for a worker to start.
+  std::string ignored;
+  settings::ModelSettings none;
+  poolFor(none, ignored);
+  for (auto& m : models) {
+    for (const auto& w : m.warnings) spdlog::warn("{}", w);
+    if (!m.ok()) {
+      spdlog::error("model {} cannot be loaded: {}", m.nameHint, m.error);
+      brokenModels_.push_back({m.nameHint, "", ModelState::unavailable, m.error});
+      continue;
+    }
+    auto& inst = addInstance(std::make_shared<const settings::ModelSettings>(std::move(*m.settings)));
+    if (options_.settings.loadModelsAtStartup) {
+      load(inst);
+    } else {
+      inst.state = ModelState::unavailable;
+      inst.reason = "not loaded (load_models_at_startup is false)";
+      inst.removed = true;
+      unloaded_[{inst.name, inst.version}] = inst.reason;
+    }
+  }
+  instances_.erase(std::remove_if(instances_.begin(), instances_.end(), [](auto& i) { return i->removed; }),
+                   instances_.end());
+  publish();
+}
+
+void ServerCore::load(Instance& inst) {
+  std::string error;
+  Pool& pool = poolFor(*inst.settings, error);
+  if (!error.empty()) {
+    inst.state = ModelState::unavailable;
+    inst.reason = error;
+    finishWaiters(inst);
+    return;
+  }
+  inst.pool = &pool;
+  inst.handle = nextHandle_++;
+  const int n = static_cast<int>(pool.slots.size());
+  int want = inst.settings->parallelWorkers.value_or(n);
+  want = std::clamp(want, 1, n);
+  std::vector<Slot*> order;
+  for (auto& s : pool.slots) order.push_back(s.get());
+  std::stable_sort(order.begin(), order.end(), [](Slot* a, Slot* b) { return a->models.size() < b->models.size(); });
+  inst.placement.assign(order.begin(), order.begin() + want);
+  inst.state = ModelState::loading;
+  inst.reason = "loading";
+  for (Slot* s : inst.placement) {
+    s->models.insert(&inst);
+    if (s->gaveUp) {
+      // An operator asked for it again: give the worker another chance.
+      s->gaveUp = false;
+      s->policy.reset();
+      if (!s->proc) spawn(*s);
+    } else if (s->ready) {
+      sendLoad(*s, inst);
+    }
+  }
+  recompute(inst);
+}
+
+void ServerCore::sendLoad(Slot& slot, Instance& inst) {
+  ModelLoadSpec spec;
+  spec.handle = inst.handle;
+  spec.name = inst.name;
+  spec.version = inst.version;
+  spec.implementation = inst.settings->implementation;
+  spec.settingsJson = inst.settings->effectiveJson;
+  spec.modelDir = inst.settings->folder.string();
+  spec.runtimeSearchPath = {inst.settings->folder.string(), options_.builtinRuntimeDir};
+  inst.pendingLoad.insert(&slot);
+  inst.failed.erase(&slot);
+  std::weak_ptr<Instance> weak;
+  for (auto& i : instances_)
+    if (i.get() == &inst) weak = i;
+  const std::uint32_t handle = inst.handle;
+  Slot* sp = &slot;
+  const auto started = Clock::now();
+  slot.proc->loadModel(spec, [this, weak, handle, sp, started](Expected<LoadedModel> r) {
+    auto self = weak.lock();
+    if (!self || self->removed || self->handle != handle) {
+      if (r && sp->proc) unloadFrom(*sp, handle);  // loaded after it was no longer wanted
+      return;
+    }
+    self->pendingLoad.erase(sp);
+    if (r) {
+      self->loaded.insert(sp);
+      if (!self->reported) self->reported = r.value();
+      const double secs = std::chrono::duration<double>(Clock::now() - started).count();
+      metrics_.histogram("ringserve_model_load_seconds", "Time to load a model on a worker.",
+                         {{"model_name", self->name}, {"model_version", self->version}})
+          .observe(secs);
+      spdlog::info("model {} loaded on worker {} in {:.1f} ms", display(self->name, self->version), sp->id,
+                   secs * 1000);
+    } else if (r.error().status == 503 && !sp->ready) {
+      // The worker died during the load; it is loaded again when the worker comes back.
+    } else {
+      self->failed[sp] = r.error().message;
+      spdlog::error("model {} failed to load on worker {}: {}", display(self->name, self->version), sp->id,
+                    r.error().message);
+    }
+    recompute(*self);
+    publish();
+  });
+}
+
+void ServerCore::unloadFrom(Slot& slot, std::uint32_t handle) {
+  if (!slot.proc || !slot.ready) return;
+  const std::string id = slot.id;
+  slot.proc->unloadModel(handle, [id, handle](Expected<std::uint32_t> r) {
+    if (!r) spdlog::warn("worker {}: unloading model handle {} failed: {}", id, handle, r.error().message);
+  });
+}
+
+void ServerCore::recompute(Instance& inst) {
+  if (inst.state == ModelState::unloading) return;
+  if (!inst.failed.empty()) {
+    inst.state = ModelState::unavailable;
+    inst.reason = inst.failed.begin()->second;
+  } else if (!inst.loaded.empty()) {
+    inst.state = ModelState::ready;
+    inst.reason.clear();
+  } else {
+    inst.state = ModelState::loading;
+    if (inst.reason.empty()) inst.reason = "loading";
+  }
+  if (inst.pendingLoad.empty() && (inst.state != ModelState::loading)) finishWaiters(inst);
+}
+
+void ServerCore::finishWaiters(Instance& inst) {
+  // A reload candidate that made it replaces the old copy; one that failed goes away and the
+  // old copy keeps serving.
+  if (inst.shadow) {
+    std::shared_ptr<Instance> self;
+    for (auto& i : instances_)
+      if (i.get() == &inst) self = i;
+    if (inst.state == ModelState::ready) {
+      inst.shadow = false;
+      if (auto old = std::move(inst.replaces)) beginUnload(*old, nullptr);
+    } else if (inst.state == ModelState::unavailable) {
+      inst.removed = true;
+      for (Slot* s : inst.loaded) unloadFrom(*s, inst.handle);
+      for (Slot* s : inst.placement) s->models.erase(&inst);
+      inst.replaces.reset();
+    }
+  }
+  auto waiters = std::move(inst.waiters);
+  inst.waiters.clear();
+  for (auto& w : waiters) {
+    if (inst.state == ModelState::ready)
+      w("model " + display(inst.name, inst.version) + " loaded");
+    else
+      w(ApiError{400, "Model " + display(inst.name, inst.version) + " failed to load: " + inst.reason});
+  }
+  if (inst.removed) {
+    instances_.erase(std::remove_if(instances_.begin(), instances_.end(), [&](auto& i) { return i.get() == &inst; }),
+                     instances_.end());
+    publish();
+  }
+}
+
+void ServerCore::beginUnload(Instance& inst, Done done) {
+  inst.state = ModelState::unloading;
+  inst.reason = "unloading";
+  publish();  // new requests see no route at once
+  std::shared_ptr<Instance> self;
+  for (auto& i : instances_)
+    if (i.get() == &inst) self = i;
+  struct Ctx {
+    ServerCore* core;
+    std::shared_ptr<Instance> inst;
+    Done done;
+    event* timer = nullptr;
+    Clock::time_point deadline;
+  };
+  auto* ctx = new Ctx{this, self, std::move(done), nullptr, Clock::now() + std::chrono::seconds(60)};
+  ctx->timer = event_new(
+      main_.base(), -1, 0,
+      [](evutil_socket_t, short, void* arg) {
+        auto* c = static_cast<Ctx*>(arg);
+        // Drain: in-flight requests keep their route and finish before the runtime unloads.
+        if (c->inst->counters->inFlight.load() > 0 && Clock::now() < c->deadline) {
+          timeval tv{0, 2000};
+          evtimer_add(c->timer, &tv);
+          return;
+        }
+        event_free(c->timer);
+        std::unique_ptr<Ctx> owned(c);
+        auto& in = *c->inst;
+        for (Slot* s : in.loaded) c->core->unloadFrom(*s, in.handle);
+        for (Slot* s : in.placement) s->models.erase(&in);
+        in.removed = true;
+        c->core->unloaded_[{in.name, in.version}] = "unloaded";
+        auto& v = c->core->instances_;
+        v.erase(std::remove_if(v.begin(), v.end(), [&](auto& i) { return i.get() == &in; }), v.end());
+        c->core->publish();
+        spdlog::info("model {} unloaded", display(in.name, in.version));
+        if (c->done) c->done(std::string("model " + display(in.name, in.version) + " unloaded"));
+      },
+      ctx);
+  timeval tv{0, 0};
+  evtimer_add(ctx->timer, &tv);
+}
+
+const settings::ModelSettings* ServerCore::findSettings(const std::string& name) const {
+  for (const auto& i : instances_)
+    if (i->name == name) return i->settings.get();
+  return nullptr;
+}
+
+void ServerCore::repositoryLoad(std::string name, Done done) {
+  main_.post([this, name = std::move(name), done = std::move(done)]() mutable {
+    auto found = settings::discoverModels(options_.settings.modelRepositoryRoot, options_.env);
+    std::vector<settings::DiscoveredModel> mine;
+    for (auto& m : found)
+      if (m.nameHint == name) mine.push_back(std::move(m));
+    if (mine.empty()) {
+      done(notFound("Model " + name + " not found"));
+      return;
+    }
+    for (auto& m : mine)
+      if (!m.ok()) {
+        done(badRequest(m.error));
+        return;
+      }
+    // Wait for every version; report the first failure.
+    struct Join {
+      std::size_t left;
+      std::optional<ApiError> error;
+      std::vector<std::string> ok;
+      Done done;
+    };
+    auto join = std::make_shared<Join>(Join{mine.size(), std::nullopt, {}, std::move(done)});
+    for (auto& m : mine) {
+      auto s = std::make_shared<const settings::ModelSettings>(std::move(*m.settings));
+      const std::string version = s->parameters.version.value_or("");
+      std::shared_ptr<Instance> old;
+      for (auto& i : instances_)
+        if (i->name == name && i->version == version && !i->shadow && i->state != ModelState::unloading) old = i;
+      auto& inst = addInstance(s);
+      if (old) {
+        inst.shadow = true;
+        inst.replaces = old;
+      }
+      inst.waiters.push_back([join](Expected<std::string> r) {
+        if (!r && !join->error) join->error = r.error();
+        if (r) join->ok.push_back(r.value());
+        if (--join->left == 0) {
+          if (join->error)
+            join->done(*join->error);
+          else
+            join->done(std::string("loaded"));
+        }
+      });
+      load(inst);
+    }
+    publish();
+  });
+}
+
+void ServerCore::repositoryUnload(std::string name, Done done) {
+  main_.post([this, name = std::move(name), done = std::move(done)]() mutable {
+    std::vector<std::shared_ptr<Instance>> mine;
+    for (auto& i : instances_)
+      if (i->name == name && i->state != ModelState::unloading) mine.push_back(i);
+    if (mine.empty()) {
+      done(notFound("Model " + name + " not found"));
+      return;
+    }
+    auto left = std::make_shared<std::size_t>(mine.size());
+    auto shared = std::make_shared<Done>(std::move(done));
+    for (auto& i : mine) {
+      if (i->shadow) {
+        i->removed = true;
+        i->shadow = false;
+      }
+      beginUnload(*i, [left, shared, name](Expected<std::string>) {
+        if (--*left == 0) (*shared)(std::string("model " + name + " unloaded"));
+      });
+    }
+  });
+}
+
+void ServerCore::reportTimeout(std::shared_ptr<WorkerLink> link, std::uint64_t progressAtSend) {
+  main_.post([this, link, progressAtSend] {
+    for (auto& [k, pool] : pools_)
+      for (auto& slot : pool->slots)
+        if (slot->link == link && slot->proc && slot->proc->progress() == progressAtSend) {
+          spdlog::error("worker {} made no progress within request_timeout; killing it", slot->id);
+          slot->proc->kill();
+        }
+  });
+}
+
+void ServerCore::shutdown(std::function<void()> done) {
+  shuttingDown_ = true;
+  bool any = false;
+  const auto grace = std::chrono::milliseconds(static_cast<long>(options_.settings.parallelWorkersTimeout * 1000));
+  for (auto& [k, pool] : pools_)
+    for (auto& slot : pool->slots) {
+      if (slot->timer != nullptr) evtimer_del(slot->timer);
+      if (slot->proc) {
+        any = true;
+        slot->proc->stop(grace);
+      }
+    }
+  if (!any) {
+    done();
+    return;
+  }
+  shutdownDone_ = std::move(done);
+}
+
+// ---------------------------------------------------------------------------------------------
+// publishing
+
+std::string ServerCore::metadataJson(const Instance& inst) const {
+  using codec::appendJsonString;
+  const auto& s = *inst.settings;
+  std::string j = "{\"name\":";
+  appendJsonString(j, inst.name);
+  j += ",\"versions\":[";
+  for (std::size_t i = 0; i < s.versions.size(); ++i) {
+    if (i) j += ',';
+    appendJsonString(j, s.versions[i]);
+  }
+  j += "],\"platform\":";
+  appendJsonString(j, s.platform);
+  auto tensors = [&](const char* key, const std::vector<settings::TensorMetadata>& declared,
+                     const std::vector<TensorInfo>* reported) {
+    j += ",\"";
+    j += key;
+    j += "\":[";
+    bool first = true;
+    auto one = [&](const std::string& name, const std::string& dt, const std::vector<std::int64_t>& shape,
+                   const std::string& ct) {
+      if (!first) j += ',';
+      first = false;
+      j += "{\"name\":";
+      appendJsonString(j, name);
+      j += ",\"datatype\":";
+      appendJsonString(j, dt);
+      j += ",\"shape\":[";
+      for (std::size_t i = 0; i < shape.size(); ++i) {
+        if (i) j += ',';
+        j += std::to_string(shape[i]);
+      }
+      j += "]";
+      if (!ct.empty()) {
+        j += ",\"parameters\":{\"content_type\":";
+        appendJsonString(j, ct);
+        j += "}";
+      }
+      j += "}";
+    };
+    if (!declared.empty() || reported == nullptr) {
+      for (const auto& t : declared) one(t.name, t.datatype, t.shape, t.contentType);
+    } else {
+      for (const auto& t : *reported) one(t.name, t.datatype, t.shape, t.contentType);
+    }
+    j += "]";
+  };
+  tensors("inputs", s.inputs, inst.reported ? &inst.reported->inputs : nullptr);
+  tensors("outputs", s.outputs, inst.reported ? &inst.reported->outputs : nullptr);
+  j += ",\"parameters\":{";
+  if (s.parameters.contentType) {
+    j += "\"content_type\":";
+    appendJsonString(j, *s.parameters.contentType);
+  }
+  j += "}}";
+  return j;
+}
+
+void ServerCore::publish() {
+  auto table = std::make_shared<RoutingTable>();
+  std::vector<IndexEntry> index;
+  std::map<std::string, std::vector<std::optional<std::string>>> versions;
+  for (const auto& inst : instances_) {
+    if (inst->removed) continue;
+    if (inst->shadow) continue;  // not routed until it replaces the old copy
+    index.push_back({inst->name, inst->version, inst->state, inst->reason});
+    if (inst->state == ModelState::unloading) continue;
+    auto route = std::make_shared<ModelRoute>();
+    route->name = inst->name;
+    route->version = inst->version;
+    route->state = inst->state;
+    route->reason = inst->reason;
+    route->settings = inst->settings;
+    route->counters = inst->counters;
+    route->metadataJson = metadataJson(*inst);
+    if (inst->state == ModelState::ready)
+      for (Slot* s : inst->loaded)
+        if (s->link && !s->link->dead()) route->targets.push_back({s->link, inst->handle});
+    if (inst->state != ModelState::ready) table->allReady = false;
+    auto& mv = table->models[inst->name];
+    mv.byVersion[inst->version] = route;
+    versions[inst->name].push_back(inst->version.empty() ? std::nullopt : std::optional<std::string>(inst->version));
+  }
+  for (auto& [name, list] : versions) {
+    std::sort(list.begin(), list.end());
+    list.erase(std::unique(list.begin(), list.end()), list.end());
+    auto i = settings::defaultVersionIndex(list);
+    if (i) table->models[name].defaultVersion = list[*i].value_or("");
+  }
+  for (const auto& b : brokenModels_) index.push_back(b);
+  for (const auto& [key, reason] : unloaded_) {
+    bool present = false;
+    for (const auto& e : index)
+      if (e.name == key.first && e.version == key.second) present = true;
+    if (!present) index.push_back({key.first, key.second, ModelState::unavailable, reason});
+  }
+  std::sort(index.begin(), index.end(),
+            [](const IndexEntry& a, const IndexEntry& b) { return std::tie(a.name, a.version) < std::tie(b.name, b.version); });
+  routing_.publish(std::move(table));
+  std::lock_guard lock(indexMutex_);
+  index_ = std::move(index);
+}
+
+std::vector<IndexEntry> ServerCore::index() const {
+  std::lock_guard lock(indexMutex_);
+  return index_;
+}
+
+std::vector<ServerCore::WorkerInfo> ServerCore::workers() const {
+  std::vector<WorkerInfo> out;
+  for (const auto& [k, pool] : pools_)
+    for (const auto& slot : pool->slots) {
+      WorkerInfo w;
+      w.id = slot->id;
+      w.pool = pool->label;
+      w.state = slot->proc ? toString(slot->proc->state()) : (slot->gaveUp ? "failed" : "restarting");
+      w.pid = slot->proc ? slot->proc->pid() : -1;
+      w.restarts = slot->policy.restarts();
+      if (slot->link) {
+        w.inFlight = slot->link->inFlight.load();
+        w.shmBytes = slot->link->shm->segment().size();
+      }
+      for (Instance* i : slot->models) w.models.push_back(display(i->name, i->version));
+      out.push_back(std::move(w));
+    }
+  return out;
+}
+
+}  // namespace ringserve::supervisor

@@ -1,0 +1,127 @@
+#pragma once
+// The supervisor's model and worker management, on the main loop: pools of workers (one per pool
+// key, SPEC §6), placement of model versions on workers, loading and unloading through the
+// control channel, worker deaths and restarts, and the routing table the HTTP loops read.
+//
+// Threads: every member runs on the main loop except the ones marked "any thread", which post
+// to it. HTTP loops see only routing() snapshots and the LoopLanes the core posts deaths to.
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "supervisor/core/event_loop.hpp"
+#include "supervisor/core/loop_lanes.hpp"
+#include "supervisor/core/metrics.hpp"
+#include "supervisor/core/routing.hpp"
+#include "supervisor/process/restart_policy.hpp"
+#include "supervisor/process/worker_process.hpp"
+#include "supervisor/settings/repository.hpp"
+#include "supervisor/settings/server_settings.hpp"
+
+namespace ringserve::supervisor {
+
+struct IndexEntry {
+  std::string name;
+  std::string version;
+  ModelState state = ModelState::unknown;
+  std::string reason;
+};
+
+class ServerCore {
+ public:
+  struct Options {
+    settings::ServerSettings settings;
+    std::string workerExecutable;   // the server's own ringserve-worker
+    std::string builtinRuntimeDir;  // <install>/lib/ringserve/runtimes
+    settings::EnvMap env;           // for re-reading model-settings.json on load
+  };
+
+  ServerCore(Options options, EventLoop& main, std::vector<LoopLanes*> httpLanes, MetricsRegistry& metrics);
+  ~ServerCore();
+  ServerCore(const ServerCore&) = delete;
+  ServerCore& operator=(const ServerCore&) = delete;
+
+  // Registers the discovered models and, if load_models_at_startup, loads them.
+  void start(std::vector<settings::DiscoveredModel> models);
+
+  using Done = std::function<void(Expected<std::string>)>;  // ok: a human summary
+  // Any thread; `done` runs on the main loop. Re-reads the repository for `name` and loads every
+  // version found (a loaded model is replaced: new copy first, then the old one is unloaded).
+  void repositoryLoad(std::string name, Done done);
+  // Any thread. New requests get 404 at once; in-flight ones finish; then the workers unload it.
+  void repositoryUnload(std::string name, Done done);
+
+  // Any thread: a request to `link` passed request_timeout. If the worker made no progress since
+  // it was sent, it is hung: kill it (the restart policy brings it back).
+  void reportTimeout(std::shared_ptr<WorkerLink> link, std::uint64_t progressAtSend);
+
+  // Stops every worker (shutdown message, SIGKILL after parallel_workers_timeout); `done` runs on
+  // the main loop when all have exited.
+  void shutdown(std::function<void()> done);
+
+  // Any thread.
+  std::shared_ptr<const RoutingTable> routing() const { return routing_.current(); }
+  std::vector<IndexEntry> index() const;  // any thread (copy of the last published index)
+  std::uint64_t nextWorkerSpawnCount() const { return spawns_; }
+
+  // For `ctl status` and tests (main loop).
+  struct WorkerInfo {
+    std::string id, pool, state;
+    int pid = -1;
+    std::uint32_t restarts = 0;
+    int inFlight = 0;
+    std::uint64_t shmBytes = 0;
+    std::vector<std::string> models;
+  };
+  std::vector<WorkerInfo> workers() const;
+
+ private:
+  struct Pool;
+  struct Slot;
+  struct Instance;
+
+  // pools and workers
+  Pool& poolFor(const settings::ModelSettings& s, std::string& error);
+  void spawn(Slot& slot);
+  void onReady(Slot& slot);
+  void onExit(Slot& slot, const WorkerExit& exit);
+  void onHeartbeat(Slot& slot, const WorkerHeartbeat& hb);
+  void scheduleRestart(Slot& slot, std::chrono::milliseconds delay);
+  void stopPoolIfUnused(Pool& pool);
+
+  // models
+  Instance& addInstance(std::shared_ptr<const settings::ModelSettings> s);
+  void load(Instance& inst);
+  void sendLoad(Slot& slot, Instance& inst);
+  void unloadFrom(Slot& slot, std::uint32_t handle);
+  void recompute(Instance& inst);
+  void finishWaiters(Instance& inst);
+  void beginUnload(Instance& inst, Done done);
+  void publish();
+  std::string metadataJson(const Instance& inst) const;
+  settings::ModelSettings const* findSettings(const std::string& name) const;
+
+  Options options_;
+  EventLoop& main_;
+  std::vector<LoopLanes*> httpLanes_;
+  MetricsRegistry& metrics_;
+  RoutingPublisher routing_;
+  mutable std::mutex indexMutex_;
+  std::vector<IndexEntry> index_;
+
+  std::map<std::string, std::unique_ptr<Pool>> pools_;
+  std::vector<std::shared_ptr<Instance>> instances_;
+  std::map<std::pair<std::string, std::string>, std::string> unloaded_;  // (name, version) -> reason
+  std::vector<IndexEntry> brokenModels_;  // model-settings.json that failed to parse
+  std::uint32_t nextHandle_ = 1;
+  std::uint64_t spawns_ = 0;
+  bool shuttingDown_ = false;
+  std::function<void()> shutdownDone_;
+};
+
+}  // namespace ringserve::supervisor

@@ -1,0 +1,65 @@
+#pragma once
+// The V2 REST API (SPEC §3) on `http_threads` libevent loops that share one listening socket.
+// Loop k owns lane k of every worker: an inference request is decoded straight into the chosen
+// worker's lane-k arena, sent through its ring, and answered from the loop's eventfd callback;
+// no loop ever blocks on a worker.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "supervisor/core/event_loop.hpp"
+#include "supervisor/core/loop_lanes.hpp"
+#include "supervisor/core/metrics.hpp"
+#include "supervisor/core/server_core.hpp"
+#include "supervisor/settings/server_settings.hpp"
+
+struct evhttp;
+
+namespace ringserve::supervisor {
+
+class RestServer {
+ public:
+  // `loops[k]` and `lanes[k]` belong together; the server adds an evhttp to each loop.
+  RestServer(ServerCore& core, const settings::ServerSettings& settings, std::vector<EventLoop*> loops,
+             std::vector<LoopLanes*> lanes, MetricsRegistry& metrics);
+  ~RestServer();
+  RestServer(const RestServer&) = delete;
+  RestServer& operator=(const RestServer&) = delete;
+
+  // Binds host:port (0 = any free port) before the loops run; returns the bound port.
+  Expected<int> listen(const std::string& host, int port);
+  // Stops accepting new connections (posted to each loop; open connections and in-flight
+  // requests carry on). Any thread.
+  void stopAccepting();
+  std::size_t loopCount() const;
+
+  struct PerLoop;
+
+ private:
+  ServerCore& core_;
+  const settings::ServerSettings& settings_;
+  MetricsRegistry& metrics_;
+  std::vector<std::unique_ptr<PerLoop>> loops_;
+  int listenFd_ = -1;
+};
+
+// The Prometheus endpoint on its own port, served from the main loop.
+class MetricsServer {
+ public:
+  MetricsServer(EventLoop& loop, MetricsRegistry& metrics, std::string path);
+  ~MetricsServer();
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+  Expected<int> listen(const std::string& host, int port);
+
+ private:
+  EventLoop& loop_;
+  MetricsRegistry& metrics_;
+  std::string path_;
+  evhttp* http_ = nullptr;
+};
+
+// Binds a non-blocking listening TCP socket; returns the fd and the bound port.
+Expected<std::pair<int, int>> bindListener(const std::string& host, int port);
+
+}  // namespace ringserve::supervisor
