@@ -80,6 +80,11 @@ class WorkerProcess::Impl {
   void signalKill();
   void killFor(std::string reason, bool incompatible);
   void onReadable();
+  // Decodes and handles every complete frame buffered; false when `this` was destroyed.
+  bool processFrames();
+  // After the worker is reaped: whatever it wrote before dying is still in the socket; read it
+  // all so a reply or a refusal sent just before exiting is not lost to the pidfd race.
+  bool drainChannel();
   void onChannelEvent(short what);
   // Returns false when `this` was destroyed by a callback.
   bool handleFrame(detail::FromWorkerFrame frame);
@@ -321,20 +326,43 @@ void WorkerProcess::Impl::onReadable() {
     if (n <= 0) break;
     decoder_.feed(std::span<const std::byte>(chunk, static_cast<std::size_t>(n)));
   }
+  processFrames();
+}
+
+bool WorkerProcess::Impl::drainChannel() {
+  if (channel_ == nullptr || !killReason_.empty()) return true;
+  evbuffer* in = bufferevent_get_input(channel_);
+  std::byte chunk[16384];
+  for (;;) {
+    const int n = evbuffer_remove(in, chunk, sizeof chunk);
+    if (n <= 0) break;
+    decoder_.feed(std::span<const std::byte>(chunk, static_cast<std::size_t>(n)));
+  }
+  const int fd = bufferevent_getfd(channel_);
+  for (;;) {
+    const ssize_t n = ::recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    decoder_.feed(std::span<const std::byte>(chunk, static_cast<std::size_t>(n)));
+  }
+  return processFrames();
+}
+
+bool WorkerProcess::Impl::processFrames() {
   for (;;) {
     auto next = decoder_.next();
     if (!next) {
       killFor(who() + " sent a malformed control frame: " + next.error().message, false);
-      return;
+      return true;
     }
-    if (!next.value()) return;
+    if (!next.value()) return true;
     auto decoded = detail::decodeFromWorker(std::move(*next.value()));
     if (!decoded.ok) {
       killFor(who() + " sent a malformed control message: " + decoded.error, false);
-      return;
+      return true;
     }
-    if (!handleFrame(std::move(decoded.frame))) return;
-    if (channel_ == nullptr || reaped_ || !killReason_.empty()) return;
+    if (!handleFrame(std::move(decoded.frame))) return false;
+    if (channel_ == nullptr || !killReason_.empty()) return true;
   }
 }
 
@@ -430,7 +458,7 @@ void WorkerProcess::Impl::signalKill() {
 }
 
 void WorkerProcess::Impl::killFor(std::string reason, bool incompatible) {
-  if (reaped_) return;
+  // Also while draining a reaped worker's last words: the reason still describes its end.
   if (killReason_.empty()) killReason_ = std::move(reason);
   incompatible_ = incompatible_ || incompatible;
   if (channel_ != nullptr) bufferevent_disable(channel_, EV_READ);
@@ -483,7 +511,8 @@ void WorkerProcess::Impl::checkExited() {
 }
 
 void WorkerProcess::Impl::onReaped(int waitStatus, bool statusKnown) {
-  reaped_ = true;
+  reaped_ = true;  // from here signalKill() is a no-op: the pid may already be someone else's
+  if (!drainChannel()) return;
   owner_->state_ = WorkerState::exited;
   if (pidEvent_ != nullptr) event_del(pidEvent_);
   for (event* e : {handshakeTimer_, stopTimer_, channelClosedTimer_}) evtimer_del(e);

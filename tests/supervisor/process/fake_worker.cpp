@@ -208,7 +208,13 @@ int main(int argc, char** argv) {
     if (!root) return 4;
     auto m = root.value();
     switch (m.which()) {
-      case schema::ToWorker::LOAD_MODEL: handleLoad(fd, m.getId(), m.getLoadModel(), seg.value()); break;
+      case schema::ToWorker::LOAD_MODEL:
+        // More than libevent reads per callback, so the exit is seen while data is still unread.
+        if (a.mode == "answer-then-exit")
+          for (int i = 0; i < 300; ++i) sendHeartbeat(fd, 0);
+        handleLoad(fd, m.getId(), m.getLoadModel(), seg.value());
+        if (a.mode == "answer-then-exit") return 0;
+        break;
       case schema::ToWorker::UNLOAD_MODEL: {
         capnp::MallocMessageBuilder msg;
         auto r = msg.initRoot<schema::FromWorker>();

@@ -368,6 +368,26 @@ TEST(WorkerProcess, PendingRequestsFailWith503BeforeOnExit) {
   EXPECT_EQ(s->worker->pendingControlRequests(), 0u);
 }
 
+TEST(WorkerProcess, AnAnswerSentJustBeforeExitingIsDelivered) {
+  // The worker writes ~60 KiB (heartbeats, then the reply) and exits: the pidfd fires while most
+  // of it is unread, and all of it must still be delivered, before onExit.
+  for (int i = 0; i < 10; ++i) {
+    auto s = startReady(fakeLaunch("answer-then-exit"));
+    ASSERT_TRUE(s->worker);
+    std::optional<Expected<LoadedModel>> r;
+    ModelLoadSpec spec;
+    spec.handle = 5;
+    spec.name = "last";
+    s->worker->loadModel(spec, [&](Expected<LoadedModel> x) { r = std::move(x); });
+    ASSERT_TRUE(s->loop.runUntil([&] { return s->rec.exit.has_value(); }));
+    ASSERT_TRUE(r.has_value());
+    ASSERT_TRUE(r->ok()) << r->error().message;
+    EXPECT_EQ(r->value().handle, 5u);
+    EXPECT_EQ(s->rec.heartbeats.size(), 300u);
+    EXPECT_EQ(s->rec.exit->reason, "exited with status 0");
+  }
+}
+
 TEST(WorkerProcess, HeartbeatsArriveAsPlainCopies) {
   auto launch = fakeLaunch("ok");
   launch.extraArgs.push_back("--send-heartbeat");
