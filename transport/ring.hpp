@@ -23,7 +23,7 @@ class RingProducer {
   RingProducer(RingIndex* index, Descriptor* slots, std::uint32_t slotCount)
       : index_(index), slots_(slots), mask_(slotCount - 1),
         head_(std::atomic_ref(index->head).load(std::memory_order_relaxed)),
-        cachedTail_(head_) {}
+        cachedTail_(std::atomic_ref(index->tail).load(std::memory_order_acquire)) {}
 
   // Writes `d` into the next slot and publishes it. False when the ring is full.
   bool tryPush(const Descriptor& d) {
