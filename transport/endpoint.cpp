@@ -53,6 +53,17 @@ Result<std::span<const std::byte>> SupervisorLane::peerView(std::uint64_t offset
   return std::span<const std::byte>(v.value());
 }
 
+Result<FrameReader> SupervisorLane::responseFrame(const Descriptor& d) const {
+  if (d.kind != static_cast<std::uint32_t>(DescriptorKind::response))
+    return makeError(ErrorCode::corrupt, "descriptor of kind " + std::to_string(d.kind) + " where a response was expected");
+  if (d.error_code != static_cast<std::uint32_t>(DescriptorError::none))
+    return makeError(ErrorCode::corrupt, "response " + std::to_string(d.tag) + " carries error " +
+                                             std::to_string(d.error_code) + " and no frame");
+  auto v = peerView(d.frame_offset, d.frame_size);
+  if (!v) return v.error();
+  return FrameReader::open(v.value());
+}
+
 WorkerEndpoint::WorkerEndpoint(const Segment& segment, std::vector<int> laneEventFds)
     : segment_(&segment),
       eventFds_(std::move(laneEventFds)),
@@ -149,6 +160,14 @@ Result<std::span<const std::byte>> WorkerEndpoint::peerView(std::uint32_t lane, 
 
 void WorkerEndpoint::recordProgress() {
   std::atomic_ref(segment_->header().worker_progress).fetch_add(1, std::memory_order_relaxed);
+}
+
+Result<FrameReader> WorkerEndpoint::requestFrame(std::uint32_t lane, const Descriptor& d) const {
+  if (d.kind != static_cast<std::uint32_t>(DescriptorKind::infer))
+    return makeError(ErrorCode::corrupt, "descriptor of kind " + std::to_string(d.kind) + " where a request was expected");
+  auto v = peerView(lane, d.frame_offset, d.frame_size);
+  if (!v) return v.error();
+  return FrameReader::open(v.value());
 }
 
 }  // namespace ringserve::transport

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "transport/arena.hpp"
+#include "transport/frame.hpp"
 #include "transport/ring.hpp"
 #include "transport/segment.hpp"
 
@@ -54,6 +55,9 @@ class SupervisorLane {
 
   // A checked view of a block the worker wrote into the response arena.
   Result<std::span<const std::byte>> peerView(std::uint64_t offset, std::uint64_t len) const;
+  // The InferResponse frame of a `response` descriptor, bounds-checked against the response arena
+  // (an error for any other kind, or for a response that carries error_code and no frame).
+  Result<FrameReader> responseFrame(const Descriptor& d) const;
   const Segment& segment() const { return *segment_; }
   std::uint32_t index() const { return lane_; }
   std::uint64_t requestsPending() const { return requests_.pending(); }
@@ -92,6 +96,9 @@ class WorkerEndpoint {
   std::byte* at(std::uint64_t offset) const { return segment_->base() + offset; }
   // A checked view of a block lane k wrote into its request arena.
   Result<std::span<const std::byte>> peerView(std::uint32_t lane, std::uint64_t offset, std::uint64_t len) const;
+  // The InferRequest frame of an `infer` descriptor taken from `lane`, bounds-checked against that
+  // lane's request arena (an error for any other kind).
+  Result<FrameReader> requestFrame(std::uint32_t lane, const Descriptor& d) const;
   std::uint32_t laneCount() const { return static_cast<std::uint32_t>(requests_.size()); }
   const Segment& segment() const { return *segment_; }
   void recordProgress();

@@ -14,6 +14,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "transport/error.hpp"
@@ -46,6 +48,18 @@ class FrameReader {
  private:
   std::unique_ptr<capnp::FlatArrayMessageReader> reader_;
 };
+
+// Reading fields of a peer's frame may throw kj::Exception after root() succeeded (a pointer out
+// of bounds, the traversal limit reached). Run the whole read inside readGuarded to get a
+// TransportError instead; `f` returns the value read, e.g. a struct of copied fields.
+template <class F>
+auto readGuarded(F&& f) -> Result<std::invoke_result_t<F>> {
+  try {
+    return std::forward<F>(f)();
+  } catch (const kj::Exception& e) {
+    return makeError(ErrorCode::corrupt, std::string("malformed frame: ") + e.getDescription().cStr());
+  }
+}
 
 // --- stream frames ---
 
