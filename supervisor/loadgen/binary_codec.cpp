@@ -1,0 +1,209 @@
+#include "supervisor/loadgen/binary_codec.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "supervisor/loadgen/error.hpp"
+
+namespace ringserve::loadgen {
+namespace {
+
+template <class T>
+void putLe(std::string& out, T v) {
+  char b[sizeof(T)];
+  std::memcpy(b, &v, sizeof(T));
+  if constexpr (std::endian::native == std::endian::big) std::reverse(b, b + sizeof(T));
+  out.append(b, sizeof(T));
+}
+
+template <class T>
+T getLe(const char* p) {
+  T v;
+  std::memcpy(&v, p, sizeof(T));
+  return v;  // little-endian hosts only (x86-64, aarch64); the server side assumes the same
+}
+
+[[noreturn]] void badElement(const Tensor& t, std::string_view element, std::string_view why) {
+  throw LoadgenError("input '" + t.name + "' (" + t.datatype + "): element '" + std::string(element.substr(0, 40)) +
+                     "' " + std::string(why));
+}
+
+double toDouble(const Tensor& t, std::string_view e) {
+  if (e == "true") return 1;
+  if (e == "false") return 0;
+  double d = 0;
+  auto [p, ec] = std::from_chars(e.data(), e.data() + e.size(), d);
+  if (ec != std::errc() || p != e.data() + e.size()) {
+    if (e == "null") return std::numeric_limits<double>::quiet_NaN();
+    badElement(t, e, "is not a number");
+  }
+  return d;
+}
+
+template <class I>
+I toInt(const Tensor& t, std::string_view e) {
+  if constexpr (std::is_signed_v<I>) {
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(e.data(), e.data() + e.size(), v);
+    if (ec == std::errc() && p == e.data() + e.size()) {
+      if (v < std::int64_t(std::numeric_limits<I>::min()) || v > std::int64_t(std::numeric_limits<I>::max()))
+        badElement(t, e, "is out of range");
+      return I(v);
+    }
+  } else {
+    std::uint64_t v = 0;
+    auto [p, ec] = std::from_chars(e.data(), e.data() + e.size(), v);
+    if (ec == std::errc() && p == e.data() + e.size()) {
+      if (v > std::uint64_t(std::numeric_limits<I>::max())) badElement(t, e, "is out of range");
+      return I(v);
+    }
+  }
+  const double d = toDouble(t, e);  // 1.0, 1e3, true
+  if (std::trunc(d) != d || d < double(std::numeric_limits<I>::min()) || d > double(std::numeric_limits<I>::max()))
+    badElement(t, e, "is not an integer in range");
+  return I(d);
+}
+
+template <class T>
+std::string fmt(T v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (!std::isfinite(v)) return "null";  // JSON has no NaN/Infinity; orjson writes null too
+  }
+  char buf[64];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, p);
+}
+
+}  // namespace
+
+std::size_t datatypeSize(std::string_view d) {
+  if (d == "BOOL" || d == "UINT8" || d == "INT8") return 1;
+  if (d == "UINT16" || d == "INT16" || d == "FP16" || d == "BF16") return 2;
+  if (d == "UINT32" || d == "INT32" || d == "FP32") return 4;
+  if (d == "UINT64" || d == "INT64" || d == "FP64") return 8;
+  if (d == "BYTES") return 0;
+  throw LoadgenError("unknown datatype '" + std::string(d) +
+                     "' (expected BOOL, UINT8..UINT64, INT8..INT64, FP16, BF16, FP32, FP64 or BYTES)");
+}
+
+std::uint16_t floatToHalf(float f) {
+  const std::uint32_t x = std::bit_cast<std::uint32_t>(f);
+  const std::uint32_t sign = (x >> 16) & 0x8000u;
+  std::uint32_t mant = x & 0x7fffffu;
+  const int exp = int((x >> 23) & 0xffu);
+  if (exp == 0xff) return std::uint16_t(sign | 0x7c00u | (mant ? 0x200u : 0u));
+  const int e = exp - 127 + 15;
+  if (e >= 0x1f) return std::uint16_t(sign | 0x7c00u);
+  if (e <= 0) {
+    if (e < -10) return std::uint16_t(sign);
+    mant |= 0x800000u;
+    const int shift = 14 - e;
+    std::uint32_t half = mant >> shift;
+    const std::uint32_t rem = mant & ((1u << shift) - 1);
+    const std::uint32_t mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (half & 1u))) ++half;
+    return std::uint16_t(sign | half);
+  }
+  std::uint32_t half = sign | (std::uint32_t(e) << 10) | (mant >> 13);
+  const std::uint32_t rem = mant & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (half & 1u))) ++half;  // a carry rounds up to the next exponent/inf
+  return std::uint16_t(half);
+}
+
+float halfToFloat(std::uint16_t h) {
+  const std::uint32_t sign = std::uint32_t(h & 0x8000u) << 16;
+  const std::uint32_t exp = (h >> 10) & 0x1fu;
+  const std::uint32_t mant = h & 0x3ffu;
+  if (exp == 0) {
+    const float v = std::ldexp(float(mant), -24);
+    return sign ? -v : v;
+  }
+  if (exp == 31) return std::bit_cast<float>(sign | 0x7f800000u | (mant << 13));
+  return std::bit_cast<float>(sign | ((exp - 15 + 127) << 23) | (mant << 13));
+}
+
+std::uint16_t floatToBf16(float f) {
+  const std::uint32_t x = std::bit_cast<std::uint32_t>(f);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return std::uint16_t((x >> 16) | 0x40u);  // quiet NaN
+  return std::uint16_t((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
+float bf16ToFloat(std::uint16_t b) { return std::bit_cast<float>(std::uint32_t(b) << 16); }
+
+void appendBinary(const Tensor& t, std::string& out) {
+  const std::string_view d = t.datatype;
+  const std::size_t size = datatypeSize(d);
+  out.reserve(out.size() + (size ? size * t.elements.size() : 0));
+  for (const std::string& e : t.elements) {
+    if (d == "BOOL") {
+      const double v = toDouble(t, e);
+      if (v != 0 && v != 1) badElement(t, e, "is not a boolean");
+      out.push_back(v != 0 ? '\1' : '\0');
+    } else if (d == "UINT8") putLe(out, toInt<std::uint8_t>(t, e));
+    else if (d == "UINT16") putLe(out, toInt<std::uint16_t>(t, e));
+    else if (d == "UINT32") putLe(out, toInt<std::uint32_t>(t, e));
+    else if (d == "UINT64") putLe(out, toInt<std::uint64_t>(t, e));
+    else if (d == "INT8") putLe(out, toInt<std::int8_t>(t, e));
+    else if (d == "INT16") putLe(out, toInt<std::int16_t>(t, e));
+    else if (d == "INT32") putLe(out, toInt<std::int32_t>(t, e));
+    else if (d == "INT64") putLe(out, toInt<std::int64_t>(t, e));
+    else if (d == "FP16") putLe(out, floatToHalf(float(toDouble(t, e))));
+    else if (d == "BF16") putLe(out, floatToBf16(float(toDouble(t, e))));
+    else if (d == "FP32") putLe(out, float(toDouble(t, e)));
+    else if (d == "FP64") putLe(out, toDouble(t, e));
+    else {  // BYTES
+      if (e.size() > 0xffffffffu) badElement(t, "", "is longer than 4 GiB");
+      putLe(out, std::uint32_t(e.size()));
+      out.append(e);
+    }
+  }
+}
+
+std::vector<std::string> decodeBinary(std::string_view d, std::string_view raw, std::uint64_t count,
+                                      std::string_view tensorName) {
+  const std::size_t size = datatypeSize(d);
+  std::vector<std::string> out;
+  const auto mismatch = [&](const std::string& why) {
+    return LoadgenError("output '" + std::string(tensorName) + "' (" + std::string(d) + "): " + why);
+  };
+  if (size != 0) {
+    if (raw.size() != size * count)
+      throw mismatch(std::to_string(raw.size()) + " binary bytes for " + std::to_string(count) + " elements");
+    out.reserve(count);
+    for (std::uint64_t i = 0; i < count; ++i) {
+      const char* p = raw.data() + i * size;
+      if (d == "BOOL") out.emplace_back(*p ? "true" : "false");
+      else if (d == "UINT8") out.push_back(fmt(unsigned(getLe<std::uint8_t>(p))));
+      else if (d == "UINT16") out.push_back(fmt(getLe<std::uint16_t>(p)));
+      else if (d == "UINT32") out.push_back(fmt(getLe<std::uint32_t>(p)));
+      else if (d == "UINT64") out.push_back(fmt(getLe<std::uint64_t>(p)));
+      else if (d == "INT8") out.push_back(fmt(int(getLe<std::int8_t>(p))));
+      else if (d == "INT16") out.push_back(fmt(getLe<std::int16_t>(p)));
+      else if (d == "INT32") out.push_back(fmt(getLe<std::int32_t>(p)));
+      else if (d == "INT64") out.push_back(fmt(getLe<std::int64_t>(p)));
+      else if (d == "FP16") out.push_back(fmt(halfToFloat(getLe<std::uint16_t>(p))));
+      else if (d == "BF16") out.push_back(fmt(bf16ToFloat(getLe<std::uint16_t>(p))));
+      else if (d == "FP32") out.push_back(fmt(getLe<float>(p)));
+      else out.push_back(fmt(getLe<double>(p)));
+    }
+    return out;
+  }
+  std::size_t pos = 0;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    if (raw.size() - pos < 4) throw mismatch("binary data ends inside element " + std::to_string(i));
+    const auto len = getLe<std::uint32_t>(raw.data() + pos);
+    pos += 4;
+    if (raw.size() - pos < len) throw mismatch("binary data ends inside element " + std::to_string(i));
+    out.emplace_back(raw.substr(pos, len));
+    pos += len;
+  }
+  if (pos != raw.size()) throw mismatch(std::to_string(raw.size() - pos) + " bytes left after the last element");
+  return out;
+}
+
+}  // namespace ringserve::loadgen
