@@ -558,6 +558,34 @@ void ServerCore::repositoryLoad(std::string name, Done done) {
         done(badRequest(m.error));
         return;
       }
+    std::vector<settings::ModelSettings> settingsList;
+    for (auto& m : mine) settingsList.push_back(std::move(*m.settings));
+    loadSettings(std::move(settingsList), std::move(done));
+  });
+}
+
+void ServerCore::loadPath(std::string folder, Done done) {
+  main_.post([this, folder = std::move(folder), done = std::move(done)]() mutable {
+    settings::Warnings warnings;
+    auto file = std::filesystem::absolute(folder) / "model-settings.json";
+    if (!std::filesystem::exists(file)) {
+      done(notFound("no model-settings.json in " + std::filesystem::absolute(folder).string()));
+      return;
+    }
+    auto s = settings::loadModelSettings(file, options_.env, warnings);
+    for (const auto& w : warnings) spdlog::warn("{}", w);
+    if (!s) {
+      done(badRequest(s.error().message));
+      return;
+    }
+    std::vector<settings::ModelSettings> list;
+    list.push_back(std::move(s.value()));
+    loadSettings(std::move(list), std::move(done));
+  });
+}
+
+void ServerCore::loadSettings(std::vector<settings::ModelSettings> found, Done done) {
+  {
     // Wait for every version; report the first failure.
     struct Join {
       std::size_t left;
@@ -565,9 +593,10 @@ void ServerCore::repositoryLoad(std::string name, Done done) {
       std::vector<std::string> ok;
       Done done;
     };
-    auto join = std::make_shared<Join>(Join{mine.size(), std::nullopt, {}, std::move(done)});
-    for (auto& m : mine) {
-      auto s = std::make_shared<const settings::ModelSettings>(std::move(*m.settings));
+    auto join = std::make_shared<Join>(Join{found.size(), std::nullopt, {}, std::move(done)});
+    for (auto& f : found) {
+      auto s = std::make_shared<const settings::ModelSettings>(std::move(f));
+      const std::string name = s->name;
       const std::string version = s->parameters.version.value_or("");
       std::shared_ptr<Instance> old;
       for (auto& i : instances_)
@@ -590,8 +619,9 @@ void ServerCore::repositoryLoad(std::string name, Done done) {
       load(inst);
     }
     publish();
-  });
+  }
 }
+
 
 void ServerCore::repositoryUnload(std::string name, Done done) {
   main_.post([this, name = std::move(name), done = std::move(done)]() mutable {

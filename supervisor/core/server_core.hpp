@@ -55,6 +55,12 @@ class ServerCore {
   void repositoryLoad(std::string name, Done done);
   // Any thread. New requests get 404 at once; in-flight ones finish; then the workers unload it.
   void repositoryUnload(std::string name, Done done);
+  // Any thread: the same as repositoryLoad for a loaded model (new copy, swap when it is ready,
+  // then drain and unload the old; if the new copy fails the old one keeps serving).
+  void reload(std::string name, Done done) { repositoryLoad(std::move(name), std::move(done)); }
+  // Any thread: loads the model folder `folder` (its model-settings.json, re-read now), which
+  // need not be inside the repository; replaces a loaded model of the same name and version.
+  void loadPath(std::string folder, Done done);
 
   // Any thread: a request to `link` passed request_timeout. If the worker made no progress since
   // it was sent, it is hung: kill it (the restart policy brings it back).
@@ -95,6 +101,7 @@ class ServerCore {
   void stopPoolIfUnused(Pool& pool);
 
   // models
+  void loadSettings(std::vector<settings::ModelSettings> found, Done done);
   Instance& addInstance(std::shared_ptr<const settings::ModelSettings> s);
   void load(Instance& inst);
   void sendLoad(Slot& slot, Instance& inst);
