@@ -7,6 +7,7 @@
 
 #include <bit>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <new>
 
@@ -179,9 +180,12 @@ Result<Segment> Segment::open(int fd) {
   if (st.st_uid != ::geteuid())
     return fail(makeError(ErrorCode::permissions, "shared memory segment belongs to uid " + std::to_string(st.st_uid) +
                                                       ", not to this process's uid " + std::to_string(::geteuid())));
-  if ((st.st_mode & 0077) != 0)
-    return fail(makeError(ErrorCode::permissions, "shared memory segment is accessible to other users (mode " +
-                                                      std::to_string(st.st_mode & 0777) + ", expected 0600)"));
+  if ((st.st_mode & 0077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 0777));
+    return fail(makeError(ErrorCode::permissions, std::string("shared memory segment is accessible to other users (mode ") +
+                                                      mode + ", expected 0600)"));
+  }
   const int seals = ::fcntl(fd, F_GET_SEALS);
   if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW))
     return fail(makeError(ErrorCode::permissions, "shared memory segment is not sealed against resizing"));
