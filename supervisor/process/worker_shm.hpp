@@ -3,6 +3,8 @@
 // std::shared_ptr<const WorkerShm>: the memory and the eventfds are released when the last holder
 // (WorkerProcess or an HTTP loop still holding a lane) lets go, so a loop never touches unmapped
 // memory after a worker dies. Immutable after construction, hence safe to read from any thread.
+// A loop that registered a lane's eventfd in its event base deletes that event before dropping
+// its reference (the fd is closed with the last one).
 #include <cstdint>
 #include <string>
 #include <vector>

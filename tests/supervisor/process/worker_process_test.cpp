@@ -199,6 +199,28 @@ TEST(WorkerProcess, AMissingExecutableIsASpawnErrorNamingIt) {
   EXPECT_EQ(countSegmentFds(), before);
 }
 
+TEST(WorkerProcess, ALaunchWithoutExecutableIsRefused) {
+  Loop loop;
+  auto launch = fakeLaunch("ok");
+  launch.executable.clear();
+  auto w = WorkerProcess::spawn(loop.base(), launch, {});
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error().message,
+            "cannot start worker default/0 (environment sha256:ab12): no worker executable given");
+}
+
+TEST(WorkerProcess, ALaunchWithoutLanesIsRefused) {
+  const int before = countSegmentFds();
+  Loop loop;
+  auto launch = fakeLaunch("ok");
+  launch.segment.lane_count = 0;
+  auto w = WorkerProcess::spawn(loop.base(), launch, {});
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.error().message,
+            "cannot start worker default/0 (environment sha256:ab12): shared memory: lane count must be 1..256, not 0");
+  EXPECT_EQ(countSegmentFds(), before);
+}
+
 TEST(WorkerProcess, ExitBeforeHelloIsAStartupFailureWithItsStatus) {
   auto s = start(fakeLaunch("exit1"));
   ASSERT_TRUE(s->worker);
