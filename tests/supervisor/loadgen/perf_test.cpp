@@ -1,0 +1,62 @@
+// Is bench fast enough not to be the bottleneck? It runs against the trivial single-threaded
+// evhttp server (the HTTP ceiling: no IPC, a fixed reply), then wrk runs against the same server
+// with the same body and connection count. Both share this machine's CPUs with the server, so the
+// figures are lower bounds; they are printed and recorded as test properties. The only assertion
+// is a generous ratio: bench must reach at least half of what wrk gets from the same server
+// (a bench that were the bottleneck would sit far below it). Label `perf`: run it on its own.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <regex>
+#include <string>
+
+#include "process_helpers.hpp"
+
+using namespace loadgen_test;
+
+namespace {
+
+double firstNumberAfter(const std::string& text, const std::string& label) {
+  std::smatch m;
+  if (!std::regex_search(text, m, std::regex(label + R"(\s+([0-9.]+))"))) return 0;
+  return std::stod(m[1]);
+}
+
+}  // namespace
+
+TEST(BenchPerf, KeepsUpWithWrkAgainstTheTrivialServer) {
+  if (access("/usr/bin/wrk", X_OK) != 0) GTEST_SKIP() << "wrk is not installed";
+  TestServer server({"--mode", "fixed"});
+  TempDir dir;
+  const std::string body = R"({"inputs":[{"name":"input-0","shape":[1,4],"datatype":"FP32","data":[0.25,1.25,2.25,3.25]}]})";
+  writeAll(dir.file("req.json"), body);
+  writeAll(dir.file("post.lua"), "wrk.method = \"POST\"\nwrk.body = '" + body +
+                                     "'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n");
+  const char* secs = std::getenv("LOADGEN_PERF_SECONDS");
+  const std::string duration = secs != nullptr ? secs : "3";
+
+  const RunOutput b = run(LOADGEN_DRIVER_PATH,
+                          {"bench", "-u", server.url(), "-m", "tiny", "-i", dir.file("req.json"), "-c", "16", "-d",
+                           duration, "--warmup", "0.5", "-q"},
+                          dir.path());
+  ASSERT_EQ(b.exitCode, 0) << b.err;
+  const double benchRps = firstNumberAfter(b.out, "requests/s");
+
+  const RunOutput w = run("/usr/bin/wrk",
+                          {"-t1", "-c16", "-d" + duration + "s", "--latency", "-s", dir.file("post.lua"),
+                           server.url() + "/v2/models/tiny/infer"},
+                          dir.path());
+  ASSERT_EQ(w.exitCode, 0) << w.err;
+  const double wrkRps = firstNumberAfter(w.out, "Requests/sec:");
+
+  std::printf("bench: %.0f requests/s, wrk: %.0f requests/s (bench/wrk %.2f), same trivial server, 16 connections\n",
+              benchRps, wrkRps, wrkRps > 0 ? benchRps / wrkRps : 0.0);
+  std::printf("%s\n%s\n", b.out.c_str(), w.out.c_str());
+  RecordProperty("bench_rps", std::to_string(benchRps));
+  RecordProperty("wrk_rps", std::to_string(wrkRps));
+  ASSERT_GT(wrkRps, 0);
+  EXPECT_GE(benchRps, 0.5 * wrkRps);
+}
