@@ -3,6 +3,7 @@
 #include <kj/exception.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -77,7 +78,13 @@ char* printFloat(char* p, char* end, float v) {
 
 char* printDouble(char* p, char* end, double v) {
   if (!std::isfinite(v)) return printNull(p);
-  return std::to_chars(p, end, v).ptr;
+  char* e = std::to_chars(p, end, v).ptr;
+  // Shortest form may be a 20-22 digit integer (e.g. 123456789012345680000), which many JSON
+  // parsers (simdjson included) cannot read as a number: print those in scientific notation.
+  if (e - p > 19 && std::find_if(p, e, [](char c) { return c == '.' || c == 'e'; }) == e) {
+    e = std::to_chars(p, end, v, std::chars_format::scientific).ptr;
+  }
+  return e;
 }
 
 template <class T>
