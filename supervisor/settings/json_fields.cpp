@@ -256,6 +256,10 @@ std::optional<SettingsError> FieldReader::raw(std::string_view name, std::option
   return find(name, true, out);
 }
 
+std::optional<SettingsError> FieldReader::rawOrText(std::string_view name, std::optional<FieldValue>& out) {
+  return find(name, false, out);
+}
+
 std::vector<std::string> FieldReader::unknownFields() const {
   std::vector<std::string> r;
   if (!object_) return r;

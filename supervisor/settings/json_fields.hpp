@@ -47,8 +47,10 @@ class FieldReader {
   std::optional<SettingsError> nullableString(std::string_view name, std::optional<std::string>& out, bool& present);
   std::optional<SettingsError> nullableNumber(std::string_view name, double min, std::optional<double>& out);
   std::optional<SettingsError> stringList(std::string_view name, std::vector<std::string>& out);
-  // Any JSON value (env: JSON text); `present` says whether it was found.
+  // Any JSON value (env: JSON text); `out` stays empty when the field is absent.
   std::optional<SettingsError> raw(std::string_view name, std::optional<FieldValue>& out);
+  // Any JSON value from the file; from the environment only the raw text (FieldValue::envText).
+  std::optional<SettingsError> rawOrText(std::string_view name, std::optional<FieldValue>& out);
 
   // Names in the file that were never asked for.
   std::vector<std::string> unknownFields() const;

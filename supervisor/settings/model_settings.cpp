@@ -91,10 +91,10 @@ fs::path resolve(const fs::path& base, const std::string& p) {
 // text (a `"version": 2` in a file means "2").
 std::optional<SettingsError> optionalText(detail::FieldReader& r, std::string_view name, std::optional<std::string>& out) {
   std::optional<FieldValue> v;
-  RS_TRY(r.raw(name, v));
+  RS_TRY(r.rawOrText(name, v));
   if (!v) return std::nullopt;
   if (v->fromEnv) {
-    out = v->envText;  // raw text: not JSON for text fields
+    out = v->envText;
     return std::nullopt;
   }
   std::string_view s;
