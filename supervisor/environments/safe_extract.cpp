@@ -161,7 +161,8 @@ Expected<ExtractStats> extractArchive(const fs::path& archivePath, const fs::pat
   archive_write_disk_set_options(writer.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
                                                     ARCHIVE_EXTRACT_SECURE_NODOTDOT);
   if (archive_read_open(reader.get(), &source, nullptr, readCallback, nullptr) != ARCHIVE_OK) {
-    return badRequest("environment tarball " + name + " cannot be read: " + archiveError(reader.get()));
+    return badRequest("environment tarball " + name +
+                      " is not a tar archive (.tar, .tar.gz, .tgz, .tar.zst, .tar.xz): " + archiveError(reader.get()));
   }
 
   ExtractStats stats;
