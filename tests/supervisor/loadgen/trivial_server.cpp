@@ -18,7 +18,9 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <list>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "supervisor/loadgen/binary_codec.hpp"
@@ -43,6 +45,7 @@ struct Server {
   std::uint64_t served = 0;
   std::map<std::string, unsigned> attempts;
   event_base* base = nullptr;
+  std::list<std::unique_ptr<struct Delayed>> delayed;
 };
 
 void reply(evhttp_request* r, int status, const std::string& body, const std::string& contentType,
@@ -63,18 +66,37 @@ std::string errorBody(const std::string& msg) {
   return out + "}";
 }
 
+// A reply held back by "delay_ms". Owned by Server::delayed until sent, until its client goes away
+// (evhttp then frees the request, so the timer must not fire) or until the server exits.
 struct Delayed {
-  evhttp_request* r;
+  Server* server = nullptr;
+  evhttp_request* r = nullptr;
+  event* timer = nullptr;
   std::string body;
   std::string headerLength;
   std::string contentType;
+  ~Delayed() {
+    if (timer != nullptr) event_free(timer);
+  }
 };
+
+void dropDelayed(Delayed* d) {
+  auto& list = d->server->delayed;
+  for (auto it = list.begin(); it != list.end(); ++it)
+    if (it->get() == d) {
+      list.erase(it);
+      return;
+    }
+}
 
 void sendDelayed(evutil_socket_t, short, void* arg) {
   auto* d = static_cast<Delayed*>(arg);
+  evhttp_connection_set_closecb(evhttp_request_get_connection(d->r), nullptr, nullptr);
   reply(d->r, 200, d->body, d->contentType, d->headerLength);
-  delete d;
+  dropDelayed(d);
 }
+
+void onClientGone(evhttp_connection*, void* arg) { dropDelayed(static_cast<Delayed*>(arg)); }
 
 // Echo: the inputs come back as outputs, in the encoding they were asked for.
 void echo(Server& s, evhttp_request* r, const std::string& body) {
@@ -133,9 +155,18 @@ void echo(Server& s, evhttp_request* r, const std::string& body) {
     reply(r, 200, out, type, headerLength);
     return;
   }
-  auto* d = new Delayed{r, std::move(out), headerLength, type};
+  auto owned = std::make_unique<Delayed>();
+  Delayed* d = owned.get();
+  d->server = &s;
+  d->r = r;
+  d->body = std::move(out);
+  d->headerLength = headerLength;
+  d->contentType = type;
+  d->timer = evtimer_new(s.base, sendDelayed, d);
+  s.delayed.push_back(std::move(owned));
+  evhttp_connection_set_closecb(evhttp_request_get_connection(r), onClientGone, d);
   timeval tv{time_t(delayMs / 1000), suseconds_t((delayMs % 1000) * 1000)};
-  event_base_once(s.base, -1, EV_TIMEOUT, sendDelayed, d, &tv);
+  evtimer_add(d->timer, &tv);
 }
 
 void onRequest(evhttp_request* r, void* arg) {
@@ -208,7 +239,8 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "served %llu requests\n", static_cast<unsigned long long>(s.served));
   event_free(sigterm);
   event_free(sigint);
-  evhttp_free(http);
+  evhttp_free(http);  // runs onClientGone for replies still held back
+  s.delayed.clear();
   event_base_free(s.base);
   return 0;
 }
