@@ -1,0 +1,114 @@
+// Tensor bytes through the arena: the lane copies a private buffer into its request arena (the one
+// copy: the supervisor decoding a request body into shared memory), the worker reads it in place
+// (sums its words, as a runtime reads its input) and answers; two requests in flight so the copy
+// of one overlaps the read of the other. Baselines in the same run: memcpy of the same size on one
+// CPU, and memcpy followed by the same sum in one process.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "bench_support.hpp"
+#include "registry.hpp"
+#include "transport/wake.hpp"
+
+namespace ringserve::bench {
+namespace {
+
+using namespace transport;
+constexpr std::uint32_t kWindow = 2;
+
+std::uint64_t countFor(std::uint64_t size) {
+  if (size <= 64) return 200'000;
+  if (size <= (64 << 10)) return 40'000;
+  if (size <= (1 << 20)) return 4'000;
+  return 40;
+}
+
+std::byte* filledBuffer(std::uint64_t size) {
+  auto* p = static_cast<std::byte*>(std::aligned_alloc(4096, (size + 4095) / 4096 * 4096));
+  std::memset(p, 1, size);
+  return p;
+}
+
+void throughArena(benchmark::State& state, Placement p, std::uint64_t size) {
+  auto seg = benchSegment(kWindow * size + (1 << 20), 64);
+  const int efd = makeEventFd();
+  std::byte* src = filledBuffer(size);
+  {
+    const std::uint64_t spin = workerSpinNs();
+    Child worker(peerCpu(p), [&] { runBenchWorker(seg.fd(), efd, spin); });
+    ScopedPin pin(callerCpu(p));
+    LaneClient client(seg, efd);
+    const std::uint64_t n = countFor(size);
+    auto run = [&](std::uint64_t count) {
+      std::uint64_t inflight = 0, sum = 0;
+      for (std::uint64_t i = 0; i < count; ++i) {
+        if (inflight >= kWindow) {
+          sum += client.receive().reserved[1];
+          --inflight;
+        }
+        client.send(Op::sum, src, size);
+        client.flush();
+        ++inflight;
+      }
+      for (; inflight > 0; --inflight) sum += client.receive().reserved[1];
+      return sum;
+    };
+    run(std::min<std::uint64_t>(n / 10 + 2, 1000));  // maps every arena page in both processes
+    for (auto _ : state) {
+      const std::uint64_t t0 = monotonicNs();
+      benchmark::DoNotOptimize(run(n));
+      const double secs = static_cast<double>(monotonicNs() - t0) / 1e9;
+      state.counters["GBps"] = static_cast<double>(n * size) / secs / 1e9;
+      state.counters["us_per_msg"] = secs * 1e6 / static_cast<double>(n);
+    }
+    client.quit();
+    worker.wait();
+  }
+  std::free(src);
+  ::close(efd);
+}
+
+void memcpyBaseline(benchmark::State& state, std::uint64_t size, bool thenSum) {
+  ScopedPin pin(0);
+  std::byte* src = filledBuffer(size);
+  std::byte* dst = filledBuffer(size);
+  const std::uint64_t n = countFor(size);
+  for (auto _ : state) {
+    const std::uint64_t t0 = monotonicNs();
+    std::uint64_t sum = 0;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      std::memcpy(dst, src, size);
+      benchmark::ClobberMemory();
+      if (thenSum) {
+        const auto* w = reinterpret_cast<const std::uint64_t*>(dst);
+        for (std::size_t k = 0; k < size / 8; ++k) sum += w[k];
+      }
+    }
+    benchmark::DoNotOptimize(sum);
+    const double secs = static_cast<double>(monotonicNs() - t0) / 1e9;
+    state.counters["GBps"] = static_cast<double>(n * size) / secs / 1e9;
+    state.counters["us_per_msg"] = secs * 1e6 / static_cast<double>(n);
+  }
+  std::free(src);
+  std::free(dst);
+}
+
+}  // namespace
+
+void registerPayload() {
+  for (std::uint64_t size : {std::uint64_t{64}, std::uint64_t{64} << 10, std::uint64_t{1} << 20, std::uint64_t{64} << 20}) {
+    char n[96];
+    for (Placement p : {Placement::split, Placement::same}) {
+      std::snprintf(n, sizeof n, "payload/ring/%s/%llu", name(p), static_cast<unsigned long long>(size));
+      benchmark::RegisterBenchmark(n, throughArena, p, size)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+    }
+    std::snprintf(n, sizeof n, "payload/memcpy/%llu", static_cast<unsigned long long>(size));
+    benchmark::RegisterBenchmark(n, memcpyBaseline, size, false)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+    std::snprintf(n, sizeof n, "payload/memcpy_then_sum/%llu", static_cast<unsigned long long>(size));
+    benchmark::RegisterBenchmark(n, memcpyBaseline, size, true)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+  }
+}
+
+}  // namespace ringserve::bench
