@@ -207,7 +207,8 @@ Expected<PreparedEnvironment> prepareTarball(const fs::path& tarballIn, const fs
 
 Expected<PreparedEnvironment> prepareDirectory(const fs::path& environmentPath) {
   std::error_code ec;
-  const fs::path root = fs::absolute(environmentPath, ec).lexically_normal();
+  fs::path root = fs::absolute(environmentPath, ec).lexically_normal();
+  if (!root.has_filename() && root.has_parent_path()) root = root.parent_path();  // "a/b/" -> "a/b"
   if (!fs::exists(root, ec)) return notFound("environment_path " + root.string() + " does not exist");
   if (!fs::is_directory(root, ec)) return badRequest("environment_path " + root.string() + " is not a folder");
   PreparedEnvironment env;

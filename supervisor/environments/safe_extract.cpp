@@ -260,13 +260,14 @@ Expected<ExtractStats> extractArchive(const fs::path& archivePath, const fs::pat
           return internalError("cannot unpack environment tarball " + name + " at entry '" + entryName +
                                "': write failed: " + std::strerror(ENOSPC));
         }
-        if (archive_write_data_block(writer.get(), block, size, offset) < ARCHIVE_WARN) {
+        // libarchive reports a failed write(2) (ENOSPC included) as ARCHIVE_WARN.
+        if (archive_write_data_block(writer.get(), block, size, offset) != ARCHIVE_OK) {
           return internalError("cannot unpack environment tarball " + name + " at entry '" + entryName +
                                "': " + archiveError(writer.get()));
         }
       }
     }
-    if (archive_write_finish_entry(writer.get()) < ARCHIVE_WARN) {
+    if (archive_write_finish_entry(writer.get()) != ARCHIVE_OK) {
       return internalError("cannot unpack environment tarball " + name + " at entry '" + entryName +
                            "': " + archiveError(writer.get()));
     }
