@@ -57,18 +57,20 @@ int main(int argc, char** argv) {
   const rw::Options opt = std::get<rw::Options>(parsed);
   rw::initLogging(opt.workerId, opt.logLevel, opt.jsonLogs);
 
-  // Die with the supervisor. The parent may have died before prctl took effect: then we were
-  // re-parented already, and the segment's creator is gone.
+  // Die with the supervisor. It may have died before prctl took effect (we were re-parented
+  // already): then the parent changed meanwhile or the segment's creator no longer exists.
+  // (A parent pid of 1 alone proves nothing: in a container the supervisor may be pid 1.)
   const pid_t parentAtStart = ::getppid();
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (::getppid() != parentAtStart || parentAtStart == 1) {
-    rw::logError("", "the supervisor is gone; exiting");
-    return 1;
-  }
   ::signal(SIGPIPE, SIG_IGN);
 
   auto segment = rs::transport::Segment::open(opt.shmFd);
   if (!segment) return refuse(opt.controlFd, "cannot use the shared-memory segment: " + segment.error().message);
+  const auto creator = static_cast<pid_t>(segment->header().creator_pid);
+  if (::getppid() != parentAtStart || (::kill(creator, 0) != 0 && errno == ESRCH)) {
+    rw::logError("", "the supervisor (pid {}) is gone; exiting", creator);
+    return 1;
+  }
   if (const auto lanes = segment->header().lane_count; lanes != opt.laneFds.size())
     return refuse(opt.controlFd, "the segment has " + std::to_string(lanes) + " lanes but " +
                                      std::to_string(opt.laneFds.size()) + " lane eventfds were passed");

@@ -84,8 +84,8 @@ FakeHost::FakeHost(const std::string& className, const std::string& settingsJson
     (*m->metrics)[s(metric->name)] += metric->value;
   };
   gHostModel.metrics = &metrics;
-  const std::string dir = "/tmp";
-  const ringserve_model_info info{rs(className), rs("test." + className), rs("m"), rs("1"), rs(settingsJson), rs(dir),
+  const std::string dir = "/tmp", implementation = "test." + className, name = "m", version = "1";
+  const ringserve_model_info info{rs(className), rs(implementation), rs(name), rs(version), rs(settingsJson), rs(dir),
                                   &gHostModel};
   ringserve_call call;
   if (ringserve_model_create(&host_, &call, &info, &model_) != RINGSERVE_OK) throw std::runtime_error(call.error);

@@ -3,7 +3,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <dirent.h>
 #include <filesystem>
 #include <fstream>
@@ -280,6 +283,34 @@ TEST(WorkerProcess, ExitsWhenTheControlChannelCloses) {
   const int st = w.waitExit();
   ASSERT_TRUE(WIFEXITED(st)) << WorkerHarness::describe(st);
   EXPECT_EQ(WEXITSTATUS(st), 0);
+}
+
+TEST(WorkerProcess, DiesWithItsParent) {
+  // An intermediate process plays the supervisor, starts a worker, reports its pid and dies
+  // without any clean-up; PR_SET_PDEATHSIG must take the worker down with it.
+  int pipefd[2];
+  ASSERT_EQ(::pipe(pipefd), 0);
+  const pid_t middle = ::fork();
+  ASSERT_GE(middle, 0);
+  if (middle == 0) {
+    ::close(pipefd[0]);
+    auto* w = new WorkerHarness();  // never destroyed: the process just vanishes
+    const pid_t worker = w->pid();
+    if (::write(pipefd[1], &worker, sizeof worker) != sizeof worker) ::_exit(1);
+    ::_exit(0);
+  }
+  ::close(pipefd[1]);
+  pid_t worker = 0;
+  ASSERT_EQ(::read(pipefd[0], &worker, sizeof worker), static_cast<ssize_t>(sizeof worker));
+  ::close(pipefd[0]);
+  int st = 0;
+  ASSERT_EQ(::waitpid(middle, &st, 0), middle);
+  bool gone = false;
+  for (int i = 0; i < 6000 && !gone; ++i) {  // bounded wait, no timing expectation
+    gone = ::kill(worker, 0) != 0 && errno == ESRCH;
+    if (!gone) ::usleep(10000);
+  }
+  EXPECT_TRUE(gone) << "worker " << worker << " outlived its parent";
 }
 
 TEST(WorkerProcess, LoadOfOneModelDoesNotStallInferenceOfAnother) {
