@@ -51,7 +51,15 @@ std::string lower(std::string_view s) {
   return r;
 }
 
-std::string quoteName(std::string_view name) { return "'" + std::string(name) + "'"; }
+// Built by appends: GCC 12 -O3 warns falsely (-Wrestrict) on "'" + std::string(...) + "'".
+std::string quoteName(std::string_view name) {
+  std::string r;
+  r.reserve(name.size() + 2);
+  r += '\'';
+  r += name;
+  r += '\'';
+  return r;
+}
 
 // The JSON text of a scalar for messages, shortened.
 std::string valueText(element e) {
@@ -120,56 +128,85 @@ std::string_view floatValue(element e, double& out) {
   }
 }
 
-std::string_view storeScalar(DataType type, element e, std::byte* dst) {
-  switch (type) {
-    case DataType::BOOL: {
-      std::uint8_t b = 0;
-      if (e.type() == element_type::BOOL) {
-        b = e.get_bool().value_unsafe() ? 1 : 0;
-      } else if (e.type() == element_type::INT64 && (e.get_int64().value_unsafe() & ~std::int64_t{1}) == 0) {
-        b = static_cast<std::uint8_t>(e.get_int64().value_unsafe());
-      } else if (e.type() == element_type::UINT64 && e.get_uint64().value_unsafe() <= 1) {
-        b = static_cast<std::uint8_t>(e.get_uint64().value_unsafe());
-      } else {
-        return "not a boolean (true/false or 0/1)";
-      }
-      std::memcpy(dst, &b, 1);
-      return {};
+// The element conversion for one datatype, chosen at compile time so the per-element loop has
+// no datatype switch.
+template <DataType kType>
+std::string_view storeScalar(element e, std::byte* dst) {
+  if constexpr (kType == DataType::BOOL) {
+    std::uint8_t b = 0;
+    if (e.type() == element_type::BOOL) {
+      b = e.get_bool().value_unsafe() ? 1 : 0;
+    } else if (e.type() == element_type::INT64 && (e.get_int64().value_unsafe() & ~std::int64_t{1}) == 0) {
+      b = static_cast<std::uint8_t>(e.get_int64().value_unsafe());
+    } else if (e.type() == element_type::UINT64 && e.get_uint64().value_unsafe() <= 1) {
+      b = static_cast<std::uint8_t>(e.get_uint64().value_unsafe());
+    } else {
+      return "not a boolean (true/false or 0/1)";
     }
-    case DataType::UINT8: return storeInteger<std::uint8_t>(e, dst);
-    case DataType::UINT16: return storeInteger<std::uint16_t>(e, dst);
-    case DataType::UINT32: return storeInteger<std::uint32_t>(e, dst);
-    case DataType::UINT64: return storeInteger<std::uint64_t>(e, dst);
-    case DataType::INT8: return storeInteger<std::int8_t>(e, dst);
-    case DataType::INT16: return storeInteger<std::int16_t>(e, dst);
-    case DataType::INT32: return storeInteger<std::int32_t>(e, dst);
-    case DataType::INT64: return storeInteger<std::int64_t>(e, dst);
-    case DataType::FP16:
-    case DataType::BF16: {
-      double d = 0;
-      if (auto err = floatValue(e, d); !err.empty()) return err;
-      const std::uint16_t h = type == DataType::FP16 ? detail::doubleToHalf(d) : detail::doubleToBfloat16(d);
-      if (std::isfinite(d) && (h & 0x7FFF) == (type == DataType::FP16 ? 0x7C00 : 0x7F80)) return "out of range";
-      std::memcpy(dst, &h, 2);
-      return {};
+    std::memcpy(dst, &b, 1);
+    return {};
+  } else if constexpr (kType == DataType::UINT8) {
+    return storeInteger<std::uint8_t>(e, dst);
+  } else if constexpr (kType == DataType::UINT16) {
+    return storeInteger<std::uint16_t>(e, dst);
+  } else if constexpr (kType == DataType::UINT32) {
+    return storeInteger<std::uint32_t>(e, dst);
+  } else if constexpr (kType == DataType::UINT64) {
+    return storeInteger<std::uint64_t>(e, dst);
+  } else if constexpr (kType == DataType::INT8) {
+    return storeInteger<std::int8_t>(e, dst);
+  } else if constexpr (kType == DataType::INT16) {
+    return storeInteger<std::int16_t>(e, dst);
+  } else if constexpr (kType == DataType::INT32) {
+    return storeInteger<std::int32_t>(e, dst);
+  } else if constexpr (kType == DataType::INT64) {
+    return storeInteger<std::int64_t>(e, dst);
+  } else if constexpr (kType == DataType::FP16 || kType == DataType::BF16) {
+    double d = 0;
+    if (auto err = floatValue(e, d); !err.empty()) return err;
+    const std::uint16_t h = kType == DataType::FP16 ? detail::doubleToHalf(d) : detail::doubleToBfloat16(d);
+    if (std::isfinite(d) && (h & 0x7FFF) == (kType == DataType::FP16 ? 0x7C00 : 0x7F80)) return "out of range";
+    std::memcpy(dst, &h, 2);
+    return {};
+  } else if constexpr (kType == DataType::FP32) {
+    double d = 0;
+    if (e.type() == element_type::DOUBLE) {
+      d = e.get_double().value_unsafe();
+    } else if (auto err = floatValue(e, d); !err.empty()) {
+      return err;
     }
-    case DataType::FP32: {
-      double d = 0;
-      if (auto err = floatValue(e, d); !err.empty()) return err;
-      const auto f = static_cast<float>(d);
-      if (std::isfinite(d) && std::isinf(f)) return "out of range";
-      std::memcpy(dst, &f, 4);
-      return {};
-    }
-    case DataType::FP64: {
-      double d = 0;
-      if (auto err = floatValue(e, d); !err.empty()) return err;
-      std::memcpy(dst, &d, 8);
-      return {};
-    }
-    case DataType::BYTES: break;
+    const auto f = static_cast<float>(d);
+    if (std::isinf(f) && std::isfinite(d)) return "out of range";
+    std::memcpy(dst, &f, 4);
+    return {};
+  } else if constexpr (kType == DataType::FP64) {
+    double d = 0;
+    if (auto err = floatValue(e, d); !err.empty()) return err;
+    std::memcpy(dst, &d, 8);
+    return {};
+  } else {
+    static_assert(kType != DataType::BYTES, "BYTES has its own path");
   }
-  return "not supported";
+}
+
+// Calls f.template operator()<T>() with T the datatype known at compile time (not BYTES).
+template <class F>
+auto withFixedType(DataType type, F&& f) {
+  switch (type) {
+    case DataType::BOOL: return f.template operator()<DataType::BOOL>();
+    case DataType::UINT8: return f.template operator()<DataType::UINT8>();
+    case DataType::UINT16: return f.template operator()<DataType::UINT16>();
+    case DataType::UINT32: return f.template operator()<DataType::UINT32>();
+    case DataType::UINT64: return f.template operator()<DataType::UINT64>();
+    case DataType::INT8: return f.template operator()<DataType::INT8>();
+    case DataType::INT16: return f.template operator()<DataType::INT16>();
+    case DataType::INT32: return f.template operator()<DataType::INT32>();
+    case DataType::INT64: return f.template operator()<DataType::INT64>();
+    case DataType::FP16: return f.template operator()<DataType::FP16>();
+    case DataType::BF16: return f.template operator()<DataType::BF16>();
+    case DataType::FP64: return f.template operator()<DataType::FP64>();
+    default: return f.template operator()<DataType::FP32>();
+  }
 }
 
 // Walks (possibly nested) `data` in row-major order, calling f(scalar) for each leaf; stops
@@ -177,7 +214,8 @@ std::string_view storeScalar(DataType type, element e, std::byte* dst) {
 template <class F>
 bool walkLeaves(element e, F& f) {
   if (e.type() == element_type::ARRAY) {
-    for (element child : e.get_array().value_unsafe()) {
+    const simdjson::dom::array children = e.get_array().value_unsafe();  // a copy: the result is a temporary
+    for (element child : children) {
       if (!walkLeaves(child, f)) return false;
     }
     return true;
@@ -324,19 +362,20 @@ std::optional<ApiError> RequestDecoder::Impl::decodeJsonData(DecodedInput& input
   std::byte* out = block->bytes.data();
   std::uint64_t n = 0;
   std::optional<ApiError> err;
-  const DataType type = input.datatype;
-  auto store = [&](element e) {
-    if (n < count) {
-      if (auto problem = storeScalar(type, e, out + n * esize); !problem.empty()) {
-        err = badRequest(where + ": element " + std::to_string(n) + " (" + valueText(e) + ") is " +
-                         std::string(problem) + " for " + std::string(dataTypeName(type)));
-        return false;
+  withFixedType(input.datatype, [&]<DataType kType>() {
+    auto store = [&](element e) {
+      if (n < count) {
+        if (auto problem = storeScalar<kType>(e, out + n * esize); !problem.empty()) {
+          err = badRequest(where + ": element " + std::to_string(n) + " (" + valueText(e) + ") is " +
+                           std::string(problem) + " for " + std::string(dataTypeName(kType)));
+          return false;
+        }
       }
-    }
-    ++n;
-    return true;
-  };
-  walkLeaves(data, store);
+      ++n;
+      return true;
+    };
+    walkLeaves(data, store);
+  });
   if (err) return err;
   if (n != count) return badRequest(expected + std::to_string(n));
   return std::nullopt;
