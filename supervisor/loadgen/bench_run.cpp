@@ -279,7 +279,12 @@ void BenchThread::run() {
     epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, timer_.get(), &ev);
     armTimer();
   } else {
-    const std::uint64_t now = monotonicNs();
+    // All threads start at runStart_: a request sent earlier would count as warm-up even with
+    // --warmup 0 and escape the --requests quota.
+    const timespec at{time_t(runStart_ / kSecond), long(runStart_ % kSecond)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, nullptr) == EINTR) {
+    }
+    const std::uint64_t now = std::max(monotonicNs(), runStart_);
     for (std::size_t i = 0; i < slots_.size(); ++i) topUp(i, now);
   }
   epoll_event events[64];
