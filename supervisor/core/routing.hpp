@@ -36,6 +36,7 @@ struct ModelRoute {
   std::string version;  // "" when the model has none
   ModelState state = ModelState::unknown;
   std::string reason;
+  bool restarting = false;           // not ready because its workers are coming back: 503, retriable
   std::vector<RouteTarget> targets;  // only workers where the model is loaded
   std::shared_ptr<const settings::ModelSettings> settings;
   std::string metadataJson;          // body of GET /v2/models/{m}

@@ -71,6 +71,7 @@ struct ServerCore::Instance {
   std::shared_ptr<ModelCounters> counters;
   std::optional<LoadedModel> reported;
   std::vector<Done> waiters;
+  bool restarting = false;             // lost its workers to a crash; they are coming back
   std::shared_ptr<Instance> replaces;  // a reload: the copy that serves until this one is ready
   bool shadow = false;                 // a reload candidate, not routed yet
   bool removed = false;
@@ -279,6 +280,7 @@ void ServerCore::onExit(Slot& slot, const WorkerExit& exit) {
   }
   if (d.restart) {
     for (Instance* inst : slot.models) {
+      if (inst->loaded.empty() && inst->state != ModelState::unavailable) inst->restarting = true;
       if (inst->loaded.empty() && inst->state != ModelState::unavailable)
         inst->reason = "worker " + slot.id + " " + (wasReady ? "died" : "failed to start") + " (" + exit.reason +
                        "); restarting in " + formatDuration(d.delay);
@@ -450,11 +452,13 @@ void ServerCore::unloadFrom(Slot& slot, std::uint32_t handle) {
 void ServerCore::recompute(Instance& inst) {
   if (inst.state == ModelState::unloading) return;
   if (!inst.failed.empty()) {
+    inst.restarting = false;
     inst.state = ModelState::unavailable;
     inst.reason = inst.failed.begin()->second;
   } else if (!inst.loaded.empty()) {
     inst.state = ModelState::ready;
     inst.reason.clear();
+    inst.restarting = false;
   } else {
     inst.state = ModelState::loading;
     if (inst.reason.empty()) inst.reason = "loading";
@@ -479,6 +483,8 @@ void ServerCore::finishWaiters(Instance& inst) {
       inst.replaces.reset();
     }
   }
+  // Callers may send requests the moment they hear back: route first, then answer.
+  publish();
   auto waiters = std::move(inst.waiters);
   inst.waiters.clear();
   for (auto& w : waiters) {
@@ -750,6 +756,7 @@ void ServerCore::publish() {
     route->version = inst->version;
     route->state = inst->state;
     route->reason = inst->reason;
+    route->restarting = inst->restarting;
     route->settings = inst->settings;
     route->counters = inst->counters;
     route->metadataJson = metadataJson(*inst);

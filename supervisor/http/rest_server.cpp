@@ -397,6 +397,10 @@ void RestServer::PerLoop::infer(evhttp_request* req, const RouteMatch& route, Cl
     model->counters->failure->inc();
     replyError(req, e, route, t0);
   };
+  if (model->restarting) {
+    fail(unavailable("Model " + route.model + " is restarting: " + model->reason + "; retry"));
+    return;
+  }
   if (model->state != ModelState::ready || model->targets.empty()) {
     fail(badRequest(route.version.empty() ? "Model " + route.model + " is not ready yet."
                                           : "Model " + route.model + " with version " + route.version +
