@@ -255,6 +255,7 @@ std::uint64_t WorkerHarness::post(std::uint32_t handle, const std::vector<Tensor
     t.setSize(in.data.size());
     t.setParametersJson(text(in.parametersJson));
   }
+  lastInputOffsets_ = blocks;
   auto outs = req.initOutputs(static_cast<unsigned>(requestedOutputs.size()));
   for (unsigned i = 0; i < requestedOutputs.size(); ++i) outs[i].setName(text(requestedOutputs[i]));
   const std::uint64_t size = transport::frameSize(b);
@@ -335,6 +336,7 @@ InferOutcome WorkerHarness::awaitResponse(std::uint32_t laneIndex, bool release,
       if (!data) fail(data.error().message);
       td.data.assign(data.value().begin(), data.value().end());
       td.parametersJson = t.getParametersJson().cStr();
+      td.offset = t.getOffset();
       out.outputs.push_back(std::move(td));
     }
   }

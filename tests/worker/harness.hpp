@@ -34,6 +34,7 @@ struct TensorData {
   std::vector<std::int64_t> shape;
   std::vector<std::byte> data;
   std::string parametersJson;
+  std::uint64_t offset = 0;  // outputs: where the worker put it (from the segment start)
 };
 
 // A BYTES payload: u32 LE length + bytes per element.
@@ -102,6 +103,8 @@ class WorkerHarness {
   std::uint64_t post(std::uint32_t handle, const std::vector<TensorData>& inputs, const std::string& parametersJson = "",
                      const std::vector<std::string>& requestedOutputs = {}, std::uint32_t lane = 0, std::string id = "req");
   void flush(std::uint32_t lane = 0);
+  // Segment offsets of the inputs of the last post(), in input order.
+  const std::vector<std::uint64_t>& lastInputOffsets() const { return lastInputOffsets_; }
   // The next response on `lane`: decoded, request blocks freed, and released unless `release` is false.
   InferOutcome awaitResponse(std::uint32_t lane = 0, bool release = true, std::uint64_t* tag = nullptr);
   void releaseTag(std::uint64_t tag, std::uint32_t lane = 0);
@@ -129,6 +132,7 @@ class WorkerHarness {
   std::uint64_t nextTag_ = 1;
   transport::StreamFrameDecoder decoder_{transport::kMaxControlFrame};
   std::vector<transport::OwnedFrame> stash_;
+  std::vector<std::uint64_t> lastInputOffsets_;
   std::optional<transport::OwnedFrame> helloFrame_;
   schema::Hello::Reader hello_;
   // request blocks per (lane, tag), freed when the response arrives

@@ -112,8 +112,22 @@ class SettingsProbe : public ringserve::Model {
   }
 };
 
+// Reports where its first input and its output live in its own address space, so a test can check
+// both are inside the worker's mapping of the segment (no copy on either side).
+class AddressProbe : public ringserve::Model {
+ public:
+  InferenceResponse predict(const InferenceRequest& r) override {
+    auto resp = r.response();
+    auto out = resp.allocate<std::uint64_t>("addresses", {2});
+    out[0] = reinterpret_cast<std::uintptr_t>(r.inputs()[0].bytes().data());
+    out[1] = reinterpret_cast<std::uintptr_t>(out.data());
+    return resp;
+  }
+};
+
 }  // namespace
 
+RINGSERVE_REGISTER_RUNTIME(AddressProbe)
 RINGSERVE_REGISTER_RUNTIME(ThrowsInConstructor)
 RINGSERVE_REGISTER_RUNTIME(ThrowsInLoad)
 RINGSERVE_REGISTER_RUNTIME(ThrowsInPredict)
