@@ -29,7 +29,10 @@ void guarded(const char* command, int& exitCode, F&& body) {
 // MLSERVER_INFER_<NAME>, which only supplies the default.
 CLI::Option* env(CLI::Option* opt, const std::string& name) {
   opt->envname("RINGSERVE_INFER_" + name);
-  if (const char* v = std::getenv(("MLSERVER_INFER_" + name).c_str())) opt->default_str(v);
+  if (const char* v = std::getenv(("MLSERVER_INFER_" + name).c_str())) {
+    opt->default_val(std::string(v));
+    opt->required(false);  // a default does not count as given
+  }
   return opt;
 }
 

@@ -3,6 +3,7 @@
 // RINGSERVE_TEST_MODEL, input shape [1,4] FP32) when that is set.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -420,4 +421,22 @@ TEST(Infer, ClearErrorsForBadSetups) {
     EXPECT_EQ(r.exitCode, c.exitCode) << c.message << "\n" << r.err;
     EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
   }
+}
+
+TEST(Infer, TakesOptionsFromTheEnvironmentLikeMLServer) {
+  TestServer server({"--mode", "echo"});
+  TempDir dir;
+  writeAll(dir.file("in.jsonl"), echoLine(0) + "\n");
+  // MLSERVER_INFER_* supplies defaults; RINGSERVE_INFER_* overrides them; flags override both.
+  setenv("MLSERVER_INFER_URL", "http://127.0.0.1:1", 1);
+  setenv("RINGSERVE_INFER_URL", server.url().c_str(), 1);
+  setenv("MLSERVER_INFER_MODEL_NAME", "echo", 1);
+  setenv("MLSERVER_INFER_INPUT_DATA_PATH", dir.file("in.jsonl").c_str(), 1);
+  const RunOutput r = run(kDriver, {"infer", "-o", dir.file("out.jsonl"), "-q"}, dir.path());
+  unsetenv("MLSERVER_INFER_URL");
+  unsetenv("RINGSERVE_INFER_URL");
+  unsetenv("MLSERVER_INFER_MODEL_NAME");
+  unsetenv("MLSERVER_INFER_INPUT_DATA_PATH");
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_NE(readAll(dir.file("out.jsonl")).find(R"("id":"line-0")"), std::string::npos);
 }
