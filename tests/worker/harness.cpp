@@ -68,7 +68,7 @@ WorkerHarness::WorkerHarness(HarnessOptions options) : options_(std::move(option
   for (const int fd : eventFds_) laneFds += (laneFds.empty() ? "" : ",") + std::to_string(fd);
   std::vector<std::string> args = {options_.workerBinary, "--shm-fd", std::to_string(segment_.fd()), "--control-fd",
                                    std::to_string(sv[1]), "--lane-fds", laneFds, "--worker-id", "test/0",
-                                   "--heartbeat-ms", std::to_string(options_.heartbeatMs), "--spin-us", "5"};
+                                   "--heartbeat-ms", std::to_string(options_.heartbeatMs), "--spin-us", std::to_string(options_.spinUs)};
   args.insert(args.end(), options_.extraArgs.begin(), options_.extraArgs.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

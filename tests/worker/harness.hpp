@@ -24,6 +24,7 @@ struct HarnessOptions {
   std::uint64_t shmSize = 16ULL << 20;
   bool seqpacket = true;              // control channel type (the worker handles both)
   std::uint64_t heartbeatMs = 0;      // 0: no unsolicited heartbeats
+  std::uint64_t spinUs = 5;
   bool corruptMagic = false;          // scribble on the header before starting the worker
   std::vector<std::string> extraArgs;
 };
