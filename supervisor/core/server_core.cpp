@@ -43,6 +43,7 @@ struct ServerCore::Slot {
   std::string lastReason;
   event* timer = nullptr;
   std::uint64_t incarnation = 0;
+  bool killedAsHung = false;  // our kill() after request_timeout: a failure, so it restarts
   WorkerHeartbeat lastHeartbeat;
   std::set<Instance*> models;  // placed here
   ~Slot() {
@@ -264,13 +265,16 @@ void ServerCore::onExit(Slot& slot, const WorkerExit& exit) {
     }
     return;
   }
-  if (exit.requested) {
+  const bool hung = std::exchange(slot.killedAsHung, false);
+  if (exit.requested && !hung) {
+    for (Instance* inst : slot.models) recompute(*inst);
     publish();
     return;
   }
+  const std::string reason = hung ? "hung past request_timeout and was killed" : exit.reason;
   spdlog::error("worker {} (pool {}) {}: {}", slot.id, slot.pool->label, wasReady ? "died" : "failed to start",
-                exit.reason);
-  slot.lastReason = exit.reason;
+                reason);
+  slot.lastReason = reason;
   RestartPolicy::Decision d;
   if (exit.incompatible) {
     d.restart = false;
@@ -658,6 +662,7 @@ void ServerCore::reportTimeout(std::shared_ptr<WorkerLink> link, std::uint64_t p
       for (auto& slot : pool->slots)
         if (slot->link == link && slot->proc && slot->proc->progress() == progressAtSend) {
           spdlog::error("worker {} made no progress within request_timeout; killing it", slot->id);
+          slot->killedAsHung = true;
           slot->proc->kill();
         }
   });
