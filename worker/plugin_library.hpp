@@ -48,8 +48,9 @@ class PluginLibrary {
 };
 
 // Libraries shared by the models that use them: a second model from the same file reuses the open
-// library; the file is dlclosed when its last model is gone (so a rebuilt plugin is picked up by
-// the next load after every model using the old one was unloaded). Thread-safe.
+// library; the file is dlclosed when its last model is gone, so a rebuilt plugin is normally
+// picked up by the next load (unless the plugin itself pins its image, e.g. with thread_local
+// objects that have destructors; the SDK avoids those). Thread-safe.
 std::shared_ptr<PluginLibrary> openPluginCached(const std::string& path);
 
 }  // namespace ringserve::worker

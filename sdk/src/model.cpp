@@ -32,8 +32,9 @@ std::vector<Registered>& registry() {
   return r;
 }
 
-// The context of the create call in progress on this thread; the Model constructor takes it.
-thread_local std::shared_ptr<const ModelContext> creating;
+// The context of the create call in progress on this thread; the Model constructor copies it.
+// A plain pointer: thread_locals with destructors would keep the plugin mapped after dlclose.
+thread_local const std::shared_ptr<const ModelContext>* creating = nullptr;
 
 struct Instance {
   std::shared_ptr<const ModelContext> context;
@@ -74,7 +75,7 @@ std::string defaultOutputName(std::size_t index) { return "output-" + std::to_st
 
 }  // namespace detail
 
-Model::Model() : context_(detail::creating) {
+Model::Model() : context_(detail::creating != nullptr ? *detail::creating : nullptr) {
   if (!context_) throw std::logic_error("ringserve::Model constructed outside the worker's create call");
 }
 
@@ -138,9 +139,10 @@ RINGSERVE_EXPORT int32_t ringserve_model_create(const ringserve_host* host, ring
     if (context->settings.name.empty()) context->settings.name = std::string(view(info->name));
     if (context->settings.version.empty()) context->settings.version = std::string(view(info->version));
     context->metrics = ringserve::Metrics(host, info->host_model);
-    creating = context;
+    const std::shared_ptr<const ModelContext> shared = context;
+    creating = &shared;
     struct Reset {
-      ~Reset() { creating.reset(); }
+      ~Reset() { creating = nullptr; }
     } reset;
     auto instance = std::make_unique<Instance>();
     instance->context = context;

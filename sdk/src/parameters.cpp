@@ -17,10 +17,8 @@ struct Parameters::Parsed {
 
 namespace {
 
-simdjson::dom::parser& threadParser() {
-  thread_local simdjson::dom::parser parser;
-  return parser;
-}
+// A parser per parse: parameters are small, and a thread_local parser (non-trivial destructor)
+// would pin this plugin in memory after dlclose for as long as the worker's inference thread lives.
 
 std::string valueText(simdjson::dom::element e) {
   std::string_view s;
@@ -36,7 +34,8 @@ const Parameters::Parsed& Parameters::parsed() const {
   if (!json_.empty()) {
     simdjson::dom::element root;
     const simdjson::padded_string padded(json_);
-    if (threadParser().parse(padded).get(root) != simdjson::SUCCESS)
+    simdjson::dom::parser parser;
+    if (parser.parse(padded).get(root) != simdjson::SUCCESS)
       throw BadInput("parameters are not valid JSON: " + std::string(json_.substr(0, 200)));
     simdjson::dom::object obj;
     if (root.get_object().get(obj) != simdjson::SUCCESS)
@@ -71,7 +70,8 @@ std::optional<std::string> Parameters::getString(std::string_view key) const {
   simdjson::dom::element e;
   const simdjson::padded_string padded(*raw);
   std::string_view s;
-  if (threadParser().parse(padded).get(e) != simdjson::SUCCESS || e.get_string().get(s) != simdjson::SUCCESS)
+  simdjson::dom::parser parser;
+  if (parser.parse(padded).get(e) != simdjson::SUCCESS || e.get_string().get(s) != simdjson::SUCCESS)
     return std::nullopt;
   return std::string(s);
 }

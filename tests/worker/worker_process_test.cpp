@@ -311,6 +311,29 @@ TEST(WorkerProcess, TensorsReachPredictAndComeBackWithoutACopy) {
   EXPECT_EQ(addr[1], base + r.output("addresses")->offset);
 }
 
+TEST(WorkerProcess, ARebuiltPluginIsPickedUpAfterItsModelsAreUnloaded) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::path(::testing::TempDir()) / ("swap-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  fs::copy_file(fs::path(testRuntimeDir()) / "faulty.so", dir / "swap.so", fs::copy_options::overwrite_existing);
+  WorkerHarness w;
+  ModelArgs m;
+  m.implementation = "swap.ThrowsInPredict";
+  m.searchPath = {dir.string()};
+  ASSERT_TRUE(w.load(m).ok);
+  EXPECT_FALSE(w.infer(1, {fp32("a", {1})}).ok);
+  ASSERT_TRUE(w.unload(1).ok);
+  // "Rebuild": a new file at the same path (as a compiler's output replaces the old one).
+  fs::remove(dir / "swap.so");
+  fs::copy_file(fs::path(builtinRuntimeDir()) / "echo.so", dir / "swap.so");
+  m.handle = 2;
+  m.implementation = "swap.EchoRuntime";
+  const auto l = w.load(m);
+  ASSERT_TRUE(l.ok) << l.message;
+  EXPECT_TRUE(w.infer(2, {fp32("a", {1})}).ok);
+  fs::remove_all(dir);
+}
+
 TEST(WorkerProcess, DiesWithItsParent) {
   // An intermediate process plays the supervisor, starts a worker, reports its pid and dies
   // without any clean-up; PR_SET_PDEATHSIG must take the worker down with it.

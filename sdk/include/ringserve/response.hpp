@@ -6,6 +6,7 @@
 // output and fails the request if it was overwritten).
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -39,7 +40,7 @@ class InferenceResponse {
   void add(std::string_view name, const Shape& shape, std::span<const T> values, std::string_view contentType = {}) {
     checkCount(name, shape, values.size());
     auto out = allocate<T>(name, shape, contentType);
-    if (!values.empty()) __builtin_memcpy(out.data(), values.data(), values.size_bytes());
+    if (!values.empty()) std::memcpy(out.data(), values.data(), values.size_bytes());
   }
   // A BYTES output: each element is written as u32 LE length + bytes. Throws std::length_error
   // when the count does not match the shape.

@@ -9,6 +9,7 @@
 // from when a runtime returns a numeric tensor.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -92,7 +93,7 @@ template <TensorElement T>
 std::vector<T> TensorView::values() const {
   requireType(dataTypeOf<T>);
   std::vector<T> out(data_.size() / sizeof(T));
-  if (!out.empty()) __builtin_memcpy(out.data(), data_.data(), out.size() * sizeof(T));
+  if (!out.empty()) std::memcpy(out.data(), data_.data(), out.size() * sizeof(T));
   return out;
 }
 
