@@ -33,7 +33,9 @@ void SupervisorLane::flush() {
   if (!posted_) return;
   posted_ = false;
   auto& h = segment_->header();
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Store-load ordering between our head publish and the read of worker_sleeping: a seq_cst RMW on
+  // the head (+0) rather than a fence, which ThreadSanitizer cannot model. Paired with wait().
+  std::atomic_ref(segment_->lane(lane_).request.head).fetch_add(0, std::memory_order_seq_cst);
   if (std::atomic_ref(h.worker_sleeping).exchange(0, std::memory_order_seq_cst) == 1) {
     std::atomic_ref(h.worker_wake_seq).fetch_add(1, std::memory_order_seq_cst);
     futexWakeAll(&h.worker_wake_seq);
@@ -42,8 +44,9 @@ void SupervisorLane::flush() {
 }
 
 bool SupervisorLane::armWait() {
+  // seq_cst store, then a seq_cst load of the response head (empty()): paired with the worker's
+  // flush(), either we see its response or it sees loop_waiting = 1 and notifies the eventfd.
   std::atomic_ref(segment_->lane(lane_).loop_waiting).store(1, std::memory_order_seq_cst);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
   return responses_.empty();
 }
 
@@ -119,8 +122,9 @@ void WorkerEndpoint::wait(std::uint64_t spinNs, std::int64_t timeoutNs) {
   // interrupt() sets the flag before bumping wake_seq: either we see the flag here or the futex
   // sees a wake_seq other than `seq` and returns at once.
   if (interrupted_->exchange(false, std::memory_order_seq_cst)) return;
+  // seq_cst store, then seq_cst loads of every request head (anyPending): paired with the lane's
+  // flush(), either we see its request or it sees worker_sleeping = 1 and wakes the futex.
   std::atomic_ref(h.worker_sleeping).store(1, std::memory_order_seq_cst);
-  std::atomic_thread_fence(std::memory_order_seq_cst);
   if (!anyPending()) {
     ++sleeps_;
     futexWait(&h.worker_wake_seq, seq, timeoutNs);
@@ -145,10 +149,12 @@ void WorkerEndpoint::respond(std::uint32_t lane, const Descriptor& d) {
 }
 
 void WorkerEndpoint::flush() {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
   for (std::uint32_t k = 0; k < respondedTo_.size(); ++k) {
     if (!respondedTo_[k]) continue;
     respondedTo_[k] = 0;
+    // As in SupervisorLane::flush: a seq_cst RMW on the head we published orders it before the
+    // read of loop_waiting. Paired with armWait().
+    std::atomic_ref(segment_->lane(k).response.head).fetch_add(0, std::memory_order_seq_cst);
     if (std::atomic_ref(segment_->lane(k).loop_waiting).exchange(0, std::memory_order_seq_cst) == 1 &&
         eventFds_[k] >= 0) {
       eventFdNotify(eventFds_[k]);

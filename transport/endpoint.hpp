@@ -9,9 +9,10 @@
 // Wake-up protocol (Dekker-style, seq_cst on both sides, so no wake is lost and none is wasted
 // on a peer that is awake):
 //   worker:  seq = wake_seq; sleeping = 1; re-check rings; if empty futex_wait(wake_seq, seq)
-//   lane:    push...; flush(): if exchange(sleeping, 0) == 1 { ++wake_seq; futex_wake }
+//   lane:    push...; flush(): head += 0 (seq_cst RMW); if exchange(sleeping, 0) == 1 { ++wake_seq; futex_wake }
 //   lane:    going idle: loop_waiting = 1; re-check response ring
-//   worker:  push...; flush(): for each lane pushed to, if exchange(loop_waiting, 0) == 1 notify eventfd
+//   worker:  push...; flush(): for each lane pushed to, head += 0; if exchange(loop_waiting, 0) == 1 notify eventfd
+// (no fences: ThreadSanitizer cannot model them; the seq_cst RMWs give the same store-load order)
 // A lane posts several requests per event-loop turn and flushes once, and the worker answers
 // everything it found before flushing once, so wake-ups are batched in both directions.
 #include <atomic>

@@ -77,7 +77,9 @@ class RingConsumer {
     return true;
   }
 
-  bool empty() const { return std::atomic_ref(index_->head).load(std::memory_order_acquire) == tail_; }
+  // seq_cst (a plain load on x86): the sleep/wake protocol in endpoint.cpp orders it after a
+  // seq_cst store to the "I may sleep" word.
+  bool empty() const { return std::atomic_ref(index_->head).load(std::memory_order_seq_cst) == tail_; }
 
  private:
   RingIndex* index_ = nullptr;

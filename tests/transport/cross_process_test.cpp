@@ -73,6 +73,7 @@ TEST(CrossProcess, ChecksummedStreamOfRandomSizesOnTwoLanes) {
     EXPECT_EQ(lane0.arena().badFrees(), 0u);
 
     std::uint64_t peerInUse = 1;
+    EXPECT_EQ(syncPeer(lane1, peer.pidfd(), peerInUse), "");  // lane 1's last releases are handled
     EXPECT_EQ(quitPeer(lane0, peer.pidfd(), peerInUse), "");
     EXPECT_EQ(peerInUse, 0u) << "the peer still holds response blocks after every release";
     const int status = peer.wait();

@@ -51,6 +51,9 @@ class Peer {
       case echo::Mode::capnp:
         if (int rc = frame(d, lane, r); rc != 0) return rc;
         break;
+      case echo::Mode::sync:
+        r.reserved[1] = ep_.arena().used();
+        break;
       case echo::Mode::quit:
         r.reserved[1] = ep_.arena().used();
         quit_ = true;

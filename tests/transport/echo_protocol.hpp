@@ -7,7 +7,9 @@
 //  capnp: the frame is an InferRequest whose inputs are raw tensors in the request arena and whose
 //         `id` is the hex checksum over all inputs; the answer is an InferResponse whose outputs are
 //         transform(input) each, and whose `id` is the hex checksum over all outputs.
-//  quit:  the peer answers with reserved[1] = response-arena bytes still in use, then exits 0.
+//  sync:  the peer answers with reserved[1] = response-arena bytes still in use (everything posted
+//         on that lane before it, releases included, has been handled: each ring is FIFO).
+//  quit:  as sync, then the peer exits 0.
 // A `release` descriptor frees every response block the peer allocated for that (lane, tag).
 #include <cstdint>
 #include <cstring>
@@ -15,7 +17,7 @@
 
 namespace ringserve::transport::echo {
 
-enum class Mode : std::uint64_t { raw = 1, capnp = 2, quit = 3 };
+enum class Mode : std::uint64_t { raw = 1, capnp = 2, quit = 3, sync = 4 };
 
 // 64-bit multiply-xorshift over 8-byte words (and the tail), seeded with the length. Not
 // cryptographic: it catches torn, stale, shifted or foreign bytes.

@@ -252,11 +252,12 @@ DriveResult drive(SupervisorLane& lane, int peerPidfd, const DriveOptions& optio
   return Driver(lane, peerPidfd, options).run();
 }
 
-std::string quitPeer(SupervisorLane& lane, int peerPidfd, std::uint64_t& arenaInUse) {
+namespace {
+std::string ask(SupervisorLane& lane, int peerPidfd, echo::Mode mode, std::uint64_t& arenaInUse) {
   Descriptor d{};
   d.kind = static_cast<std::uint32_t>(DescriptorKind::infer);
-  d.tag = ~0ULL;
-  d.reserved[0] = static_cast<std::uint64_t>(echo::Mode::quit);
+  d.tag = ~0ULL - static_cast<std::uint64_t>(mode);
+  d.reserved[0] = static_cast<std::uint64_t>(mode);
   if (!lane.post(d)) return "ring full";
   lane.flush();
   for (;;) {
@@ -270,7 +271,7 @@ std::string quitPeer(SupervisorLane& lane, int peerPidfd, std::uint64_t& arenaIn
     }
     if (!lane.armWait()) continue;
     pollfd fds[2] = {{lane.eventFd(), POLLIN, 0}, {peerPidfd, POLLIN, 0}};
-    if (::poll(fds, 2, 60'000) <= 0) return "no answer to quit";
+    if (::poll(fds, 2, 60'000) <= 0) return "no answer from the peer";
     if (fds[0].revents & POLLIN) eventFdDrain(lane.eventFd());
     if (fds[1].revents & POLLIN) {
       auto last = lane.next(r);
@@ -278,9 +279,18 @@ std::string quitPeer(SupervisorLane& lane, int peerPidfd, std::uint64_t& arenaIn
         arenaInUse = r.reserved[1];
         return "";
       }
-      return "peer exited before answering quit";
+      return "peer exited before answering";
     }
   }
+}
+}  // namespace
+
+std::string quitPeer(SupervisorLane& lane, int peerPidfd, std::uint64_t& arenaInUse) {
+  return ask(lane, peerPidfd, echo::Mode::quit, arenaInUse);
+}
+
+std::string syncPeer(SupervisorLane& lane, int peerPidfd, std::uint64_t& arenaInUse) {
+  return ask(lane, peerPidfd, echo::Mode::sync, arenaInUse);
 }
 
 }  // namespace ringserve::transport::testing

@@ -32,5 +32,7 @@ DriveResult drive(SupervisorLane& lane, int peerPidfd, const DriveOptions& optio
 // Sends a quit request and returns the peer's reported response-arena bytes in use, or an error
 // string when it does not answer.
 std::string quitPeer(SupervisorLane& lane, int peerPidfd, std::uint64_t& arenaInUse);
+// Waits until the peer has handled everything posted on `lane` so far; same reporting.
+std::string syncPeer(SupervisorLane& lane, int peerPidfd, std::uint64_t& arenaInUse);
 
 }  // namespace ringserve::transport::testing
