@@ -394,8 +394,8 @@ TEST(WorkerProcess, ASegfaultingRuntimeKillsOnlyItsWorkerAndTheHarnessSeesHow) {
     w.post(1, {fp32("a", {1})});
     w.flush();
     const int st = w.waitExit();
-#if defined(__SANITIZE_ADDRESS__)
-    // ASan's SEGV handler reports and then aborts or exits non-zero.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    // The sanitizers catch SEGV, report, then abort or exit non-zero.
     EXPECT_FALSE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << WorkerHarness::describe(st);
 #else
     ASSERT_TRUE(WIFSIGNALED(st)) << WorkerHarness::describe(st);
