@@ -4,10 +4,13 @@
 // Each round trip includes what the harness does as supervisor: encode the frame and copy the
 // input into the lane arena, post + flush, sleep on the lane eventfd, decode, copy the output out,
 // release. Compare with /work/shared/limits/RESULTS.md §2 (a bare futex/eventfd ping-pong).
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "harness.hpp"
@@ -15,6 +18,10 @@
 using namespace ringserve::testing;
 
 int main(int argc, char** argv) {
+  // Keep the harness's 1 MiB copy-out buffers on the heap: fresh mmap'd buffers fault in every
+  // page each time, which measures this program's malloc, not the worker.
+  ::mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 512 << 20);
   const int iterations = argc > 1 ? std::atoi(argv[1]) : 20000;
   for (const std::uint64_t spin : {0ULL, 20ULL}) {
     for (const std::size_t bytes : {std::size_t{64}, std::size_t{64} << 10, std::size_t{1} << 20}) {
@@ -40,9 +47,22 @@ int main(int argc, char** argv) {
       std::sort(us.begin(), us.end());
       double total = 0;
       for (const double v : us) total += v;
-      std::printf("spin %2llu us  payload %8zu B  n %6d  p50 %8.1f us  p99 %8.1f us  %9.0f req/s\n",
+      // Baseline, same conditions: the three copies the round trip makes (harness into the arena,
+      // echo input to output, harness out of the arena), in one process, no IPC.
+      std::vector<std::byte> a(bytes), b(bytes);
+      std::vector<double> base;
+      for (int i = 0; i < n; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        std::memcpy(a.data(), in.data.data(), bytes);
+        std::memcpy(b.data(), a.data(), bytes);
+        std::vector<std::byte> out(b.begin(), b.end());
+        const auto t1 = std::chrono::steady_clock::now();
+        base.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count() + (out.empty() ? 1 : 0));
+      }
+      std::sort(base.begin(), base.end());
+      std::printf("spin %2llu us  payload %8zu B  n %6d  p50 %8.1f us  p99 %8.1f us  %9.0f req/s   3 copies alone: p50 %7.1f us\n",
                   static_cast<unsigned long long>(spin), bytes, n, us[us.size() / 2], us[us.size() * 99 / 100],
-                  1e6 * static_cast<double>(us.size()) / total);
+                  1e6 * static_cast<double>(us.size()) / total, base[base.size() / 2]);
     }
   }
   return 0;
