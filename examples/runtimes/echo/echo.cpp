@@ -5,6 +5,7 @@
 #include <ringserve/ringserve.hpp>
 
 #include <cstring>
+#include <string>
 
 namespace {
 
@@ -16,7 +17,11 @@ class EchoRuntime : public ringserve::Model {
       if (!request.outputRequested(in.name())) continue;
       const ringserve::Shape shape(in.shape().begin(), in.shape().end());
       // One copy, arena to arena: an echo has to produce a second tensor.
-      auto out = response.allocateRaw(in.name(), in.datatype(), shape, in.bytes().size(), in.parameters().json());
+      // Only the content type travels back: other tensor parameters (e.g. the binary extension's
+      // binary_data_size) describe the request's encoding, not the output's.
+      std::string params;
+      if (auto ct = in.parameters().contentType()) params = "{\"content_type\":" + ringserve::jsonQuote(*ct) + "}";
+      auto out = response.allocateRaw(in.name(), in.datatype(), shape, in.bytes().size(), params);
       if (!out.empty()) std::memcpy(out.data(), in.bytes().data(), out.size());
     }
     if (request.parameters().getBool("echo_headers").value_or(false))
