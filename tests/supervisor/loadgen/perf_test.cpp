@@ -3,7 +3,10 @@
 // with the same body and connection count. Both share this machine's CPUs with the server, so the
 // figures are lower bounds; they are printed and recorded as test properties. The only assertion
 // is a generous ratio: bench must reach at least half of what wrk gets from the same server
-// (a bench that were the bottleneck would sit far below it). Label `perf`: run it on its own.
+// (a bench that were the bottleneck would sit far below it). With RINGSERVE_TEST_URL (and
+// RINGSERVE_TEST_MODEL, e.g. the bundled echo) set, bench also drives that ringserve the same way
+// and must get more requests/s from the trivial server than ringserve serves: the load generator
+// out-runs the server it measures. Label `perf`: run it on its own.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -59,4 +62,18 @@ TEST(BenchPerf, KeepsUpWithWrkAgainstTheTrivialServer) {
   RecordProperty("wrk_rps", std::to_string(wrkRps));
   ASSERT_GT(wrkRps, 0);
   EXPECT_GE(benchRps, 0.5 * wrkRps);
+
+  const char* real = std::getenv("RINGSERVE_TEST_URL");
+  if (real == nullptr || *real == '\0') return;
+  const char* model = std::getenv("RINGSERVE_TEST_MODEL");
+  const RunOutput rs = run(LOADGEN_DRIVER_PATH,
+                           {"bench", "-u", real, "-m", model != nullptr ? model : "echo", "-i", dir.file("req.json"),
+                            "-c", "16", "-d", duration, "--warmup", "0.5", "-q"},
+                           dir.path());
+  ASSERT_EQ(rs.exitCode, 0) << rs.err;
+  const double ringserveRps = firstNumberAfter(rs.out, "requests/s");
+  std::printf("bench against ringserve at %s: %.0f requests/s (trivial server / ringserve %.2f)\n%s\n", real,
+              ringserveRps, ringserveRps > 0 ? benchRps / ringserveRps : 0.0, rs.out.c_str());
+  RecordProperty("ringserve_rps", std::to_string(ringserveRps));
+  EXPECT_GT(benchRps, ringserveRps);
 }
