@@ -127,6 +127,15 @@ void runBenchWorker(int segmentFd, int laneEventFd, std::uint64_t spinNs) {
           out.reserved[1] = s;
           break;
         }
+        case Op::touch: {
+          auto in = ep.peerView(lane, d.frame_offset, d.frame_size);
+          if (!in) ::_exit(4);
+          const auto* w = reinterpret_cast<const std::uint64_t*>(in->data());
+          std::uint64_t s = 0;
+          for (std::size_t i = 0; i < in->size() / 8; i += 512) s += w[i];
+          out.reserved[1] = s;
+          break;
+        }
         case Op::sink:
           continue;
         case Op::ack:

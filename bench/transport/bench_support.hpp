@@ -74,6 +74,7 @@ enum class Op : std::uint64_t {
   sink = 3,  // consume, no answer
   ack = 4,   // answer with an empty response
   quit = 5,  // answer with the worker's counters (wake-ups sent, sleeps) and exit
+  touch = 6, // check the payload's bounds and read one word per 4 KiB page: the transport's own cost
 };
 
 // The worker's loop, as ringserve-worker runs it: opens the inherited segment fd, serves every
