@@ -163,9 +163,9 @@ int runBenchCommand(const BenchOptions& o) {
       last = runBench(spec, [&](double elapsed, std::uint64_t ok, std::uint64_t errors) {
         std::string text;
         if (elapsed < 0) {
-          text = "[warm-up " + fmt("%.0f", -elapsed) + " s] " + what;
+          text = std::string("[warm-up ") + fmt("%.0f", -elapsed) + " s] " + what;
         } else {
-          text = "[" + fmt("%5.1f", elapsed) + " s] " + what + ": " + std::to_string(ok) + " ok, " +
+          text = std::string("[") + fmt("%5.1f", elapsed) + " s] " + what + ": " + std::to_string(ok) + " ok, " +
                  std::to_string(errors) + " errors, " + fmt("%.0f", double(ok + errors - prevOk - prevErr)) + " req/s";
         }
         prevOk = ok;

@@ -282,7 +282,7 @@ void InferRun::complete(Job* job, const Exchange& e, std::uint64_t now) {
     ++sum_.retries;
     if (o_.verbosity >= 1)
       std::cerr << "retry " << job->attempts << "/" << o_.retries << " of line " << job->lineIndex.front()
-                << (job->lineIndex.size() > 1 ? "-" + std::to_string(job->lineIndex.back()) : "") << " in "
+                << (job->lineIndex.size() > 1 ? std::string("-") + std::to_string(job->lineIndex.back()) : std::string()) << " in "
                 << delay << " s after " << reason << ": " << msg << "\n";
     return;
   }
@@ -320,7 +320,8 @@ void InferRun::progress(std::uint64_t now, bool final) {
   const double frac = totalLines_ ? double(doneLines) / double(totalLines_) : 1.0;
   constexpr int kWidth = 24;
   const int filled = int(frac * kWidth);
-  std::string bar = "[" + std::string(std::size_t(filled), '#') + std::string(std::size_t(kWidth - filled), '-') + "] ";
+  std::string bar(1, '[');
+  bar.append(std::size_t(filled), '#').append(std::size_t(kWidth - filled), '-').append("] ");
   char text[160];
   std::snprintf(text, sizeof text, "%llu/%llu lines %3.0f%%  %.1f lines/s  %llu failed  %llu retries",
                 static_cast<unsigned long long>(doneLines), static_cast<unsigned long long>(totalLines_), frac * 100,

@@ -14,7 +14,7 @@ EncodedBody encodeRequest(const V2Request& r, bool binaryInputs, bool binaryOutp
   EncodedBody body;
   std::string& out = body.bytes;
   std::string raw;
-  out = "{";
+  out.push_back('{');
   if (!r.id.empty()) {
     out += "\"id\":";
     appendJsonString(out, r.id);
