@@ -1,4 +1,5 @@
 """Worker pools end to end: crashes, restarts, timeouts, placement, shutdown, settings from the environment."""
+import json
 import os
 import signal
 import threading
@@ -211,6 +212,22 @@ class EnvironmentSettingsTest(unittest.TestCase):
         finally:
             s.stop()
             s.cleanup()
+
+    def test_structured_logging_is_one_json_object_per_line(self):
+        s = Server(copy_examples=False, models={"echo": ECHO, "quote\"d": ECHO},
+                   settings={"use_structured_logging": True})
+        try:
+            self.assertEqual(s.infer("echo", X).status_code, 200)
+        finally:
+            s.stop()
+        lines = [l for l in s.read_log().splitlines() if l.strip()]
+        s.cleanup()
+        self.assertGreater(len(lines), 5)
+        for line in lines:
+            record = json.loads(line)  # every line, supervisor's and workers', is valid JSON
+            self.assertIn("level", record)
+            self.assertIn("message", record)
+        self.assertTrue(any(json.loads(l).get("worker") == "default/0" for l in lines))
 
     def test_default_model_from_environment(self):
         s = Server(copy_examples=False, env={"MLSERVER_MODEL_NAME": "envmodel",
