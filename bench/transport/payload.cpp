@@ -72,6 +72,9 @@ void throughArena(benchmark::State& state, Placement p, std::uint64_t size, Op o
       state.counters["us_per_msg"] = secs * 1e6 / static_cast<double>(n);
       state.counters["window"] = static_cast<double>(window);
     }
+    const double msgs = static_cast<double>(state.iterations() * countFor(size));
+    state.counters["lane_sleeps_per_msg"] = static_cast<double>(client.sleeps()) / msgs;
+    state.counters["worker_futex_wakes_per_msg"] = static_cast<double>(client.lane().wakeupsSent()) / msgs;
     client.quit();
     worker.wait();
   }
