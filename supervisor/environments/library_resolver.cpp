@@ -1,5 +1,6 @@
 #include "supervisor/environments/library_resolver.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -155,8 +156,11 @@ bool isGlibcLibrary(const std::string& name) {
 
 std::vector<std::pair<std::string, std::string>> readLdCache(const fs::path& file) {
   std::vector<std::pair<std::string, std::string>> out;
-  std::ifstream in(file, std::ios::binary);
-  const std::string data{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
+  if (!in) return out;
+  std::string data(static_cast<std::size_t>(std::max<std::streamoff>(0, in.tellg())), '\0');
+  in.seekg(0);
+  if (!in.read(data.data(), static_cast<std::streamsize>(data.size()))) return out;
   static constexpr char kMagic[] = "glibc-ld.so.cache1.1";
   const std::size_t header = data.find(kMagic);  // after an old-format part, when there is one
   if (header == std::string::npos) return out;

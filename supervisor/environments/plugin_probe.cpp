@@ -34,6 +34,12 @@ void writeAll(int fd, const std::string& text) {
 
 // Runs in the child; never returns. Output: "ok <major> <minor>\n<class>\n..." or "error <text>".
 [[noreturn]] void childMain(int out, const std::filesystem::path& plugin, const std::vector<std::filesystem::path>& preload) {
+  // Whatever the plugin prints while loading (or a sanitizer's crash report) would break
+  // pack-env's one-line output; what matters comes back through `out`.
+  if (int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC); devnull >= 0) {
+    ::dup2(devnull, STDOUT_FILENO);
+    ::dup2(devnull, STDERR_FILENO);
+  }
   for (const auto& lib : preload) {
     if (!::dlopen(lib.c_str(), RTLD_NOW | RTLD_GLOBAL)) {
       writeAll(out, std::string("error cannot load its dependency: ") + ::dlerror());
