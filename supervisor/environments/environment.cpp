@@ -264,6 +264,12 @@ std::string poolKey(const std::optional<PreparedEnvironment>& environment, const
   return "default";
 }
 
+std::string workerLibraryPath(const PreparedEnvironment& environment, const char* inherited) {
+  std::string out = environment.libDir.string();
+  if (inherited != nullptr && *inherited != '\0') out += std::string(":") + inherited;
+  return out;
+}
+
 ProgressFn logProgress(std::string label, std::uint64_t minBytes) {
   auto nextTenth = std::make_shared<int>(1);
   return [label = std::move(label), minBytes, nextTenth](std::uint64_t done, std::uint64_t total) {

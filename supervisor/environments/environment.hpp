@@ -62,6 +62,10 @@ std::optional<std::string> poolGid(const settings::ModelParameters& parameters);
 // SPEC §6 pool key: the environment key, the gid, "<env key>-<gid>" when both, "default" when none.
 std::string poolKey(const std::optional<PreparedEnvironment>& environment, const std::optional<std::string>& gid);
 
+// LD_LIBRARY_PATH for the environment's workers: its lib/ first, then `inherited` (the
+// supervisor's own value; null or empty for none).
+std::string workerLibraryPath(const PreparedEnvironment& environment, const char* inherited);
+
 // "sha256:<hex>" -> "sha256-<hex>" (the cache folder name).
 std::string folderNameForKey(const std::string& key);
 

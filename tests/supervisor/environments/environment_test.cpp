@@ -369,5 +369,13 @@ TEST(EnvPoolKey, GidFromSettings) {
   EXPECT_EQ(folderNameForKey("sha256:ab"), "sha256-ab");
 }
 
+TEST(EnvPoolKey, WorkerLibraryPathPutsTheEnvironmentFirst) {
+  PreparedEnvironment env;
+  env.libDir = "/envs/sha256-ab/lib";
+  EXPECT_EQ(workerLibraryPath(env, nullptr), "/envs/sha256-ab/lib");
+  EXPECT_EQ(workerLibraryPath(env, ""), "/envs/sha256-ab/lib");
+  EXPECT_EQ(workerLibraryPath(env, "/opt/x"), "/envs/sha256-ab/lib:/opt/x");
+}
+
 }  // namespace
 }  // namespace ringserve::supervisor::environments
