@@ -355,9 +355,18 @@ TEST(WorkerProcess, DiesWithItsParent) {
   ::close(pipefd[0]);
   int st = 0;
   ASSERT_EQ(::waitpid(middle, &st, 0), middle);
+  // Dead = gone, or a zombie nobody reaps (an orphan's new parent may not be a reaping init).
+  auto dead = [worker] {
+    if (::kill(worker, 0) != 0 && errno == ESRCH) return true;
+    std::ifstream stat("/proc/" + std::to_string(worker) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto close = line.rfind(')');
+    return close != std::string::npos && close + 2 < line.size() && (line[close + 2] == 'Z' || line[close + 2] == 'X');
+  };
   bool gone = false;
   for (int i = 0; i < 6000 && !gone; ++i) {  // bounded wait, no timing expectation
-    gone = ::kill(worker, 0) != 0 && errno == ESRCH;
+    gone = dead();
     if (!gone) ::usleep(10000);
   }
   EXPECT_TRUE(gone) << "worker " << worker << " outlived its parent";
