@@ -128,6 +128,16 @@ int main(int argc, char** argv) {
     cached.push_back(seconds(t0));
     if (!prepared || prepared->unpackedNow) return 1;
   }
+  // The unpack is cached but the digest is not (the tarball was replaced by an identical copy):
+  // the tarball is hashed again, nothing is unpacked.
+  std::vector<double> rehash;
+  for (int i = 0; i < runs; ++i) {
+    fs::remove_all(dir / "envs" / ".digests");
+    auto t0 = Clock::now();
+    auto prepared = env::prepareTarball(tarball, dir / "envs");
+    rehash.push_back(seconds(t0));
+    if (!prepared || prepared->unpackedNow) return 1;
+  }
   fs::remove_all(dir);
 
   const double tarS = median(tarTimes), oursS = median(ours), syncS = median(oursSync);
@@ -136,6 +146,7 @@ int main(int argc, char** argv) {
   std::printf("%-44s %10.3f %12.1f %9.2fx\n", "prepareTarball (hash + unpack, no sync)", oursS, tarMiB / oursS, tarS / oursS);
   std::printf("%-44s %10.3f %12.1f %9.2fx\n", "prepareTarball (hash + unpack + syncfs)", syncS, tarMiB / syncS, tarS / syncS);
   std::printf("%-44s %10.3f ms (target < 50 ms)\n", "cached prepare (median of 20)", median(cached) * 1000);
+  std::printf("%-44s %10.3f ms\n", "cached unpack, digest not cached (re-hash)", median(rehash) * 1000);
   std::printf("(%d runs each, medians; speed ratio = tar time / our time)\n", runs);
   return 0;
 }
