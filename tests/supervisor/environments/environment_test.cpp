@@ -117,6 +117,15 @@ TEST_F(EnvCache, TarballThatIsAFolder) {
   EXPECT_EQ(r.error().status, 400);
 }
 
+TEST_F(EnvCache, EnvironmentsDirThatCannotBeCreatedIs500) {
+  auto t = tarball(TarBuilder().file("lib/a", "x"));
+  writeText(tmp_ / "afile", "");
+  auto r = prepareTarball(t, tmp_ / "afile" / "envs");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().status, 500);
+  EXPECT_THAT(r.error().message, HasSubstr("cannot create environments_dir"));
+}
+
 TEST_F(EnvCache, UnsafeEntryLeavesNothingBehind) {
   // Good files first, so the refusal happens mid-unpack.
   auto t = tarball(TarBuilder().file("lib/a", std::string(100000, 'a')).file("lib/b", "b").symlink("lib/x", "/etc/passwd"));
