@@ -1,0 +1,192 @@
+#include "supervisor/control/control_server.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ringserve::supervisor::control {
+
+namespace {
+
+using Done = ServerCore::Done;
+
+// load/reload by path and an explicit reload arrive in ServerCore with the hot-loading work; until a
+// build has them, path loads are refused and reload goes through repositoryLoad (which replaces a
+// loaded model: new copy first, then the old one is unloaded).
+template <class Core>
+void loadPath(Core& core, std::string path, Done done) {
+  if constexpr (requires { core.loadPath(std::move(path), std::move(done)); })
+    core.loadPath(std::move(path), std::move(done));
+  else
+    done(ApiError{501, "loading a model folder by path is not supported by this server yet; load it by name"});
+}
+
+template <class Core>
+void reload(Core& core, std::string name, Done done) {
+  if constexpr (requires { core.reload(std::move(name), std::move(done)); })
+    core.reload(std::move(name), std::move(done));
+  else
+    core.repositoryLoad(std::move(name), std::move(done));
+}
+
+}  // namespace
+
+ServerStatus collectStatus(const ServerCore& core, const ControlServerInfo& info, const std::string& socketPath) {
+  ServerStatus s;
+  s.pid = static_cast<std::uint32_t>(::getpid());
+  s.version = info.version;
+  s.uptimeSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - info.started).count();
+  s.httpPort = static_cast<std::uint16_t>(info.httpPort);
+  s.grpcPort = static_cast<std::uint16_t>(info.grpcPort);
+  s.metricsPort = static_cast<std::uint16_t>(info.metricsPort);
+  s.controlSocket = socketPath;
+  for (auto& w : core.workers()) {
+    PoolStatus* pool = nullptr;
+    for (auto& p : s.pools)
+      if (p.key == w.pool) pool = &p;
+    if (!pool) pool = &s.pools.emplace_back(PoolStatus{w.pool, "", 0, {}});
+    pool->workers.push_back(WorkerStatus{w.id, w.pid > 0 ? static_cast<std::uint32_t>(w.pid) : 0u, w.state, w.restarts,
+                                         static_cast<std::uint32_t>(std::max(0, w.inFlight)), 0, w.shmBytes,
+                                         std::move(w.models)});
+  }
+  return s;
+}
+
+ControlServer::ControlServer(EventLoop& main, ServerCore& core, ControlServerInfo info)
+    : main_(main), core_(core), info_(std::move(info)) {}
+
+ControlServer::~ControlServer() {
+  if (listener_) evconnlistener_free(listener_);  // closes the listening socket
+  if (resumeTimer_) event_free(resumeTimer_);
+  auto connections = std::move(connections_);
+  connections_.clear();
+  for (auto& [id, c] : connections) c->close();
+  if (socket_) {
+    removeControlSocket(*socket_);
+    spdlog::debug("control socket {} removed", socket_->path.string());
+  }
+}
+
+Expected<std::string> ControlServer::listen(const std::filesystem::path& socketPath) {
+  if (listener_) return internalError("the control server is already listening");
+  auto bound = bindControlSocket(socketPath);
+  if (!bound) return bound.error();
+  socket_ = std::move(bound.value());
+  listener_ = evconnlistener_new(main_.base(), &ControlServer::onAccept, this,
+                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, socket_->fd.get());
+  if (!listener_) {
+    removeControlSocket(*socket_);
+    socket_.reset();
+    return internalError("cannot listen on the control socket " + socketPath.string());
+  }
+  socket_->fd.release();  // the listener owns it now
+  evconnlistener_set_error_cb(listener_, &ControlServer::onAcceptError);
+  resumeTimer_ = evtimer_new(main_.base(), &ControlServer::onResume, this);
+  spdlog::info("control socket: {}", socket_->path.string());
+  return socket_->path.string();
+}
+
+void ControlServer::onAccept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* self) {
+  static_cast<ControlServer*>(self)->accept(fd);
+}
+
+void ControlServer::onAcceptError(evconnlistener* l, void* arg) {
+  auto* self = static_cast<ControlServer*>(arg);
+  const int e = EVUTIL_SOCKET_ERROR();
+  spdlog::warn("control socket: accept failed: {}; pausing for 100 ms", evutil_socket_error_to_string(e));
+  evconnlistener_disable(l);
+  timeval tv{0, 100000};
+  evtimer_add(self->resumeTimer_, &tv);
+}
+
+void ControlServer::onResume(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<ControlServer*>(arg);
+  if (self->listener_) evconnlistener_enable(self->listener_);
+}
+
+void ControlServer::accept(int rawFd) {
+  UniqueFd fd(rawFd);
+  ucred cred{};
+  socklen_t len = sizeof cred;
+  if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+    spdlog::warn("control socket: cannot read the peer's credentials ({}); connection closed", std::strerror(errno));
+    return;
+  }
+  const Peer peer{cred.pid, cred.uid};
+  const std::uint64_t id = nextId_++;
+  auto conn = std::make_shared<ControlConnection>(
+      main_.base(), std::move(fd), peer, id,
+      [this](const Command& c, const Peer& p, ControlConnection::ReplyFn reply) { execute(c, p, std::move(reply)); },
+      [this](std::uint64_t closedId) { connections_.erase(closedId); });
+  const uid_t self = ::geteuid();
+  if (peer.uid != self && peer.uid != 0) {
+    spdlog::warn("control socket: refused a connection from uid {} (pid {}): only uid {} and root may control this server",
+                 peer.uid, peer.pid, self);
+    connections_.emplace(id, conn);
+    conn->refuse("permission denied: uid " + std::to_string(peer.uid) + " may not control this server (it runs as uid " +
+                 std::to_string(self) + ")");
+    return;
+  }
+  connections_.emplace(id, conn);
+  if (connections_.size() > kMaxConnections) {
+    spdlog::warn("control socket: refused a connection from pid {}: {} connections are open", peer.pid, kMaxConnections);
+    conn->refuse("too many control connections (the limit is " + std::to_string(kMaxConnections) + "); try again");
+    return;
+  }
+  conn->start();
+}
+
+void ControlServer::execute(const Command& c, const Peer& peer, ControlConnection::ReplyFn reply) {
+  if (auto problem = validateCommand(c); !problem.empty()) {
+    reply(Reply::error(std::move(problem)));
+    return;
+  }
+  if (c.op == Operation::list) {
+    Reply r;
+    r.kind = Reply::Kind::list;
+    for (auto& e : core_.index()) r.models.push_back({e.name, e.version, e.state, e.reason, ""});
+    reply(std::move(r));
+    return;
+  }
+  if (c.op == Operation::status) {
+    Reply r;
+    r.kind = Reply::Kind::status;
+    r.status = collectStatus(core_, info_, socket_ ? socket_->path.string() : std::string());
+    reply(std::move(r));
+    return;
+  }
+  const std::string what = describe(c);
+  spdlog::info("control: {} (pid {}, uid {})", what, peer.pid, peer.uid);
+  Done done = [what, reply = std::move(reply)](Expected<std::string> result) {
+    if (result) {
+      spdlog::info("control: {}: {}", what, result.value());
+      reply(Reply::ok(std::move(result.value())));
+    } else {
+      spdlog::warn("control: {} failed: {}", what, result.error().message);
+      reply(Reply::error(result.error().message));
+    }
+  };
+  switch (c.op) {
+    case Operation::load:
+      if (!c.path.empty())
+        loadPath(core_, c.path, std::move(done));
+      else
+        core_.repositoryLoad(c.name, std::move(done));
+      break;
+    case Operation::reload:
+      if (!c.path.empty())
+        loadPath(core_, c.path, std::move(done));
+      else
+        reload(core_, c.name, std::move(done));
+      break;
+    case Operation::unload: core_.repositoryUnload(c.name, std::move(done)); break;
+    case Operation::list:
+    case Operation::status: break;
+  }
+}
+
+}  // namespace ringserve::supervisor::control

@@ -1,0 +1,73 @@
+#pragma once
+// The control socket server (SPEC §7): a Unix-domain socket on the supervisor's main loop that runs
+// `ringserve ctl` operations against the ServerCore. Only peers with the server's uid or root are
+// served (SO_PEERCRED); others get an error reply, a log line naming their uid and pid, and are
+// disconnected.
+//
+// Threads: constructed, listened on and destroyed on the main loop's thread (or before it runs /
+// after it stopped); every callback runs on the main loop.
+#include <event2/listener.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "supervisor/control/control_connection.hpp"
+#include "supervisor/control/socket_file.hpp"
+#include "supervisor/core/event_loop.hpp"
+#include "supervisor/core/server_core.hpp"
+#include "supervisor/error.hpp"
+
+namespace ringserve::supervisor::control {
+
+// What `ctl status` reports besides the core's pools and workers.
+struct ControlServerInfo {
+  std::string version;
+  int httpPort = 0;
+  int grpcPort = 0;     // 0: not serving gRPC
+  int metricsPort = 0;  // 0: metrics disabled
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
+// Status of the server's pools, from ServerCore::workers() (main loop only).
+ServerStatus collectStatus(const ServerCore& core, const ControlServerInfo& info, const std::string& socketPath);
+
+class ControlServer {
+ public:
+  // Concurrent connections beyond this get an error reply and are closed.
+  static constexpr std::size_t kMaxConnections = 64;
+
+  ControlServer(EventLoop& main, ServerCore& core, ControlServerInfo info);
+  // Stops accepting, closes every connection and removes the socket file (if it is still ours).
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  // Creates the socket's folder (0700) if needed, replaces a stale socket, binds the socket (0600)
+  // and starts accepting. Returns the socket's absolute path. Call once.
+  Expected<std::string> listen(const std::filesystem::path& socketPath);
+
+  std::size_t connectionCount() const { return connections_.size(); }  // main loop
+
+ private:
+  static void onAccept(evconnlistener*, evutil_socket_t fd, sockaddr*, int, void* self);
+  static void onAcceptError(evconnlistener*, void* self);
+  static void onResume(evutil_socket_t, short, void* self);
+  void accept(int fd);
+  void execute(const Command& c, const Peer& peer, ControlConnection::ReplyFn reply);
+
+  EventLoop& main_;
+  ServerCore& core_;
+  ControlServerInfo info_;
+  std::optional<BoundSocket> socket_;
+  evconnlistener* listener_ = nullptr;
+  event* resumeTimer_ = nullptr;  // re-enables accepting after an accept error (e.g. out of fds)
+  std::map<std::uint64_t, std::shared_ptr<ControlConnection>> connections_;
+  std::uint64_t nextId_ = 1;
+};
+
+}  // namespace ringserve::supervisor::control

@@ -1,0 +1,40 @@
+#pragma once
+// The control socket in the file system: its private folder, replacing a stale socket left by a
+// killed server, binding it 0600, removing it at shutdown; and the probe `ringserve ctl` uses to
+// tell a live server from a stale socket.
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include <filesystem>
+#include <string>
+
+#include "supervisor/control/unique_fd.hpp"
+#include "supervisor/error.hpp"
+
+namespace ringserve::supervisor::control {
+
+// A listening socket and the identity of the file it is bound to, so shutdown removes that file and
+// not a newer server's socket at the same path.
+struct BoundSocket {
+  UniqueFd fd;  // non-blocking, close-on-exec, listening
+  std::filesystem::path path;
+  dev_t dev = 0;
+  ino_t ino = 0;
+};
+
+// Creates the folder (0700) when missing, or checks that an existing one belongs to this user and is
+// private to it; replaces a stale socket (nobody listening) and refuses to take over a live one or a
+// file that is not a socket; binds, sets mode 0600 and listens.
+Expected<BoundSocket> bindControlSocket(const std::filesystem::path& path);
+
+// Unlinks `s.path` if it is still the file `s` was bound to.
+void removeControlSocket(const BoundSocket& s);
+
+enum class SocketProbe { live, stale, missing, notASocket, denied, error };
+// Connects to `path` and hangs up: live when a server accepts.
+SocketProbe probeControlSocket(const std::filesystem::path& path);
+
+// Fills a sockaddr_un; false (with `error` set) when the path does not fit in sun_path.
+bool unixAddress(const std::filesystem::path& path, sockaddr_un& addr, std::string& error);
+
+}  // namespace ringserve::supervisor::control

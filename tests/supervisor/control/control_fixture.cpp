@@ -1,0 +1,216 @@
+#include "control_fixture.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "supervisor/settings/repository.hpp"
+#include "transport/frame.hpp"
+
+extern char** environ;
+
+namespace ringserve::supervisor::control::test {
+
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  std::string tmpl = (fs::temp_directory_path() / "rs-ctl-XXXXXX").string();
+  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+RunningServer::RunningServer(ServerOptions options) : options_(std::move(options)) {
+  main_ = std::make_unique<EventLoop>("main");
+  http_ = std::make_unique<EventLoop>("http-0");
+  lanes_ = std::make_unique<LoopLanes>(*http_, 0);
+  ServerCore::Options o;
+  o.settings.modelRepositoryRoot = options_.repository;
+  o.settings.parallelWorkers = 1;
+  o.settings.shmSize = 8u << 20;
+  o.settings.loadModelsAtStartup = false;
+  o.workerExecutable = options_.workerExecutable.empty() ? "/nonexistent/ringserve-worker" : options_.workerExecutable;
+  o.builtinRuntimeDir = options_.runtimeDir;
+  core_ = std::make_unique<ServerCore>(o, *main_, std::vector<LoopLanes*>{lanes_.get()}, metrics_);
+  ControlServerInfo info;
+  info.version = "test-version";
+  info.httpPort = 18080;
+  info.metricsPort = 18082;
+  server_ = std::make_unique<ControlServer>(*main_, *core_, info);
+  listen_ = server_->listen(options_.socket);
+  http_->startThread();
+  main_->startThread();
+  // EventLoop::stop() before its thread has entered the loop is lost (event_base_loop clears the
+  // break flag on entry): wait until both loops run a posted task.
+  onLoop([] {});
+  std::promise<void> httpRunning;
+  http_->post([&] { httpRunning.set_value(); });
+  httpRunning.get_future().wait();
+  if (options_.startCore) {
+    onLoop([this] { core_->start(settings::discoverModels(options_.repository, settings::EnvMap{})); });
+  }
+}
+
+RunningServer::~RunningServer() {
+  main_->stop();
+  http_->stop();
+  server_.reset();
+  core_.reset();
+}
+
+void RunningServer::onLoop(std::function<void()> fn) {
+  std::promise<void> done;
+  main_->post([&] {
+    fn();
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+std::size_t RunningServer::connectionCount() {
+  std::size_t n = 0;
+  onLoop([&] { n = server_->connectionCount(); });
+  return n;
+}
+
+RawClient::RawClient(const fs::path& socket) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
+  fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+RawClient::~RawClient() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void RawClient::send(const std::vector<std::byte>& bytes) {
+  std::size_t off = 0;
+  while (off < bytes.size()) {
+    const ssize_t n = ::send(fd_, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) return;  // the server may close early (oversized frames): the reply says why
+    off += static_cast<std::size_t>(n);
+  }
+}
+
+void RawClient::sendCommand(const Command& c) { send(frameOf(c)); }
+
+void RawClient::shutdownWrite() { ::shutdown(fd_, SHUT_WR); }
+
+namespace {
+bool waitReadable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 60000) == 1;
+}
+}  // namespace
+
+std::optional<Reply> RawClient::receive() {
+  if (!waitReadable(fd_)) return std::nullopt;
+  auto frame = transport::readStreamFrame(fd_, kMaxReplyFrame);
+  if (!frame) return std::nullopt;
+  auto reply = decodeReply(std::move(frame.value()));
+  if (!reply) return std::nullopt;
+  return std::move(reply.value());
+}
+
+bool RawClient::closedByServer() {
+  if (!waitReadable(fd_)) return false;
+  char c;
+  const ssize_t n = ::recv(fd_, &c, 1, 0);
+  return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+std::vector<std::byte> frameOf(const Command& c) {
+  capnp::MallocMessageBuilder message;
+  buildCommand(c, message);
+  return transport::encodeStreamFrame(message);
+}
+
+std::vector<std::byte> lengthPrefix(std::uint32_t length) {
+  std::vector<std::byte> out(4);
+  for (int i = 0; i < 4; ++i) out[i] = static_cast<std::byte>((length >> (8 * i)) & 0xff);
+  return out;
+}
+
+namespace {
+
+struct Child {
+  pid_t pid = -1;
+  fs::path out, err;
+};
+
+Child spawnCtl(const std::vector<std::string>& args, const std::vector<std::string>& prefix, const fs::path& dir, int n) {
+  Child c;
+  c.out = dir / ("out-" + std::to_string(n));
+  c.err = dir / ("err-" + std::to_string(n));
+  std::vector<std::string> argv = prefix;
+  argv.push_back(RINGSERVE_CTL_DRIVER);
+  argv.push_back("ctl");
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, c.out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, c.err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (posix_spawnp(&c.pid, cargv[0], &fa, nullptr, cargv.data(), environ) != 0) c.pid = -1;
+  posix_spawn_file_actions_destroy(&fa);
+  return c;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+ProcessResult finish(const Child& c) {
+  ProcessResult r;
+  if (c.pid < 0) return r;
+  int status = 0;
+  while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = slurp(c.out);
+  r.err = slurp(c.err);
+  return r;
+}
+
+}  // namespace
+
+ProcessResult runCtl(const std::vector<std::string>& args, const std::vector<std::string>& prefix) {
+  TempDir dir;  // output files are opened before `prefix` (e.g. setpriv) drops privileges
+  return finish(spawnCtl(args, prefix, dir.path(), 0));
+}
+
+std::vector<ProcessResult> runCtlConcurrently(const std::vector<std::vector<std::string>>& argLists) {
+  TempDir dir;
+  std::vector<Child> children;
+  for (std::size_t i = 0; i < argLists.size(); ++i)
+    children.push_back(spawnCtl(argLists[i], {}, dir.path(), static_cast<int>(i)));
+  std::vector<ProcessResult> out;
+  for (const auto& c : children) out.push_back(finish(c));
+  return out;
+}
+
+}  // namespace ringserve::supervisor::control::test

@@ -1,0 +1,96 @@
+#pragma once
+// What the control tests share: a private temp folder, an in-process server (main EventLoop on its
+// own thread + a real ServerCore + ControlServer), raw-socket helpers for sending hand-made frames,
+// and running the ctl driver as a child process.
+#include <sys/types.h>
+
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "supervisor/control/control_protocol.hpp"
+#include "supervisor/control/control_server.hpp"
+#include "supervisor/core/loop_lanes.hpp"
+#include "supervisor/core/metrics.hpp"
+
+namespace ringserve::supervisor::control::test {
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct ServerOptions {
+  std::filesystem::path repository;
+  std::filesystem::path socket;
+  // Empty: a path that does not exist, so no worker ever starts (enough for socket-level tests).
+  std::string workerExecutable;
+  std::string runtimeDir;
+  bool startCore = false;  // ServerCore::start(discoverModels(repository)) on the loop
+};
+
+// Constructed and listened on before the loop thread starts; destroyed after it stopped, in the
+// order `ringserve start` uses.
+class RunningServer {
+ public:
+  explicit RunningServer(ServerOptions options);
+  ~RunningServer();
+
+  const Expected<std::string>& listenResult() const { return listen_; }
+  const std::filesystem::path& socket() const { return options_.socket; }
+  // Runs fn on the main loop and waits for it.
+  void onLoop(std::function<void()> fn);
+  std::size_t connectionCount();
+  ServerCore& core() { return *core_; }
+
+ private:
+  ServerOptions options_;
+  std::unique_ptr<EventLoop> main_;
+  std::unique_ptr<EventLoop> http_;
+  std::unique_ptr<LoopLanes> lanes_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<ServerCore> core_;
+  std::unique_ptr<ControlServer> server_;
+  Expected<std::string> listen_{std::string()};
+};
+
+// A blocking client socket for hand-made bytes.
+class RawClient {
+ public:
+  explicit RawClient(const std::filesystem::path& socket);
+  ~RawClient();
+  bool connected() const { return fd_ >= 0; }
+  void send(const std::vector<std::byte>& bytes);
+  void sendCommand(const Command& c);
+  void shutdownWrite();
+  // The next reply; nullopt on EOF (or after 60 s, a guard against hanging, not a timing check).
+  std::optional<Reply> receive();
+  // True when the server has closed the connection (EOF after any pending replies were read).
+  bool closedByServer();
+
+ private:
+  int fd_ = -1;
+};
+
+std::vector<std::byte> frameOf(const Command& c);
+std::vector<std::byte> lengthPrefix(std::uint32_t length);
+
+struct ProcessResult {
+  int exitCode = -1;
+  std::string out, err;
+};
+// Runs the ctl driver (`<driver> ctl args...`), optionally through a prefix such as setpriv.
+ProcessResult runCtl(const std::vector<std::string>& args, const std::vector<std::string>& prefix = {});
+// Starts several at once and waits for all.
+std::vector<ProcessResult> runCtlConcurrently(const std::vector<std::vector<std::string>>& argLists);
+
+}  // namespace ringserve::supervisor::control::test
