@@ -10,30 +10,7 @@
 
 namespace ringserve::supervisor::control {
 
-namespace {
-
 using Done = ServerCore::Done;
-
-// load/reload by path and an explicit reload arrive in ServerCore with the hot-loading work; until a
-// build has them, path loads are refused and reload goes through repositoryLoad (which replaces a
-// loaded model: new copy first, then the old one is unloaded).
-template <class Core>
-void loadPath(Core& core, std::string path, Done done) {
-  if constexpr (requires { core.loadPath(std::move(path), std::move(done)); })
-    core.loadPath(std::move(path), std::move(done));
-  else
-    done(ApiError{501, "loading a model folder by path is not supported by this server yet; load it by name"});
-}
-
-template <class Core>
-void reload(Core& core, std::string name, Done done) {
-  if constexpr (requires { core.reload(std::move(name), std::move(done)); })
-    core.reload(std::move(name), std::move(done));
-  else
-    core.repositoryLoad(std::move(name), std::move(done));
-}
-
-}  // namespace
 
 ServerStatus collectStatus(const ServerCore& core, const ControlServerInfo& info, const std::string& socketPath) {
   ServerStatus s;
@@ -173,15 +150,15 @@ void ControlServer::execute(const Command& c, const Peer& peer, ControlConnectio
   switch (c.op) {
     case Operation::load:
       if (!c.path.empty())
-        loadPath(core_, c.path, std::move(done));
+        core_.loadPath(c.path, std::move(done));
       else
         core_.repositoryLoad(c.name, std::move(done));
       break;
     case Operation::reload:
       if (!c.path.empty())
-        loadPath(core_, c.path, std::move(done));
+        core_.loadPath(c.path, std::move(done));
       else
-        reload(core_, c.name, std::move(done));
+        core_.reload(c.name, std::move(done));
       break;
     case Operation::unload: core_.repositoryUnload(c.name, std::move(done)); break;
     case Operation::list:

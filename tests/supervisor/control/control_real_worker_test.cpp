@@ -1,0 +1,100 @@
+// The control socket against a ServerCore with the real ringserve-worker and the example echo
+// runtime: load/reload/unload by name and by path, a broken reload keeps the old copy, list and
+// status show the result. Prints how long `load` takes until READY (a figure, not an assertion).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+
+#include "control_fixture.hpp"
+#include "supervisor/control/ctl_client.hpp"
+#include "supervisor/control/ctl_format.hpp"
+
+namespace ringserve::supervisor::control::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class RealWorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    repo_ = tmp_.path() / "repo";
+    fs::create_directories(repo_);
+    fs::copy(fs::path(RINGSERVE_EXAMPLE_MODELS) / "echo", repo_ / "echo", fs::copy_options::recursive);
+    socket_ = tmp_.path() / "run" / "ringserve-1.sock";
+    server_ = std::make_unique<RunningServer>(
+        ServerOptions{repo_, socket_, RINGSERVE_WORKER_BINARY, RINGSERVE_RUNTIME_DIR, /*startCore=*/true});
+    ASSERT_TRUE(server_->listenResult().ok()) << server_->listenResult().error().message;
+  }
+  Reply call(Command c) {
+    auto r = callControl(socket_, c);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return r.ok() ? r.value() : Reply::error("call failed");
+  }
+  std::optional<ModelEntry> entry(const std::string& name) {
+    for (auto& m : call({Operation::list, "", "", ""}).models)
+      if (m.name == name) return m;
+    return std::nullopt;
+  }
+
+  TempDir tmp_;
+  fs::path repo_, socket_;
+  std::unique_ptr<RunningServer> server_;
+};
+
+TEST_F(RealWorkerTest, LoadReloadUnloadThroughTheSocket) {
+  auto before = entry("echo");
+  ASSERT_TRUE(before);
+  EXPECT_NE(before->state, ModelState::ready);
+
+  // The first load also waits for the default pool's worker to start; the second one does not.
+  auto r = call({Operation::load, "echo", "", ""});
+  ASSERT_EQ(r.kind, Reply::Kind::ok) << r.message;
+  EXPECT_EQ(entry("echo")->state, ModelState::ready);
+
+  const auto t0 = std::chrono::steady_clock::now();
+  r = call({Operation::reload, "echo", "", ""});
+  const auto reloadMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(r.kind, Reply::Kind::ok) << r.message;
+  EXPECT_EQ(entry("echo")->state, ModelState::ready);
+  std::printf("ctl reload echo into a running pool: %.2f ms until the reply (READY)\n", reloadMs);
+
+  r = call({Operation::load, "", (repo_ / "echo").string(), ""});
+  ASSERT_EQ(r.kind, Reply::Kind::ok) << r.message;
+  EXPECT_EQ(entry("echo")->state, ModelState::ready);
+
+  auto st = call({Operation::status, "", "", ""});
+  ASSERT_EQ(st.kind, Reply::Kind::status);
+  ASSERT_FALSE(st.status.pools.empty());
+  const auto& w = st.status.pools[0].workers.at(0);
+  EXPECT_GT(w.pid, 0u);
+  EXPECT_GT(w.shmSizeBytes, 0u);
+  EXPECT_NE(std::find(w.models.begin(), w.models.end(), "echo"), w.models.end()) << formatText(st);
+
+  r = call({Operation::unload, "echo", "", ""});
+  ASSERT_EQ(r.kind, Reply::Kind::ok) << r.message;
+  auto after = entry("echo");
+  EXPECT_TRUE(!after || after->state != ModelState::ready);
+
+  const auto t1 = std::chrono::steady_clock::now();
+  r = call({Operation::load, "echo", "", ""});
+  const auto loadMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
+  ASSERT_EQ(r.kind, Reply::Kind::ok) << r.message;
+  EXPECT_EQ(entry("echo")->state, ModelState::ready);
+  std::printf("ctl load echo into a running pool: %.2f ms until the reply (READY)\n", loadMs);
+}
+
+TEST_F(RealWorkerTest, BrokenReloadKeepsTheOldCopyServing) {
+  ASSERT_EQ(call({Operation::load, "echo", "", ""}).kind, Reply::Kind::ok);
+  std::ofstream(repo_ / "echo" / "model-settings.json", std::ios::trunc)
+      << R"({"name": "echo", "implementation": "no_such_module.Runtime"})";
+  auto r = call({Operation::reload, "echo", "", ""});
+  EXPECT_EQ(r.kind, Reply::Kind::error);
+  EXPECT_FALSE(r.message.empty());
+  auto e = entry("echo");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->state, ModelState::ready) << e->reason;
+}
+
+}  // namespace
+}  // namespace ringserve::supervisor::control::test
