@@ -55,17 +55,19 @@ void key(std::string& out, const char* k) {
 }  // namespace
 
 std::string oneLine(std::string message) {
+  // "looked for:\n  /a\n  /b" -> "looked for: /a; /b"
   std::string out;
+  bool lineBreak = false;
   for (char c : message) {
-    if (c == '\n') {
-      if (!out.empty()) out += "; ";
-    } else if (c == '\r' || c == '\t') {
-      out += ' ';
-    } else {
-      out += c;
+    if (c == '\n' || c == '\r') {
+      lineBreak = true;
+      continue;
     }
+    if (lineBreak && (c == ' ' || c == '\t')) continue;
+    if (lineBreak && !out.empty()) out += out.back() == ':' ? " " : "; ";
+    lineBreak = false;
+    out += c == '\t' ? ' ' : c;
   }
-  while (!out.empty() && (out.back() == ' ' || out.back() == ';')) out.pop_back();
   return out;
 }
 

@@ -11,7 +11,8 @@ namespace ringserve::supervisor::control {
 std::string formatText(const Reply& r);
 // {"ok": ...}, {"error": ...}, {"models": [...]}, or the status object. Ends with a newline.
 std::string formatJson(const Reply& r);
-// `message` on one line: newlines and tabs become "; " / spaces (for error output).
+// `message` on one line (for error output): each line break and the indentation after it become
+// "; " (or one space after a colon), tabs become spaces.
 std::string oneLine(std::string message);
 // 1536 -> "1.5 KiB", 268435456 -> "256 MiB".
 std::string humanBytes(std::uint64_t bytes);

@@ -167,6 +167,8 @@ TEST(CtlFormat, StatusTableAndJson) {
 
 TEST(CtlFormat, Helpers) {
   EXPECT_EQ(oneLine("a\nb\n"), "a; b");
+  EXPECT_EQ(oneLine("not found; looked for:\n  /a.so\n  /b.so"), "not found; looked for: /a.so; /b.so");
+  EXPECT_EQ(oneLine("tab\there"), "tab here");
   EXPECT_EQ(humanBytes(512), "512 B");
   EXPECT_EQ(humanBytes(1536), "1.5 KiB");
   EXPECT_EQ(humanBytes(256ull << 20), "256 MiB");
