@@ -15,7 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class RealWorkerTest : public ::testing::Test {
+class ControlRealWorkerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     repo_ = tmp_.path() / "repo";
@@ -42,7 +42,7 @@ class RealWorkerTest : public ::testing::Test {
   std::unique_ptr<RunningServer> server_;
 };
 
-TEST_F(RealWorkerTest, LoadReloadUnloadThroughTheSocket) {
+TEST_F(ControlRealWorkerTest, LoadReloadUnloadThroughTheSocket) {
   auto before = entry("echo");
   ASSERT_TRUE(before);
   EXPECT_NE(before->state, ModelState::ready);
@@ -84,7 +84,7 @@ TEST_F(RealWorkerTest, LoadReloadUnloadThroughTheSocket) {
   std::printf("ctl load echo into a running pool: %.2f ms until the reply (READY)\n", loadMs);
 }
 
-TEST_F(RealWorkerTest, BrokenReloadKeepsTheOldCopyServing) {
+TEST_F(ControlRealWorkerTest, BrokenReloadKeepsTheOldCopyServing) {
   ASSERT_EQ(call({Operation::load, "echo", "", ""}).kind, Reply::Kind::ok);
   std::ofstream(repo_ / "echo" / "model-settings.json", std::ios::trunc)
       << R"({"name": "echo", "implementation": "no_such_module.Runtime"})";

@@ -129,7 +129,7 @@ TEST_F(CtlCommandTest, FindsTheOnlyLiveServerInTheDefaultFolder) {
 }
 
 // The test runs as root in CI; the client runs as `nobody` through setpriv (util-linux).
-class OtherUidTest : public CtlCommandTest {
+class CtlOtherUidTest : public CtlCommandTest {
  protected:
   void SetUp() override {
     CtlCommandTest::SetUp();
@@ -144,14 +144,14 @@ class OtherUidTest : public CtlCommandTest {
   }
 };
 
-TEST_F(OtherUidTest, FileModesKeepOtherUsersOut) {
+TEST_F(CtlOtherUidTest, FileModesKeepOtherUsersOut) {
   start();
   auto r = runCtl({"list", "--socket", socket_.string()}, asNobody());
   EXPECT_EQ(r.exitCode, 2);
   EXPECT_NE(r.err.find("permission denied"), std::string::npos) << r.err;
 }
 
-TEST_F(OtherUidTest, PeerCredentialsAreCheckedEvenWhenTheModesAreOpen) {
+TEST_F(CtlOtherUidTest, PeerCredentialsAreCheckedEvenWhenTheModesAreOpen) {
   start();
   // An operator loosened the modes: SO_PEERCRED still refuses the peer.
   ::chmod(socket_.parent_path().c_str(), 0755);
