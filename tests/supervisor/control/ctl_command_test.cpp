@@ -128,6 +128,22 @@ TEST_F(CtlCommandTest, FindsTheOnlyLiveServerInTheDefaultFolder) {
   EXPECT_EQ(viaEnv.value(), fs::path("/x/y.sock"));
 }
 
+TEST_F(CtlCommandTest, SilentServerIsATimeoutError) {
+  // A socket that accepts (in the backlog) and never answers.
+  fs::create_directories(socket_.parent_path());
+  int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, socket_.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 4), 0);
+  auto r = callControl(socket_, {Operation::list, "", "", ""}, std::chrono::milliseconds(50));
+  ::close(fd);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().status, 504);
+  EXPECT_NE(r.error().message.find("no reply from the server"), std::string::npos) << r.error().message;
+}
+
 // The test runs as root in CI; the client runs as `nobody` through setpriv (util-linux).
 class CtlOtherUidTest : public CtlCommandTest {
  protected:
