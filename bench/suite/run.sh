@@ -5,8 +5,8 @@
 #   bench/suite/run.sh              # full suite, about 6 minutes; writes bench/suite/RESULTS.md
 #   bench/suite/run.sh --quick      # 1 run of 3 s per case, fewer pinned cases (~2 minutes); no file
 #   bench/suite/run.sh --dry-run    # 1 s per case, small and 256 KiB bodies, 1 worker: checks the suite works
-#   bench/suite/run.sh --no-build   # use the binaries already built
-#   BUILD_DIR=build/mine bench/suite/run.sh
+#   bench/suite/run.sh --no-build   # use the ringserve binaries already built in BUILD_DIR
+#   BUILD_DIR=build/mine LIMITS_BUILD_DIR=/tmp/limits bench/suite/run.sh
 #   bench/suite/run.sh -- --reps 5 --seconds 10    # arguments after -- go to suite.py
 # Needs wrk (tools/setup.sh installs it) and taskset (util-linux).
 set -euo pipefail
@@ -38,11 +38,13 @@ if ((do_build)); then
   echo "[suite] building $build (release) and $limits_build" >&2
   cmake --preset release -B "$build" >/dev/null
   cmake --build "$build" --target ringserve ringserve-worker runtime_echo transport_bench suite_memcpy_bw -j2 >/dev/null
-  cmake -S "$limits_src" -B "$limits_build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$limits_build" --target http_server -j2 >/dev/null
 fi
+# The bare server lives outside the repository; it is small, so it is (re)built even with --no-build.
+cmake -S "$limits_src" -B "$limits_build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$limits_build" --target http_server -j2 >/dev/null
 
-args=(--ringserve "$build/bin/ringserve" --bare-server "$limits_build/http_server"
+rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+args=(--revision "$rev" --ringserve "$build/bin/ringserve" --bare-server "$limits_build/http_server"
       --memcpy-bw "$build/bin/suite_memcpy_bw" --echo-settings "$root/examples/models/echo/model-settings.json")
 case $mode in
   full) args+=(--transport-bench "$build/bin/transport_bench" --out "$root/bench/suite/RESULTS.md"

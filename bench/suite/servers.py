@@ -29,11 +29,17 @@ def pin_prefix(cpus):
 
 
 def rss_kib(pid):
+    """{"VmRSS", "RssAnon", "RssFile", "RssShmem"} in KiB. A worker's and a supervisor's RssShmem is
+    the part of the shared segment they have touched (counted in both processes' VmRSS)."""
+    out = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise SuiteError(f"no VmRSS for pid {pid}")
+            key = line.split(":", 1)[0]
+            if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                out[key] = int(line.split()[1])
+    if "VmRSS" not in out:
+        raise SuiteError(f"no VmRSS for pid {pid}")
+    return out
 
 
 def children(pid):
