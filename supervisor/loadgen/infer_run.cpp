@@ -280,10 +280,11 @@ void InferRun::complete(Job* job, const Exchange& e, std::uint64_t now) {
     job->retryAt = now + std::uint64_t(delay * 1e9);
     retrying_.push_back(job);
     ++sum_.retries;
-    if (o_.verbosity >= 1)
-      std::cerr << "retry " << job->attempts << "/" << o_.retries << " of line " << job->lineIndex.front()
-                << (job->lineIndex.size() > 1 ? std::string("-") + std::to_string(job->lineIndex.back()) : std::string()) << " in "
-                << delay << " s after " << reason << ": " << msg << "\n";
+    if (o_.verbosity >= 1) {
+      std::cerr << "retry " << job->attempts << "/" << o_.retries << " of line " << job->lineIndex.front();
+      if (job->lineIndex.size() > 1) std::cerr << "-" << job->lineIndex.back();
+      std::cerr << " in " << delay << " s after " << reason << ": " << msg << "\n";
+    }
     return;
   }
   if (o_.verbosity >= 1)
