@@ -87,3 +87,28 @@ def check_echo(url, body):
         want = json.loads(sent)["inputs"][0]["data"]
         if len(got) != len(want) or any(abs(a - b) > 1e-6 * max(1.0, abs(b)) for a, b in zip(got, want)):
             raise SuiteError(f"{body.name}: the JSON output is not the input tensor")
+
+
+@dataclass
+class LoadgenResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+def run_ringserve_bench(ringserve, base_url, elements, seconds, connections=16, cpus=None):
+    """`ringserve bench` (supervisor/loadgen) with the binary extension, as a second load generator
+    beside wrk on the same server: the two should agree."""
+    cmd = pin_prefix(cpus) + [ringserve, "bench", "-u", base_url, "-m", "echo", "--shape", f"1,{elements}", "-b",
+                              "--binary-output", "-c", str(connections), "-d", str(seconds), "--warmup", "0.5", "-q"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
+    if p.returncode != 0:
+        raise SuiteError(f"ringserve bench failed ({p.returncode}): {p.stderr}{p.stdout}")
+    m = re.search(r"(\d+) sent, (\d+) ok, (\d+) errors", p.stdout)
+    rps = re.search(r"requests/s\s+([\d.]+)", p.stdout)
+    lat = re.search(r"p50 ([\d.]+)\s+p90 [\d.]+\s+p99 ([\d.]+)", p.stdout)
+    if not (m and rps and lat):
+        raise SuiteError("unexpected ringserve bench output:\n" + p.stdout)
+    if int(m.group(3)):
+        raise SuiteError(f"ringserve bench: {m.group(3)} failed requests of {m.group(1)}")
+    return LoadgenResult(float(rps.group(1)), float(lat.group(1)), float(lat.group(2)))

@@ -47,9 +47,9 @@ rev=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 args=(--revision "$rev" --ringserve "$build/bin/ringserve" --bare-server "$limits_build/http_server"
       --memcpy-bw "$build/bin/suite_memcpy_bw" --echo-settings "$root/examples/models/echo/model-settings.json")
 case $mode in
-  full) args+=(--transport-bench "$build/bin/transport_bench" --out "$root/bench/suite/RESULTS.md"
+  full) args+=(--transport-bench "$build/bin/transport_bench" --loadgen-check --out "$root/bench/suite/RESULTS.md"
                --command "bench/suite/run.sh") ;;
-  quick) args+=(--transport-bench "$build/bin/transport_bench" --reps 1 --seconds 3
+  quick) args+=(--transport-bench "$build/bin/transport_bench" --loadgen-check --reps 1 --seconds 3
                 --pinned-bodies 1x16-json,1x65536-binary --command "bench/suite/run.sh --quick") ;;
   dry) args+=(--reps 1 --seconds 1 --configs 1w --bodies 1x16-json,1x65536-binary
               --command "bench/suite/run.sh --dry-run") ;;

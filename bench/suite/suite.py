@@ -15,7 +15,7 @@ import tempfile
 import time
 
 from bodies import standard_bodies
-from loadgen import check_echo, run_wrk
+from loadgen import check_echo, run_ringserve_bench, run_wrk
 from servers import BareServer, Ringserve, SuiteError, rss_kib
 from transport import run_transport_bench
 
@@ -76,7 +76,8 @@ class Suite:
         self.a = args
         self.rows = []          # (section, case, ringserve, baseline, ratio, target, met)
         self.wrk = {}           # (server key, config key, body) -> [WrkResult]
-        self.rss = {}           # label -> KiB
+        self.rss = {}           # label -> {"VmRSS": KiB, ...}
+        self.loadgen = {}       # config key -> LoadgenResult of `ringserve bench` on the 256 KiB binary body
 
     # ------------------------------------------------------------------ HTTP
     def http(self, bodies):
@@ -102,6 +103,8 @@ class Suite:
                             if r.errors:
                                 raise SuiteError(f"{server} {key} {n}: {r.errors} failed requests of {r.requests}")
                             self.wrk.setdefault((server, key, n), []).append(r)
+                if a.loadgen_check and BIG_BIN in names:
+                    self.loadgen[key] = run_ringserve_bench(a.ringserve, rs.base, 65536, a.seconds, cpus=wrk_cpu)
                 if key == "1w":
                     self.rss["supervisor after load"] = rss_kib(rs.proc.pid)
                     self.rss["worker after load"] = max((rss_kib(p) for p in rs.worker_pids()),
@@ -164,6 +167,11 @@ class Suite:
                 rs, base = s(BIG_BIN, "p50_ms"), s(BIG_BIN, "p50_ms", "bare")
                 self.row(sec, f"{LABEL[BIG_BIN]} p50 ms", rs, base, rs.median / base.median, "–", None,
                          digits=(2, 2))
+            if key in self.loadgen and s(BIG_BIN, "rps"):
+                lg, w = self.loadgen[key], s(BIG_BIN, "rps")
+                self.row(sec, f"{LABEL[BIG_BIN]} req/s by `ringserve bench` (-c16, 1 run) vs wrk's median: the two load "
+                         f"generators agree? (its p50 {lg.p50_ms:.2f} ms, p99 {lg.p99_ms:.2f} ms)", f"{lg.rps:,.0f}", w,
+                         lg.rps / w.median, "–", None)
             if s(HUGE_BIN, "rps"):
                 runs = self.wrk[("ringserve", key, HUGE_BIN)]
                 gbps = Spread([r.rps * 4 * 1048576 / 1e9 for r in runs])
@@ -220,6 +228,8 @@ def parse_args(argv):
     ap.add_argument("--configs", default="1w,2w,1w-pinned", help="subset of 1w,2w,1w-pinned")
     ap.add_argument("--bodies", default=f"{SMALL},{BIG_JSON},{BIG_BIN},{HUGE_BIN}")
     ap.add_argument("--pinned-bodies", default=f"{SMALL},{BIG_JSON},{BIG_BIN},{HUGE_BIN}")
+    ap.add_argument("--loadgen-check", action="store_true",
+                    help="also load the 256 KiB binary case once with `ringserve bench` (a second load generator)")
     ap.add_argument("--command", default="bench/suite/run.sh", help="how this run was started (printed)")
     ap.add_argument("--revision", default="unknown", help="the commit the binaries were built from (printed)")
     ap.add_argument("--out", help="also write the table to this file")
