@@ -5,10 +5,9 @@
 
 #include "schema/version.hpp"
 #include "supervisor/cli/commands.hpp"
-#if __has_include("supervisor/loadgen/commands.hpp")
+#include "supervisor/control/ctl_command.hpp"
+#include "supervisor/environments/pack_env_command.hpp"
 #include "supervisor/loadgen/commands.hpp"
-#define RINGSERVE_HAVE_LOADGEN 1
-#endif
 
 int main(int argc, char** argv) {
   CLI::App app{"ringserve: a multi-model inference server (Open Inference Protocol / KServe V2)"};
@@ -19,10 +18,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exitCode = 0;
   ringserve::cli::addStartCommand(app, exitCode);
-#ifdef RINGSERVE_HAVE_LOADGEN
+  ringserve::supervisor::control::addCtlCommand(app, exitCode);
+  ringserve::supervisor::environments::addPackEnvCommand(app, exitCode);
   ringserve::loadgen::addBenchCommand(app, exitCode);
   ringserve::loadgen::addInferCommand(app, exitCode);
-#endif
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

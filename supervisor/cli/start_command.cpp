@@ -11,6 +11,7 @@
 #include "supervisor/cli/commands.hpp"
 #include "supervisor/cli/logging.hpp"
 #include "supervisor/cli/paths.hpp"
+#include "supervisor/control/control_server.hpp"
 #include "supervisor/core/server_core.hpp"
 #include "supervisor/http/rest_server.hpp"
 #include "supervisor/settings/repository.hpp"
@@ -81,6 +82,17 @@ int runStart(const std::string& dir) {
     }
     metricsPort = p.value();
   }
+  control::ControlServerInfo controlInfo;
+  controlInfo.version = s.serverVersion;
+  controlInfo.httpPort = httpPort.value();
+  controlInfo.metricsPort = metricsPort;
+  control::ControlServer controlServer(mainLoop, core, controlInfo);
+  auto socketPath = controlServer.listen(s.controlSocket);
+  if (!socketPath) {
+    spdlog::error("control socket: {}", socketPath.error().message);
+    return 1;
+  }
+  spdlog::info("control socket {} (ringserve ctl)", socketPath.value());
   spdlog::info("ringserve {} serving {} on http://{}:{} ({} HTTP loop{}), metrics on :{}{}", s.serverVersion,
                s.modelRepositoryRoot.string(), s.host, httpPort.value(), n, n == 1 ? "" : "s", metricsPort,
                s.metricsEndpoint.value_or(""));
@@ -91,6 +103,7 @@ int runStart(const std::string& dir) {
 
   // Graceful stop: stop accepting, let in-flight requests finish (bounded), stop the workers.
   bool stopping = false;
+  std::function<void()> drainTick;
   auto onSignal = [&](int sig) {
     if (stopping) {
       spdlog::warn("second signal {}: stopping now", sig);
@@ -102,14 +115,10 @@ int runStart(const std::string& dir) {
     rest.stopAccepting();
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::milliseconds(static_cast<long>(s.parallelWorkersTimeout * 1000));
-    struct Drain {
-      std::function<void()> tick;
-    };
-    auto drain = std::make_shared<Drain>();
     auto* timer = event_new(
-        mainLoop.base(), -1, 0, [](evutil_socket_t, short, void* arg) { static_cast<Drain*>(arg)->tick(); },
-        drain.get());
-    drain->tick = [&, timer, deadline, drain] {
+        mainLoop.base(), -1, 0, [](evutil_socket_t, short, void* arg) { (*static_cast<std::function<void()>*>(arg))(); },
+        &drainTick);
+    drainTick = [&, timer, deadline] {
       int inFlight = 0;
       for (const auto& w : core.workers()) inFlight += w.inFlight;
       if (inFlight > 0 && std::chrono::steady_clock::now() < deadline) {

@@ -25,9 +25,9 @@ ServerStatus collectStatus(const ServerCore& core, const ControlServerInfo& info
     PoolStatus* pool = nullptr;
     for (auto& p : s.pools)
       if (p.key == w.pool) pool = &p;
-    if (!pool) pool = &s.pools.emplace_back(PoolStatus{w.pool, "", 0, {}});
+    if (!pool) pool = &s.pools.emplace_back(PoolStatus{w.pool, w.environment, w.environmentBytes, {}});
     pool->workers.push_back(WorkerStatus{w.id, w.pid > 0 ? static_cast<std::uint32_t>(w.pid) : 0u, w.state, w.restarts,
-                                         static_cast<std::uint32_t>(std::max(0, w.inFlight)), 0, w.shmBytes,
+                                         static_cast<std::uint32_t>(std::max(0, w.inFlight)), w.shmUsedBytes, w.shmBytes,
                                          std::move(w.models)});
   }
   return s;

@@ -25,6 +25,9 @@ EventLoop::EventLoop(std::string name) : name_(std::move(name)) {
   postedEvent_ = event_new(base_, -1, 0, &EventLoop::onPosted, this);
   endOfTurnEvent_ = event_new(base_, -1, 0, &EventLoop::onEndOfTurn, this);
   event_priority_set(endOfTurnEvent_, kEndOfTurnPriority);
+  stopEvent_ = event_new(
+      base_, -1, 0, [](evutil_socket_t, short, void* b) { event_base_loopbreak(static_cast<event_base*>(b)); }, base_);
+  event_priority_set(stopEvent_, 0);
   loopThread_ = std::this_thread::get_id();
 }
 
@@ -32,6 +35,7 @@ EventLoop::~EventLoop() {
   stop();
   event_free(postedEvent_);
   event_free(endOfTurnEvent_);
+  event_free(stopEvent_);
   event_base_free(base_);
 }
 
@@ -82,7 +86,8 @@ void EventLoop::stop() {
     std::lock_guard lock(mutex_);
     stopped_ = true;
   }
-  event_base_loopbreak(base_);
+  // event_base_loopbreak alone is lost if the loop has not started yet (libevent clears the flag).
+  event_active(stopEvent_, 0, 0);
   if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) thread_.join();
 }
 

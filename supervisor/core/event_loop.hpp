@@ -44,6 +44,7 @@ class EventLoop {
   event_base* base_ = nullptr;
   event* postedEvent_ = nullptr;
   event* endOfTurnEvent_ = nullptr;
+  event* stopEvent_ = nullptr;  // activated by stop(): stays pending until the loop runs, so no stop is lost
   std::mutex mutex_;
   std::vector<std::function<void()>> posted_;
   bool stopped_ = false;

@@ -50,7 +50,7 @@ LaneClient::LaneClient(EventLoop& loop, std::shared_ptr<WorkerLink> link, std::u
     : loop_(loop),
       link_(std::move(link)),
       lane_(link_->shm->segment(), lane, link_->shm->laneEventFd(lane)),
-      maxInRing_(link_->shm->segment().header().ring_slots / 2) {
+      maxInRing_(link_->shm->segment().geometry().ring_slots / 2) {
   event_ = event_new(loop_.base(), lane_.eventFd(), EV_READ | EV_PERSIST, &LaneClient::onEvent, this);
   event_add(event_, nullptr);
 }

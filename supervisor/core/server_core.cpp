@@ -4,8 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "supervisor/codec/json_text.hpp"
+#include "supervisor/environments/environment.hpp"
 
 namespace ringserve::supervisor {
 
@@ -52,6 +54,9 @@ struct ServerCore::Slot {
 };
 
 struct ServerCore::Pool {
+  std::string envLibDir;   // the environment's lib/, searched for runtimes; empty for the default pool
+  std::string envRoot;
+  std::uint64_t envBytes = 0;
   std::string key;
   std::string label;
   WorkerLaunch launch;
@@ -109,7 +114,7 @@ ServerCore::ServerCore(Options options, EventLoop& main, std::vector<LoopLanes*>
         const auto& seg = slot->link->shm->segment();
         size += "ringserve_shm_segment_bytes" + formatLabels(l) + " " + std::to_string(seg.size()) + "\n";
         std::uint64_t pending = 0;
-        for (std::uint32_t k = 0; k < seg.header().lane_count; ++k) {
+        for (std::uint32_t k = 0; k < seg.geometry().lane_count; ++k) {
           auto& idx = seg.lane(k).request;
           pending += std::atomic_ref(idx.head).load(std::memory_order_relaxed) -
                      std::atomic_ref(idx.tail).load(std::memory_order_relaxed);
@@ -159,9 +164,29 @@ ServerCore::Pool& ServerCore::poolFor(const settings::ModelSettings& s, std::str
   std::string key = "default";
   std::string label = "default";
   const auto& p = s.parameters;
+  std::optional<environments::PreparedEnvironment> env;
   if (p.environmentTarball || p.environmentPath) {
-    error = "environment_tarball / environment_path are not supported by this build yet; model " + s.displayName() +
-            " cannot be placed";
+    // Runs on the main loop: a first unpack holds it (HTTP loops keep serving); a cached
+    // environment costs a stat.
+    auto prepared = environments::prepareForModel(p, options_.settings.environmentsDir, {},
+                                                  environments::logProgress("environment for " + s.displayName()));
+    if (!prepared) {
+      error = prepared.error().message;
+    } else {
+      env = std::move(prepared).value();
+      if (env) {
+        for (const auto& w : env->warnings) spdlog::warn("{}", w);
+        key = environments::poolKey(env, p.inferencePoolGid);
+        label = env->label;
+        if (env->unpackedNow)
+          metrics_.histogram("ringserve_environment_unpack_seconds", "Time to unpack an environment tarball.", {})
+              .observe(env->unpackSeconds);
+      }
+    }
+    if (!error.empty()) {
+      static Pool none;
+      return none;
+    }
   } else if (p.inferencePoolGid) {
     key = "gid:" + *p.inferencePoolGid;
     label = "gid " + *p.inferencePoolGid;
@@ -171,7 +196,15 @@ ServerCore::Pool& ServerCore::poolFor(const settings::ModelSettings& s, std::str
   auto pool = std::make_unique<Pool>();
   pool->key = key;
   pool->label = label;
-  pool->launch.executable = options_.workerExecutable;
+  pool->launch.executable =
+      env && env->workerExecutable ? env->workerExecutable->string() : options_.workerExecutable;
+  if (env) {
+    pool->envLibDir = env->libDir.string();
+    pool->envRoot = env->root.string();
+    pool->envBytes = env->bytes;
+    pool->launch.extraEnv.push_back(
+        {"LD_LIBRARY_PATH", environments::workerLibraryPath(*env, std::getenv("LD_LIBRARY_PATH"))});
+  }
   pool->launch.poolLabel = label;
   pool->launch.segment = transport::SegmentConfig::fromShmSize(options_.settings.shmSize,
                                                                static_cast<std::uint32_t>(httpLanes_.size()));
@@ -408,7 +441,9 @@ void ServerCore::sendLoad(Slot& slot, Instance& inst) {
   spec.implementation = inst.settings->implementation;
   spec.settingsJson = inst.settings->effectiveJson;
   spec.modelDir = inst.settings->folder.string();
-  spec.runtimeSearchPath = {inst.settings->folder.string(), options_.builtinRuntimeDir};
+  spec.runtimeSearchPath = {inst.settings->folder.string()};
+  if (!slot.pool->envLibDir.empty()) spec.runtimeSearchPath.push_back(slot.pool->envLibDir);
+  spec.runtimeSearchPath.push_back(options_.builtinRuntimeDir);
   inst.pendingLoad.insert(&slot);
   inst.failed.erase(&slot);
   std::weak_ptr<Instance> weak;
@@ -811,7 +846,10 @@ std::vector<ServerCore::WorkerInfo> ServerCore::workers() const {
       if (slot->link) {
         w.inFlight = slot->link->inFlight.load();
         w.shmBytes = slot->link->shm->segment().size();
+        w.shmUsedBytes = slot->link->requestBytesInUse.load();
       }
+      w.environment = pool->envRoot;
+      w.environmentBytes = pool->envBytes;
       for (Instance* i : slot->models) w.models.push_back(display(i->name, i->version));
       out.push_back(std::move(w));
     }

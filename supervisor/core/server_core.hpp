@@ -82,6 +82,9 @@ class ServerCore {
     std::uint32_t restarts = 0;
     int inFlight = 0;
     std::uint64_t shmBytes = 0;
+    std::uint64_t shmUsedBytes = 0;   // request-arena bytes held by requests in flight
+    std::string environment;          // the pool's unpacked environment, "" for the default pool
+    std::uint64_t environmentBytes = 0;
     std::vector<std::string> models;
   };
   std::vector<WorkerInfo> workers() const;

