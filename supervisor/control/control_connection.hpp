@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "supervisor/control/control_protocol.hpp"
-#include "supervisor/control/unique_fd.hpp"
+#include "supervisor/unique_fd.hpp"
 #include "transport/frame.hpp"
 
 namespace ringserve::supervisor::control {

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-#include "supervisor/control/unique_fd.hpp"
+#include "supervisor/unique_fd.hpp"
 #include "supervisor/error.hpp"
 
 namespace ringserve::supervisor::control {

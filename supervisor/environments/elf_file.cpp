@@ -10,7 +10,7 @@
 #include <optional>
 #include <span>
 
-#include "supervisor/environments/unique_fd.hpp"
+#include "supervisor/unique_fd.hpp"
 
 namespace ringserve::supervisor::environments {
 namespace {

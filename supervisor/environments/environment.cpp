@@ -19,7 +19,7 @@
 #include "supervisor/environments/file_lock.hpp"
 #include "supervisor/environments/safe_extract.hpp"
 #include "supervisor/environments/sha256.hpp"
-#include "supervisor/environments/unique_fd.hpp"
+#include "supervisor/unique_fd.hpp"
 
 namespace ringserve::supervisor::environments {
 namespace fs = std::filesystem;

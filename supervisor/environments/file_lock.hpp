@@ -5,7 +5,7 @@
 // cache. The lock file itself is left in place (deleting it would race with a waiting locker).
 #include <filesystem>
 
-#include "supervisor/environments/unique_fd.hpp"
+#include "supervisor/unique_fd.hpp"
 #include "supervisor/error.hpp"
 
 namespace ringserve::supervisor::environments {

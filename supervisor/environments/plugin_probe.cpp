@@ -11,7 +11,7 @@
 #include <cstring>
 #include <sstream>
 
-#include "supervisor/environments/unique_fd.hpp"
+#include "supervisor/unique_fd.hpp"
 
 namespace ringserve::supervisor::environments {
 namespace {

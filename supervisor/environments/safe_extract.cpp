@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "supervisor/environments/sha256.hpp"
-#include "supervisor/environments/unique_fd.hpp"
+#include "supervisor/unique_fd.hpp"
 
 namespace ringserve::supervisor::environments {
 namespace fs = std::filesystem;

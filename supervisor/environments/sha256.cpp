@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "supervisor/environments/unique_fd.hpp"
+#include "supervisor/unique_fd.hpp"
 
 namespace ringserve::supervisor::environments {
 

@@ -1,10 +1,10 @@
 #pragma once
-// A move-only owner of one file descriptor (sockets of the control server and the ctl client).
+// A move-only owner of one file descriptor (sockets, files, memfds): closed on destruction.
 #include <unistd.h>
 
 #include <utility>
 
-namespace ringserve::supervisor::control {
+namespace ringserve::supervisor {
 
 class UniqueFd {
  public:
@@ -35,4 +35,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace ringserve::supervisor::control
+}  // namespace ringserve::supervisor
