@@ -162,6 +162,10 @@ class PlacementTest(unittest.TestCase):
         s = Server(copy_examples=False, settings={"parallel_workers": 3},
                    models={"everywhere": ECHO, "single": dict(ECHO, parallel_workers=1)})
         try:
+            # Ready means served by at least one worker; the other loads may still be under way.
+            deadline = time.time() + 10
+            while s.read_log().count("model everywhere loaded on worker") < 3 and time.time() < deadline:
+                time.sleep(0.02)
             log = s.read_log()
             self.assertEqual(log.count("model everywhere loaded on worker"), 3)
             self.assertEqual(log.count("model single loaded on worker"), 1)
