@@ -81,6 +81,11 @@ struct ServerCore::Instance {
   std::shared_ptr<Instance> replaces;  // a reload: the copy that serves until this one is ready
   bool shadow = false;                 // a reload candidate, not routed yet
   bool removed = false;
+  ServerCore* core = nullptr;
+  event* loadTimer = nullptr;          // the load deadline; its argument is this instance
+  ~Instance() {
+    if (loadTimer != nullptr) event_free(loadTimer);
+  }
 };
 
 namespace {
@@ -351,7 +356,34 @@ void ServerCore::scheduleRestart(Slot& slot, std::chrono::milliseconds delay) {
   evtimer_add(slot.timer, &tv);
 }
 
-void ServerCore::stopPoolIfUnused(Pool&) {}
+bool ServerCore::poolUnused(const Pool& pool) const {
+  if (pool.key == "default" || shuttingDown_) return false;
+  for (const auto& slot : pool.slots)
+    if (!slot->models.empty()) return false;
+  for (const auto& i : instances_)
+    if (i->pool == &pool && !i->removed) return false;
+  return true;
+}
+
+void ServerCore::stopPoolIfUnused(Pool& pool) {
+  if (!poolUnused(pool)) return;
+  // After the current turn, and only if nothing was placed on it meanwhile.
+  main_.post([this, key = pool.key] {
+    auto it = pools_.find(key);
+    if (it == pools_.end() || !poolUnused(*it->second)) return;
+    spdlog::info("pool {} has no models left: stopping its workers (the environment stays cached)",
+                 it->second->label);
+    for (auto& slot : it->second->slots) {
+      if (!slot->link) continue;
+      auto link = slot->link;
+      link->markDead("its pool was stopped");
+      const ApiError err = unavailable("worker " + slot->id + " was stopped with its pool");
+      for (auto* lanes : httpLanes_) lanes->loop().post([lanes, link, err] { lanes->drop(link.get(), err); });
+    }
+    // Destroying the pool stops and reaps its workers: they hold no model and nothing is in flight.
+    pools_.erase(it);
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
 // models
@@ -419,6 +451,7 @@ void ServerCore::load(Instance& inst) {
   inst.placement.assign(order.begin(), order.begin() + want);
   inst.state = ModelState::loading;
   inst.reason = "loading";
+  armLoadDeadline(inst);
   for (Slot* s : inst.placement) {
     s->models.insert(&inst);
     if (s->gaveUp) {
@@ -431,6 +464,30 @@ void ServerCore::load(Instance& inst) {
     }
   }
   recompute(inst);
+}
+
+void ServerCore::armLoadDeadline(Instance& inst) {
+  inst.core = this;
+  if (inst.loadTimer == nullptr)
+    inst.loadTimer = event_new(
+        main_.base(), -1, 0,
+        [](evutil_socket_t, short, void* arg) {
+          auto& in = *static_cast<Instance*>(arg);
+          if (in.removed || in.state != ModelState::loading) return;
+          // No model stays LOADING forever: a worker that never answers the load fails it.
+          for (Slot* s : in.pendingLoad)
+            in.failed[s] = "did not finish loading on worker " + s->id + " within " +
+                           std::to_string(kLoadDeadline.count()) + " s";
+          if (in.failed.empty())
+            in.failed[nullptr] = "did not finish loading within " + std::to_string(kLoadDeadline.count()) + " s";
+          in.pendingLoad.clear();
+          spdlog::error("model {} {}", display(in.name, in.version), in.failed.begin()->second);
+          in.core->recompute(in);
+          in.core->publish();
+        },
+        &inst);
+  timeval tv{static_cast<time_t>(kLoadDeadline.count()), 0};
+  evtimer_add(inst.loadTimer, &tv);
 }
 
 void ServerCore::sendLoad(Slot& slot, Instance& inst) {
@@ -572,7 +629,9 @@ void ServerCore::beginUnload(Instance& inst, Done done) {
         in.removed = true;
         c->core->unloaded_[{in.name, in.version}] = "unloaded";
         auto& v = c->core->instances_;
+        Pool* pool = in.pool;
         v.erase(std::remove_if(v.begin(), v.end(), [&](auto& i) { return i.get() == &in; }), v.end());
+        if (pool != nullptr) c->core->stopPoolIfUnused(*pool);
         c->core->publish();
         spdlog::info("model {} unloaded", display(in.name, in.version));
         if (c->done) c->done(std::string("model " + display(in.name, in.version) + " unloaded"));
@@ -588,8 +647,37 @@ const settings::ModelSettings* ServerCore::findSettings(const std::string& name)
   return nullptr;
 }
 
+void ServerCore::serialized(const std::string& name, std::function<void(Done)> op, Done done) {
+  auto& q = opQueues_[name];
+  q.push_back({std::move(op), std::move(done)});
+  if (q.size() == 1) runNextOp(name);
+}
+
+void ServerCore::runNextOp(const std::string& name) {
+  auto it = opQueues_.find(name);
+  if (it == opQueues_.end() || it->second.empty()) return;
+  auto op = it->second.front().op;
+  op([this, name](Expected<std::string> r) {
+    auto jt = opQueues_.find(name);
+    if (jt == opQueues_.end() || jt->second.empty()) return;
+    auto done = std::move(jt->second.front().done);
+    jt->second.pop_front();
+    if (jt->second.empty())
+      opQueues_.erase(jt);
+    else
+      main_.post([this, name] { runNextOp(name); });
+    done(std::move(r));
+  });
+}
+
 void ServerCore::repositoryLoad(std::string name, Done done) {
   main_.post([this, name = std::move(name), done = std::move(done)]() mutable {
+    serialized(name, [this, name](Done d) { repositoryLoadNow(name, std::move(d)); }, std::move(done));
+  });
+}
+
+void ServerCore::repositoryLoadNow(const std::string& name, Done done) {
+  {
     auto found = settings::discoverModels(options_.settings.modelRepositoryRoot, options_.env);
     std::vector<settings::DiscoveredModel> mine;
     for (auto& m : found)
@@ -606,7 +694,7 @@ void ServerCore::repositoryLoad(std::string name, Done done) {
     std::vector<settings::ModelSettings> settingsList;
     for (auto& m : mine) settingsList.push_back(std::move(*m.settings));
     loadSettings(std::move(settingsList), std::move(done));
-  });
+  }
 }
 
 void ServerCore::loadPath(std::string folder, Done done) {
@@ -623,9 +711,16 @@ void ServerCore::loadPath(std::string folder, Done done) {
       done(badRequest(s.error().message));
       return;
     }
-    std::vector<settings::ModelSettings> list;
-    list.push_back(std::move(s.value()));
-    loadSettings(std::move(list), std::move(done));
+    auto name = s->name;
+    auto shared = std::make_shared<settings::ModelSettings>(std::move(s.value()));
+    serialized(
+        name,
+        [this, shared](Done d) {
+          std::vector<settings::ModelSettings> list;
+          list.push_back(*shared);
+          loadSettings(std::move(list), std::move(d));
+        },
+        std::move(done));
   });
 }
 
@@ -670,6 +765,12 @@ void ServerCore::loadSettings(std::vector<settings::ModelSettings> found, Done d
 
 void ServerCore::repositoryUnload(std::string name, Done done) {
   main_.post([this, name = std::move(name), done = std::move(done)]() mutable {
+    serialized(name, [this, name](Done d) { repositoryUnloadNow(name, std::move(d)); }, std::move(done));
+  });
+}
+
+void ServerCore::repositoryUnloadNow(const std::string& name, Done done) {
+  {
     std::vector<std::shared_ptr<Instance>> mine;
     for (auto& i : instances_)
       if (i->name == name && i->state != ModelState::unloading) mine.push_back(i);
@@ -688,7 +789,7 @@ void ServerCore::repositoryUnload(std::string name, Done done) {
         if (--*left == 0) (*shared)(std::string("model " + name + " unloaded"));
       });
     }
-  });
+  }
 }
 
 void ServerCore::reportTimeout(std::shared_ptr<WorkerLink> link, std::uint64_t progressAtSend) {

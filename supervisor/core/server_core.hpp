@@ -6,6 +6,7 @@
 // Threads: every member runs on the main loop except the ones marked "any thread", which post
 // to it. HTTP loops see only routing() snapshots and the LoopLanes the core posts deaths to.
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -13,6 +14,8 @@
 #include <set>
 #include <string>
 #include <vector>
+
+struct event;
 
 #include "supervisor/core/event_loop.hpp"
 #include "supervisor/core/loop_lanes.hpp"
@@ -102,6 +105,14 @@ class ServerCore {
   void onHeartbeat(Slot& slot, const WorkerHeartbeat& hb);
   void scheduleRestart(Slot& slot, std::chrono::milliseconds delay);
   void stopPoolIfUnused(Pool& pool);
+  bool poolUnused(const Pool& pool) const;
+
+  // Operations on one model name run one after another; other names run concurrently.
+  void serialized(const std::string& name, std::function<void(Done)> op, Done done);
+  void runNextOp(const std::string& name);
+  void repositoryLoadNow(const std::string& name, Done done);
+  void repositoryUnloadNow(const std::string& name, Done done);
+  void armLoadDeadline(Instance& inst);
 
   // models
   void loadSettings(std::vector<settings::ModelSettings> found, Done done);
@@ -131,6 +142,12 @@ class ServerCore {
   std::uint32_t nextHandle_ = 1;
   std::uint64_t spawns_ = 0;
   bool shuttingDown_ = false;
+  struct PendingOp {
+    std::function<void(Done)> op;
+    Done done;
+  };
+  std::map<std::string, std::deque<PendingOp>> opQueues_;
+  static constexpr std::chrono::seconds kLoadDeadline{120};
   std::function<void()> shutdownDone_;
 };
 
