@@ -3,7 +3,8 @@
 // into {"error": ...}. gRPC codes and exit statuses are derived from it at the edges.
 #include <string>
 #include <utility>
-#include <variant>
+
+#include "transport/result.hpp"
 
 namespace ringserve::supervisor {
 
@@ -19,22 +20,6 @@ inline ApiError unavailable(std::string m) { return {503, std::move(m)}; }
 
 // A value or an ApiError.
 template <class T>
-class [[nodiscard]] Expected {
- public:
-  Expected(T value) : v_(std::move(value)) {}       // NOLINT(google-explicit-constructor)
-  Expected(ApiError error) : v_(std::move(error)) {} // NOLINT(google-explicit-constructor)
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() & { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  const T& value() const& { return std::get<0>(v_); }
-  T* operator->() { return &std::get<0>(v_); }
-  const T* operator->() const { return &std::get<0>(v_); }
-  T& operator*() & { return std::get<0>(v_); }
-  const ApiError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, ApiError> v_;
-};
+using Expected = BasicResult<T, ApiError>;
 
 }  // namespace ringserve::supervisor

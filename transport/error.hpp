@@ -4,7 +4,8 @@
 // callers at the edges turn it into an HTTP status, a log line or a refused worker.
 #include <string>
 #include <utility>
-#include <variant>
+
+#include "transport/result.hpp"
 
 namespace ringserve::transport {
 
@@ -26,22 +27,7 @@ struct TransportError {
 
 // A value or a TransportError. Small on purpose: the transport needs no more than this.
 template <class T>
-class [[nodiscard]] Result {
- public:
-  Result(T value) : v_(std::move(value)) {}                  // NOLINT(google-explicit-constructor)
-  Result(TransportError error) : v_(std::move(error)) {}     // NOLINT(google-explicit-constructor)
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() & { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  const T& value() const& { return std::get<0>(v_); }
-  T* operator->() { return &std::get<0>(v_); }
-  T& operator*() & { return std::get<0>(v_); }
-  const TransportError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, TransportError> v_;
-};
+using Result = BasicResult<T, TransportError>;
 
 struct Ok {};
 using Status = Result<Ok>;

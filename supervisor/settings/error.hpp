@@ -4,7 +4,8 @@
 // model's UNAVAILABLE reason; nothing here logs.
 #include <string>
 #include <utility>
-#include <variant>
+
+#include "transport/result.hpp"
 #include <vector>
 
 namespace ringserve::supervisor::settings {
@@ -15,22 +16,7 @@ struct SettingsError {
 
 // A value or a SettingsError (same shape as transport::Result and supervisor::Expected).
 template <class T>
-class [[nodiscard]] SettingsResult {
- public:
-  SettingsResult(T value) : v_(std::move(value)) {}             // NOLINT(google-explicit-constructor)
-  SettingsResult(SettingsError error) : v_(std::move(error)) {} // NOLINT(google-explicit-constructor)
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() & { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  const T& value() const& { return std::get<0>(v_); }
-  T* operator->() { return &std::get<0>(v_); }
-  const T* operator->() const { return &std::get<0>(v_); }
-  const SettingsError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, SettingsError> v_;
-};
+using SettingsResult = BasicResult<T, SettingsError>;
 
 // Warnings collected while reading settings (unknown fields, ignored values); the caller logs them.
 using Warnings = std::vector<std::string>;
