@@ -47,6 +47,19 @@ int runStart(const std::string& dir) {
 
   initLibevent();
   EventLoop mainLoop("main");
+  // SIGTERM/SIGINT are caught from here on, before any socket is announced: a signal that
+  // arrives while the server is still starting is queued by libevent and handled once the main
+  // loop runs, instead of killing the process with the default action.
+  std::function<void(int)> onSignalFn;
+  auto sigcb = [](evutil_socket_t sig, short, void* arg) {
+    (*static_cast<std::function<void(int)>*>(arg))(static_cast<int>(sig));
+  };
+  std::unique_ptr<event, decltype(&event_free)> sigterm(evsignal_new(mainLoop.base(), SIGTERM, sigcb, &onSignalFn),
+                                                        &event_free);
+  std::unique_ptr<event, decltype(&event_free)> sigint(evsignal_new(mainLoop.base(), SIGINT, sigcb, &onSignalFn),
+                                                       &event_free);
+  evsignal_add(sigterm.get(), nullptr);
+  evsignal_add(sigint.get(), nullptr);
   const unsigned n = std::max(1u, s.httpThreads);
   std::vector<std::unique_ptr<EventLoop>> httpLoops;
   std::vector<std::unique_ptr<LoopLanes>> lanes;
@@ -132,19 +145,10 @@ int runStart(const std::string& dir) {
     timeval tv{0, 0};
     evtimer_add(timer, &tv);
   };
-  struct SignalCtx {
-    std::function<void(int)> fn;
-  } sigctx{onSignal};
-  auto sigcb = [](evutil_socket_t sig, short, void* arg) { static_cast<SignalCtx*>(arg)->fn(static_cast<int>(sig)); };
-  event* sigterm = evsignal_new(mainLoop.base(), SIGTERM, sigcb, &sigctx);
-  event* sigint = evsignal_new(mainLoop.base(), SIGINT, sigcb, &sigctx);
-  evsignal_add(sigterm, nullptr);
-  evsignal_add(sigint, nullptr);
+  onSignalFn = onSignal;
 
   mainLoop.run();
 
-  event_free(sigterm);
-  event_free(sigint);
   for (auto& l : httpLoops) l->stop();
   for (auto& l : lanes) l->dropAll(unavailable("the server is shutting down"));
   spdlog::info("stopped");

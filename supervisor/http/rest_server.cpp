@@ -70,6 +70,19 @@ Expected<std::pair<int, int>> bindListener(const std::string& host, int port) {
 
 namespace {
 
+const char* methodName(evhttp_cmd_type cmd) {
+  switch (cmd) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    default: return "OTHER";
+  }
+}
+
 void addHeader(evhttp_request* req, const char* k, const std::string& v) {
   evhttp_add_header(evhttp_request_get_output_headers(req), k, v.c_str());
 }
@@ -127,7 +140,9 @@ RestServer::RestServer(ServerCore& core, const settings::ServerSettings& setting
     pl->lanes = lanes[k];
     pl->http = evhttp_new(loops[k]->base());
     evhttp_set_max_body_size(pl->http, static_cast<ev_ssize_t>(settings.maxRequestSize));
-    evhttp_set_allowed_methods(pl->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+    // Every method reaches the router, so a wrong one gets a JSON 405 rather than libevent's HTML 501.
+    evhttp_set_allowed_methods(pl->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(pl->http, &PerLoop::onRequest, pl.get());
     loops_.push_back(std::move(pl));
   }
@@ -171,10 +186,10 @@ void RestServer::PerLoop::finishMetrics(evhttp_request* req, int status, const R
   const auto& s = server->settings_;
   const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   if (s.debug)
-    spdlog::debug("{} {} {} {:.3f} ms", evhttp_request_get_command(req) == EVHTTP_REQ_GET ? "GET" : "POST",
-                  evhttp_request_get_uri(req), status, secs * 1000);
+    spdlog::debug("{} {} {} {:.3f} ms", methodName(evhttp_request_get_command(req)), evhttp_request_get_uri(req),
+                  status, secs * 1000);
   if (!s.metricsEndpoint || route.kind == RouteKind::live || route.kind == RouteKind::ready) return;
-  const std::string method = evhttp_request_get_command(req) == EVHTTP_REQ_GET ? "GET" : "POST";
+  const std::string method = methodName(evhttp_request_get_command(req));
   auto key = std::make_tuple(method, status, route.pattern);
   auto it = requestCounters.find(key);
   if (it == requestCounters.end())

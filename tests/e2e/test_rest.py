@@ -352,6 +352,11 @@ class RestApiTest(unittest.TestCase):
     def test_wrong_method_and_path(self):
         self.assertEqual(self.s.get("/v2/models/echo/infer").status_code, 405)
         self.assertEqual(self.s.get("/v3/whatever").status_code, 404)
+        # Methods evhttp would answer itself (HTML 501) reach the router and get a JSON 405.
+        for method in ("PUT", "DELETE", "PATCH", "OPTIONS"):
+            r = requests.request(method, self.s.url + "/v2/models/echo/infer", timeout=30)
+            self.assertEqual(r.status_code, 405, method)
+            self.assertIn("not allowed", r.json()["error"])
 
     # --- concurrency ------------------------------------------------------------------------
 
