@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libboost-dev capnproto libcapnp-dev libevent-dev libspdlog-dev
+  libboost-dev capnproto libcapnp-dev libevent-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsimdjson-dev libcli11-dev libarchive-dev libssl-dev zlib1g-dev libzstd-dev
   curl python3 python3-requests

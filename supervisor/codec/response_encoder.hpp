@@ -3,7 +3,7 @@
 // body, reading every output tensor where the worker wrote it.
 //
 // Body: {"model_name","model_version"?,"id","parameters"?,"outputs":[{"name","datatype","shape",
-// "parameters"?,"data"}]}. Numbers are printed with std::to_chars (shortest round trip; FP16/BF16
+// "parameters"?,"data"}]}. Numbers are printed in their shortest round-trip form (fmt; FP16/BF16
 // are widened to float first). NaN and +-Inf print as `null`, as MLServer does (strict JSON that
 // every client parses; ask for binary output to keep them). BYTES elements print as JSON strings;
 // an element that is not valid UTF-8 fails the response with 500 naming the output and element
