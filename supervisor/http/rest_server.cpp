@@ -132,7 +132,12 @@ struct RestServer::PerLoop {
 
 RestServer::RestServer(ServerCore& core, const settings::ServerSettings& settings, std::vector<EventLoop*> loops,
                        std::vector<LoopLanes*> lanes, MetricsRegistry& metrics)
-    : core_(core), settings_(settings), metrics_(metrics) {
+    : core_(core),
+      settings_(settings),
+      metrics_(metrics),
+      parallelQueue_(&metrics.histogram("parallel_request_queue",
+                                        "Requests in flight on the worker an inference request is dispatched to.",
+                                        {}, queueBuckets())) {
   for (std::size_t k = 0; k < loops.size(); ++k) {
     auto pl = std::make_unique<PerLoop>();
     pl->server = this;
@@ -442,6 +447,7 @@ void RestServer::PerLoop::infer(evhttp_request* req, const RouteMatch& route, Cl
     fail(unavailable("no worker serving model " + route.model + " is running; retry"));
     return;
   }
+  server->parallelQueue_->observe(best + 1);
 
   // The body: as received, or inflated (bounded by max_request_size).
   evbuffer* in = evhttp_request_get_input_buffer(req);

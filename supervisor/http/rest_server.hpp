@@ -39,6 +39,8 @@ class RestServer {
   ServerCore& core_;
   const settings::ServerSettings& settings_;
   MetricsRegistry& metrics_;
+  // MLServer's `parallel_request_queue`: requests in flight on the chosen worker, per dispatch.
+  Histogram* parallelQueue_;
   std::vector<std::unique_ptr<PerLoop>> loops_;
   int listenFd_ = -1;
 };

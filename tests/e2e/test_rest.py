@@ -409,6 +409,9 @@ class RestApiTest(unittest.TestCase):
                      "ringserve_shm_segment_bytes", "ringserve_ring_occupancy", "ringserve_model_load_seconds"]:
             self.assertIn(name, text)
         self.assertRegex(text, r'model_infer_request_success_total\{model_name="echo",model_version=""\} [1-9]')
+        # Every dispatched request is one observation of MLServer's parallel_request_queue.
+        self.assertRegex(text, r'(?m)^parallel_request_queue_count [1-9]')
+        self.assertRegex(text, r'(?m)^parallel_request_queue_bucket\{le="0"\} 0$')
 
 
 if __name__ == "__main__":
