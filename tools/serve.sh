@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
 cmake --preset release >/dev/null
-cmake --build --preset release -j"$(nproc)"
+# Only what serving needs (the tests are built by tools/test.sh).
+cmake --build --preset release -j"$(nproc)" --target ringserve ringserve-worker example_runtimes
 bin=build/release/bin/ringserve
 if [[ ! -x $bin ]]; then
   echo "serve: built what exists so far; the supervisor (build/release/bin/ringserve) is not there yet" >&2
