@@ -13,19 +13,20 @@ runs=${1:-3}
 secs=${2:-5}
 [[ -x $rs ]] || { echo "run.sh: $rs is not built (cmake --build --preset release)" >&2; exit 2; }
 
+# $dir is the repository (echo only); $extra holds echo2 outside it, loaded only by the timed
+# `ctl load --path` below.
 dir=$(mktemp -d)
+extra=$(mktemp -d)
 server=
-cleanup() { [[ -n $server ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null; rm -rf "$dir"; }
+cleanup() { [[ -n $server ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null; rm -rf "$dir" "$extra"; }
 trap cleanup EXIT
 cp -r "$root/examples/models/echo" "$dir/echo"
-cp -r "$root/examples/models/echo" "$dir/echo2"
-sed -i 's/"echo"/"echo2"/' "$dir/echo2/model-settings.json"
+cp -r "$root/examples/models/echo" "$extra/echo2"
+sed -i 's/"echo"/"echo2"/' "$extra/echo2/model-settings.json"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 sock=$dir/ctl.sock
 printf '{"http_port": %s, "metrics_port": 0, "http_threads": 1, "control_socket": "%s", "load_models_at_startup": true}\n' \
   "$port" "$sock" > "$dir/settings.json"
-# echo2 is loaded only by the timed `ctl load` below, not at start.
-mv "$dir/echo2" "$dir.echo2" && trap 'cleanup; rm -rf "$dir.echo2"' EXIT
 "$rs" start "$dir" > "$dir/server.log" 2>&1 &
 server=$!
 for _ in $(seq 200); do
@@ -36,10 +37,11 @@ curl -sf "http://127.0.0.1:$port/v2/models/echo/ready" >/dev/null || { cat "$dir
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-# 1. `ringserve ctl load`  (EPOCHREALTIME: timing without forking a subshell) (process start to exit, READY) and the server's share of it.
+# 1. `ringserve ctl load` from process start to exit (READY), beside the CLI's own start.
+#    EPOCHREALTIME times without forking a subshell.
 loads=() ; versions=()
 for _ in $(seq 10); do
-  t0=${EPOCHREALTIME/[.,]/}; "$rs" ctl --socket "$sock" load --path "$dir.echo2" >/dev/null; t1=${EPOCHREALTIME/[.,]/}
+  t0=${EPOCHREALTIME/[.,]/}; "$rs" ctl --socket "$sock" load --path "$extra/echo2" >/dev/null; t1=${EPOCHREALTIME/[.,]/}
   loads+=($((t1 - t0)))
   "$rs" ctl --socket "$sock" unload echo2 >/dev/null
   t0=${EPOCHREALTIME/[.,]/}; "$rs" --version >/dev/null; t1=${EPOCHREALTIME/[.,]/}
