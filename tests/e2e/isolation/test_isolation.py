@@ -2,7 +2,8 @@
 soname, each with its own `isolation` runtime plugin, packed by `ringserve pack-env` and served by
 one `ringserve start` at the same time, under concurrent load. Also: a cached restart does not
 unpack again, and an environment declaring a worker of another protocol major is refused before
-launch while the other models keep serving.
+launch while the other models keep serving, and an environment whose worker dies before its
+handshake is retried with backoff and then reported with how it ended, not hidden in a loop.
 
 Paths come from CTest (see CMakeLists.txt): RINGSERVE_BIN, RINGSERVE_WORKER_BIN,
 ISOLATION_PLUGIN_V1/V2 (the two plugin builds), ISOLATION_LIB_V1/V2 (folders holding the two
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -139,6 +141,42 @@ class IsolationTest(unittest.TestCase):
             self.assertEqual(r.status_code, 200, r.text)
         finally:
             s.stop()
+            s.cleanup()
+
+    def test_a_worker_that_dies_before_its_handshake_is_retried_then_reported(self):
+        env = os.path.join(self.tmp, "env-dies")
+        os.makedirs(os.path.join(env, "bin"), exist_ok=True)
+        worker = os.path.join(env, "bin", "ringserve-worker")
+        with open(worker, "w") as f:
+            f.write("#!/bin/sh\necho 'env-dies: cannot start' >&2\nexit 3\n")
+        os.chmod(worker, 0o755)
+        dies = {"name": "model-dies", "implementation": "isolation.VersionedRuntime",
+                "parameters": {"environment_path": env}}
+        s = self.server({"model-v1": model("model-v1"), "model-dies": dies}, {"model-v1/env.tar.gz": self.tar[1]})
+        try:
+            s.wait_ready(timeout=120, model="model-v1")
+            # The restart policy backs off (100 ms, doubling) and gives up after a few deaths.
+            deadline = time.time() + 60
+            entry = None
+            while time.time() < deadline:
+                entry = {m["name"]: m for m in s.post("/v2/repository/index", json={}).json()}["model-dies"]
+                if entry["state"] == "UNAVAILABLE":
+                    break
+                self.assertNotEqual(entry["state"], "READY", entry)
+                time.sleep(0.1)
+            self.assertEqual(entry["state"], "UNAVAILABLE", entry)
+            self.assertIn("exited with status 3", entry["reason"])
+            self.assertIn("environment", entry["reason"])
+            self.assertEqual(s.get("/v2/models/model-dies/ready").status_code, 400)
+            # Retried, not given up on the first death: the log shows several starts of that worker.
+            log = s.read_log()
+            self.assertGreater(log.count("env-dies: cannot start"), 1, log)
+            r = s.infer("model-v1", [{"name": "x", "datatype": "INT64", "shape": [1], "data": [5]}])
+            self.assertEqual(r.status_code, 200, r.text)
+            outputs = {o["name"]: o for o in r.json()["outputs"]}
+            self.assertEqual(outputs["y"]["data"], [expected(1, 5)], r.text)
+        finally:
+            self.assertEqual(s.stop(), 0)
             s.cleanup()
 
 
