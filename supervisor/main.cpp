@@ -5,8 +5,10 @@
 
 #include "schema/version.hpp"
 #include "supervisor/cli/commands.hpp"
+#include "supervisor/cli/paths.hpp"
 #include "supervisor/control/ctl_command.hpp"
 #include "supervisor/environments/pack_env_command.hpp"
+#include "supervisor/image/commands.hpp"
 #include "supervisor/loadgen/commands.hpp"
 
 int main(int argc, char** argv) {
@@ -22,6 +24,7 @@ int main(int argc, char** argv) {
   ringserve::supervisor::environments::addPackEnvCommand(app, exitCode);
   ringserve::loadgen::addBenchCommand(app, exitCode);
   ringserve::loadgen::addInferCommand(app, exitCode);
+  ringserve::supervisor::image::addImageCommands(app, exitCode, ringserve::cli::selfDirectory().parent_path());
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,65 @@
+#include "supervisor/image/folder_scan.hpp"
+
+#include <algorithm>
+
+namespace ringserve::supervisor::image {
+namespace fs = std::filesystem;
+
+bool skippedFolder(const std::string& name) {
+  return name == ".git" || name == ".envs" || name == ".metrics" || name == ".ringserve" || name.starts_with("build") ||
+         name == "__pycache__";
+}
+
+namespace {
+
+std::string relativeTo(const fs::path& p, const fs::path& root) {
+  auto rel = p.lexically_relative(root).generic_string();
+  return rel.empty() ? "." : rel;
+}
+
+}  // namespace
+
+ImageResult<FolderScan> scanFolder(const fs::path& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return ImageError{dir.string() + " is not a folder"};
+  FolderScan scan;
+  const fs::path root = fs::absolute(dir).lexically_normal();
+  fs::recursive_directory_iterator it(root, fs::directory_options::none, ec), end;
+  if (ec) return ImageError{"cannot read " + dir.string() + ": " + ec.message()};
+  for (; it != end; it.increment(ec)) {
+    if (ec) return ImageError{"cannot read " + dir.string() + ": " + ec.message()};
+    const fs::path& p = it->path();
+    const std::string name = p.filename().string();
+    if (it->is_directory(ec) && !it->is_symlink(ec)) {
+      if (skippedFolder(name)) it.disable_recursion_pending();
+      continue;
+    }
+    const std::string parent = relativeTo(p.parent_path(), root);
+    if (name == "model-settings.json") scan.models.push_back(parent);
+    if (name == "CMakeLists.txt") scan.cmakeProjects.push_back(parent);
+  }
+  if (fs::is_regular_file(root / "requirements.txt", ec)) scan.requirements = "requirements.txt";
+  for (const char* name : {"environment.yaml", "environment.yml", "conda.yaml", "conda.yml"}) {
+    if (fs::is_regular_file(root / name, ec)) {
+      scan.condaEnvironment = name;
+      break;
+    }
+  }
+  if (scan.models.empty()) {
+    return ImageError{dir.string() + " holds no model-settings.json, so an image of it would serve no models"};
+  }
+  std::sort(scan.models.begin(), scan.models.end());
+  std::sort(scan.cmakeProjects.begin(), scan.cmakeProjects.end());
+  // Keep only top-level projects: a CMakeLists.txt below another is that project's subdirectory.
+  std::vector<std::string> top;
+  for (const auto& p : scan.cmakeProjects) {
+    const bool nested = std::any_of(top.begin(), top.end(), [&](const std::string& t) {
+      return t == "." || p.starts_with(t + "/");
+    });
+    if (!nested) top.push_back(p);
+  }
+  scan.cmakeProjects = std::move(top);
+  return scan;
+}
+
+}  // namespace ringserve::supervisor::image

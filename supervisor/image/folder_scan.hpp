@@ -1,0 +1,30 @@
+#pragma once
+// What a model folder holds that its image needs: read once by `dockerfile` and `build`, then
+// rendered by dockerfile.hpp. Paths are relative to the folder, '/'-separated, sorted.
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "supervisor/image/error.hpp"
+
+namespace ringserve::supervisor::image {
+
+struct FolderScan {
+  std::vector<std::string> models;         // folders holding a model-settings.json ("." for the root)
+  std::vector<std::string> cmakeProjects;  // top-level CMake projects (no CMakeLists.txt above them)
+  std::optional<std::string> requirements; // requirements.txt at the root
+  std::optional<std::string> condaEnvironment;  // environment.y[a]ml or conda.y[a]ml at the root
+};
+
+// Folders neither the scan nor a `build` context copy look into, and the generated .dockerignore
+// leaves out: VCS and server state (.git, .envs, .metrics), the staged installation (.ringserve),
+// CMake build trees (build*), __pycache__.
+bool skippedFolder(const std::string& name);
+
+// Walks `dir` (not following symlinks; skipping the folders the generated .dockerignore leaves
+// out and the staged installation, so the scan sees what the image will). Fails when `dir` is
+// not a folder or holds no model-settings.json.
+ImageResult<FolderScan> scanFolder(const std::filesystem::path& dir);
+
+}  // namespace ringserve::supervisor::image

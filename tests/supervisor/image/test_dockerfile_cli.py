@@ -1,0 +1,153 @@
+"""`ringserve dockerfile`: the real binary on fixture folders (files written, staged installation,
+bad cases as one line and exit 1), and every Dockerfile the project ships or writes through the
+syntax check. Needs no image builder."""
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import dockerfile_syntax
+
+BIN = os.environ["RINGSERVE_BIN"]
+BUILD_DIR = os.environ["RINGSERVE_BUILD_DIR"]
+SOURCE_DIR = os.environ["RINGSERVE_SOURCE_DIR"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+FOLDERS = os.path.join(HERE, "folders")
+GOLDEN = os.path.join(HERE, "golden")
+
+
+def version():
+    out = subprocess.run([BIN, "--version"], capture_output=True, text=True, check=True).stdout
+    return out.split()[1]
+
+
+def run(bin_path, *args):
+    return subprocess.run([bin_path, *args], capture_output=True, text=True, timeout=120)
+
+
+class DockerfileSyntaxCheckerTest(unittest.TestCase):
+    """The checker itself: it must reject what the reference rejects, or it proves nothing."""
+
+    GOOD = "# syntax=docker/dockerfile:1\nARG B=x\nFROM ${B} AS a\nRUN true\nFROM a\nCOPY --from=a /x /y\nCMD [\"x\"]\n"
+
+    def test_accepts_a_valid_file(self):
+        self.assertEqual(dockerfile_syntax.check(self.GOOD), [])
+
+    def test_rejects_each_kind_of_mistake(self):
+        bad = {
+            "FORM debian\n": "unknown instruction",
+            "RUN true\nFROM debian\n": "before the first FROM",
+            "FROM ${NOPE}\n": "not an ARG declared",
+            "FROM debian\nCOPY --from=nostage /a /b\n": "names no earlier stage",
+            "FROM debian\nCOPY --own=1 /a /b\n": "has no flag --own",
+            "FROM debian\nCMD [\"a\",]\n": "not valid JSON",
+            "FROM debian\nEXPOSE http\n": "not a port",
+            "FROM debian\nHEALTHCHECK --interval=ten CMD true\n": "not a duration",
+            "FROM debian\nHEALTHCHECK --interval=10s\n": "HEALTHCHECK takes",
+            "FROM debian AS x\nFROM debian AS x\n": "used twice",
+            "FROM debian\nUSER a b\n": "takes one argument",
+            "FROM debian\nCOPY onlyone\n": "source and a destination",
+            "ARG X\n": "no FROM",
+        }
+        for text, expected in bad.items():
+            problems = dockerfile_syntax.check(text)
+            self.assertTrue(any(expected in p for p in problems), f"{text!r}: {problems}")
+
+
+class DockerfileCommandTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="ringserve-dockerfile-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def folder(self, name):
+        dst = os.path.join(self.tmp, name)
+        shutil.copytree(os.path.join(FOLDERS, name), dst)
+        return dst
+
+    def golden(self, name):
+        with open(os.path.join(GOLDEN, name)) as f:
+            return f.read().replace("@VERSION@", version())
+
+    def read(self, *parts):
+        with open(os.path.join(*parts)) as f:
+            return f.read()
+
+    def test_writes_the_dockerfile_and_with_i_the_dockerignore(self):
+        d = self.folder("cpp")
+        r = run(BIN, "dockerfile", d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.read(d, "Dockerfile"), self.golden("cpp.Dockerfile"))
+        self.assertFalse(os.path.exists(os.path.join(d, ".dockerignore")))
+        r = run(BIN, "dockerfile", d, "-i")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.read(d, ".dockerignore"), self.golden("dockerignore"))
+        self.assertIn("wrote", r.stdout)
+
+    def test_a_ringserve_base_image_is_used_as_is(self):
+        d = self.folder("python")
+        r = run(BIN, "dockerfile", d, "--base-image", "registry.example/team/ringserve:9")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        text = self.read(d, "Dockerfile")
+        self.assertIn("ARG BASE_IMAGE=registry.example/team/ringserve:9\n", text)
+        self.assertNotIn(".ringserve/", text.replace("/models/.ringserve", ""))
+        self.assertFalse(os.path.exists(os.path.join(d, ".ringserve")))
+
+    def test_a_folder_without_models_is_one_line_and_exit_1(self):
+        d = self.folder("empty")
+        r = run(BIN, "dockerfile", d)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertIn("holds no model-settings.json", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(d, "Dockerfile")))
+
+    def test_a_missing_folder_is_one_line_and_exit_1(self):
+        r = run(BIN, "dockerfile", os.path.join(self.tmp, "nope"))
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertIn("is not a folder", r.stderr)
+
+    def test_a_debian_base_from_a_build_tree_says_to_install_first(self):
+        d = self.folder("plain")
+        r = run(BIN, "dockerfile", d, "--base-image", "debian:12-slim")
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertIn("is not a ringserve installation", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(d, "Dockerfile")))
+
+    def test_a_debian_base_stages_the_running_installation(self):
+        prefix = os.path.join(self.tmp, "prefix")
+        subprocess.run(["cmake", "--install", BUILD_DIR, "--prefix", prefix], check=True, capture_output=True)
+        d = self.folder("plain")
+        r = run(os.path.join(prefix, "bin", "ringserve"), "dockerfile", d, "--base-image", "localhost/debian:12-local")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.read(d, "Dockerfile"), self.golden("plain-debian.Dockerfile"))
+        stage = os.path.join(d, ".ringserve")
+        for part in ("bin/ringserve", "bin/ringserve-worker", "share/ringserve/image-setup.sh",
+                     "lib/cmake/ringserve/ringserveConfig.cmake", "include/ringserve/ringserve.hpp",
+                     "lib/ringserve/runtimes/echo.so"):
+            self.assertTrue(os.path.exists(os.path.join(stage, part)), part)
+        for exe in ("bin/ringserve", "bin/ringserve-worker", "share/ringserve/image-setup.sh"):
+            self.assertTrue(os.access(os.path.join(stage, exe), os.X_OK), exe)
+        # Writing it again replaces the staged copy rather than nesting or failing.
+        r = run(os.path.join(prefix, "bin", "ringserve"), "dockerfile", d, "--base-image", "localhost/debian:12-local")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(stage, ".ringserve")))
+
+
+class ShippedDockerfilesParseTest(unittest.TestCase):
+    def test_golden_files_and_the_repository_dockerfile_are_valid(self):
+        files = [os.path.join(GOLDEN, f) for f in sorted(os.listdir(GOLDEN)) if f.endswith(".Dockerfile")]
+        root = os.path.join(SOURCE_DIR, "Dockerfile")
+        if os.path.exists(root):
+            files.append(root)
+        self.assertGreaterEqual(len(files), 5)
+        for path in files:
+            with open(path) as f:
+                self.assertEqual(dockerfile_syntax.check(f.read()), [], path)
+
+
+if __name__ == "__main__":
+    unittest.main()
