@@ -1,21 +1,40 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages ringserve builds, tests and benchmarks with (DEVELOPERS.md lists
 # them and says why each is there). Idempotent: prints nothing when everything is installed.
+#   tools/setup.sh            # the groups `build` and `test`
+#   tools/setup.sh GROUP...   # only those: build (compile the shipped targets; the repository's
+#                             # Dockerfile uses it), test, image (podman and the image tests)
 set -euo pipefail
 
-packages=(
-  build-essential cmake ninja-build pkg-config
+declare -A groups
+groups[build]="build-essential cmake ninja-build pkg-config
   libboost-dev capnproto libcapnp-dev libevent-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  libsimdjson-dev libcli11-dev libarchive-dev libssl-dev zlib1g-dev libzstd-dev
-  curl python3 python3-requests
-  wrk zstd xz-utils file binutils
-)
+  libsimdjson-dev libcli11-dev libarchive-dev libssl-dev zlib1g-dev libzstd-dev"
+groups[test]="libgtest-dev libgmock-dev libbenchmark-dev
+  curl python3 python3-requests python3-yaml
+  wrk zstd xz-utils file binutils"
+# Image builds and their tests (tests/supervisor/image): podman with runc (crun fails on hybrid
+# cgroups), debootstrap for a local Debian base, uidmap for podman's user namespaces.
+groups[image]="podman runc uidmap debootstrap"
+
+selected=("$@")
+((${#selected[@]} > 0)) || selected=(build test)
+packages=()
+for g in "${selected[@]}"; do
+  [[ -n ${groups[$g]:-} ]] || { echo "setup: unknown group '$g' (build, test, image)" >&2; exit 2; }
+  read -r -a list <<<"$(echo ${groups[$g]})"
+  packages+=("${list[@]}")
+done
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# `deploy/` is rendered with `kubectl kustomize`: Debian's kubernetes-client when no kubectl is on
+# PATH (a newer one installed otherwise is kept).
+if [[ " ${selected[*]} " == *" image "* ]] && ! command -v kubectl >/dev/null; then
+  missing+=(kubernetes-client)
+fi
 ((${#missing[@]} == 0)) && exit 0
 
 if [[ $(id -u) -ne 0 ]]; then

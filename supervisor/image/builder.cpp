@@ -10,7 +10,7 @@ namespace {
 using namespace std::chrono_literals;
 // How long `docker version` / `podman info` / an image lookup may take before the builder is
 // taken for not answering. Podman's first call on a fresh storage sets it up, hence not less.
-constexpr auto kCheckTimeout = 15s;
+constexpr auto kCheckTimeout = 10s;
 
 // The first non-empty line of a builder's output, for a one-line error.
 std::string firstLine(const std::string& text) {

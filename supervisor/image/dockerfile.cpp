@@ -58,7 +58,7 @@ void modelsStage(std::string& out) {
       "FROM ringserve AS models\n"
       "USER 0\n"
       "COPY . /models/\n"
-      "RUN rm -rf /models/{} /models/Dockerfile /models/.dockerignore\n\n",
+      "RUN rm -rf /models/{} /models/Dockerfile /models/.dockerignore /models/settings.json\n\n",
       kStageDir);
 }
 
@@ -79,6 +79,28 @@ void pythonSteps(std::string& out, const FolderScan& scan) {
   }
 }
 
+// A value for ENV KEY="...": inside double quotes the builder still expands $ and takes \ as the
+// escape character. (folder_scan.cpp refuses values with a newline, which ENV cannot hold.)
+std::string quoted(const std::string& value) {
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\' || c == '$') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+void settingsEnv(std::string& out, const FolderScan& scan) {
+  if (scan.settingsEnv.empty()) return;
+  out += "# The folder's settings.json as defaults that `-e RINGSERVE_...` / `-e MLSERVER_...` override (a field\n"
+         "# in a settings.json wins over the environment, so the file itself stays out of the image).\n";
+  for (std::size_t i = 0; i < scan.settingsEnv.size(); ++i) {
+    out += i == 0 ? "ENV " : "    ";
+    out += scan.settingsEnv[i].first + "=" + quoted(scan.settingsEnv[i].second);
+    out += i + 1 < scan.settingsEnv.size() ? " \\\n" : "\n";
+  }
+}
+
 }  // namespace
 
 std::string renderDockerfile(const FolderScan& scan, const DockerfileOptions& o) {
@@ -86,8 +108,8 @@ std::string renderDockerfile(const FolderScan& scan, const DockerfileOptions& o)
       "# syntax=docker/dockerfile:1\n"
       "# Written by `ringserve dockerfile` (ringserve {version}): an image that serves this folder from\n"
       "# {models}. Build it with `ringserve build`, `DOCKER_BUILDKIT=1 docker build .` or\n"
-      "# `podman build --format docker .`. The folder's settings.json and model-settings.json files are\n"
-      "# the image's defaults; RINGSERVE_* / MLSERVER_* variables given to the container override them.\n"
+      "# `podman build --format docker .`. The folder's settings.json becomes the image's ENV defaults,\n"
+      "# which RINGSERVE_* / MLSERVER_* variables given to the container override.\n"
       "ARG BASE_IMAGE={base}\n\n",
       fmt::arg("version", o.version), fmt::arg("models", kModelsDir), fmt::arg("base", o.baseImage));
   baseStage(out, o);
@@ -103,7 +125,10 @@ std::string renderDockerfile(const FolderScan& scan, const DockerfileOptions& o)
       "ENV PATH={prefix}/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \\\n"
       "    HOME=/home/ringserve \\\n"
       "    XDG_RUNTIME_DIR=/run/ringserve \\\n"
-      "    RINGSERVE_ENVIRONMENTS_DIR=/var/lib/ringserve/envs\n"
+      "    MLSERVER_ENVIRONMENTS_DIR=/var/lib/ringserve/envs\n",
+      fmt::arg("models", kModelsDir), fmt::arg("prefix", kPrefix));
+  settingsEnv(out, scan);
+  out += fmt::format(
       "WORKDIR {models}\n"
       "USER 1000\n"
       "EXPOSE 8080 8081 8082\n"
@@ -116,14 +141,15 @@ std::string renderDockerfile(const FolderScan& scan, const DockerfileOptions& o)
 
 std::string renderDockerignore() {
   // Kept in step with folder_scan.cpp's skipped folders; environment tarballs and prebuilt .so
-  // files stay in (a model may ship them).
+  // files stay in (a model may ship them). Patterns match files as well as folders, so build
+  // trees are left out only under the exact name `build` (`build*` would drop build.py).
   return "# Written by `ringserve dockerfile -i`: what the image of this folder leaves out.\n"
          ".git\n"
          ".envs\n"
          ".metrics\n"
          "**/.git\n"
-         "**/build*/\n"
-         "build*/\n"
+         "build\n"
+         "**/build\n"
          "**/__pycache__\n"
          "**/*.pyc\n"
          "Dockerfile\n"

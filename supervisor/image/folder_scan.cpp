@@ -1,12 +1,15 @@
 #include "supervisor/image/folder_scan.hpp"
 
+#include <simdjson.h>
+
 #include <algorithm>
+#include <cctype>
 
 namespace ringserve::supervisor::image {
 namespace fs = std::filesystem;
 
 bool skippedFolder(const std::string& name) {
-  return name == ".git" || name == ".envs" || name == ".metrics" || name == ".ringserve" || name.starts_with("build") ||
+  return name == ".git" || name == ".envs" || name == ".metrics" || name == ".ringserve" || name == "build" ||
          name == "__pycache__";
 }
 
@@ -15,6 +18,30 @@ namespace {
 std::string relativeTo(const fs::path& p, const fs::path& root) {
   auto rel = p.lexically_relative(root).generic_string();
   return rel.empty() ? "." : rel;
+}
+
+// settings.json's fields as the variables that set them. MLSERVER_<FIELD>, the prefix that loses
+// to RINGSERVE_<FIELD>: so `-e RINGSERVE_X` wins over the baked default and `-e MLSERVER_X`
+// replaces it.
+ImageResult<bool> readSettings(const fs::path& file, FolderScan& scan) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (auto err = parser.load(file.string()).get(doc)) {
+    return ImageError{file.string() + ": not valid JSON (" + simdjson::error_message(err) + ")"};
+  }
+  simdjson::dom::object object;
+  if (doc.get(object)) return ImageError{file.string() + ": must hold a JSON object"};
+  for (auto [key, value] : object) {
+    std::string name = "MLSERVER_";
+    for (char c : key) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    std::string_view text;
+    std::string v = value.get(text) ? simdjson::minify(value) : std::string(text);
+    if (v.find('\n') != std::string::npos) {
+      return ImageError{file.string() + ": field '" + std::string(key) + "' holds a newline, which an image's ENV default cannot"};
+    }
+    scan.settingsEnv.emplace_back(std::move(name), std::move(v));
+  }
+  return true;
 }
 
 }  // namespace
@@ -37,6 +64,9 @@ ImageResult<FolderScan> scanFolder(const fs::path& dir) {
     const std::string parent = relativeTo(p.parent_path(), root);
     if (name == "model-settings.json") scan.models.push_back(parent);
     if (name == "CMakeLists.txt") scan.cmakeProjects.push_back(parent);
+  }
+  if (fs::is_regular_file(root / "settings.json", ec)) {
+    if (auto read = readSettings(root / "settings.json", scan); !read) return read.error();
   }
   if (fs::is_regular_file(root / "requirements.txt", ec)) scan.requirements = "requirements.txt";
   for (const char* name : {"environment.yaml", "environment.yml", "conda.yaml", "conda.yml"}) {

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "supervisor/image/error.hpp"
@@ -15,16 +16,19 @@ struct FolderScan {
   std::vector<std::string> cmakeProjects;  // top-level CMake projects (no CMakeLists.txt above them)
   std::optional<std::string> requirements; // requirements.txt at the root
   std::optional<std::string> condaEnvironment;  // environment.y[a]ml or conda.y[a]ml at the root
+  // settings.json at the root as environment variables, in the file's order: MLSERVER_<FIELD>
+  // and the field's value (strings as they are, anything else as its JSON text).
+  std::vector<std::pair<std::string, std::string>> settingsEnv;
 };
 
 // Folders neither the scan nor a `build` context copy look into, and the generated .dockerignore
 // leaves out: VCS and server state (.git, .envs, .metrics), the staged installation (.ringserve),
-// CMake build trees (build*), __pycache__.
+// CMake build trees named `build`, __pycache__.
 bool skippedFolder(const std::string& name);
 
 // Walks `dir` (not following symlinks; skipping the folders the generated .dockerignore leaves
 // out and the staged installation, so the scan sees what the image will). Fails when `dir` is
-// not a folder or holds no model-settings.json.
+// not a folder, holds no model-settings.json, or has a settings.json that is not a JSON object.
 ImageResult<FolderScan> scanFolder(const std::filesystem::path& dir);
 
 }  // namespace ringserve::supervisor::image

@@ -2,6 +2,8 @@
 // rendered from. RINGSERVE_UPDATE_GOLDEN=1 rewrites the golden files (review the diff).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -68,6 +70,29 @@ TEST(FolderScan, FindsPythonRequirementsAndCondaEnvironment) {
   EXPECT_EQ(s.requirements, "requirements.txt");
   EXPECT_EQ(s.condaEnvironment, "environment.yaml");
   EXPECT_TRUE(s.cmakeProjects.empty());
+}
+
+TEST(FolderScan, SettingsBecomeEnvironmentVariablesInFileOrder) {
+  const auto s = scan("python");
+  const std::vector<std::pair<std::string, std::string>> expected{
+      {"MLSERVER_SERVER_NAME", "iris \"server\" $HOME"}, {"MLSERVER_PARALLEL_WORKERS", "2"}, {"MLSERVER_DEBUG", "false"},
+      {"MLSERVER_METRICS_ENDPOINT", "null"}, {"MLSERVER_EXTENSIONS", "[\"model_repository\"]"}};
+  EXPECT_EQ(s.settingsEnv, expected);
+}
+
+TEST(FolderScan, RejectsSettingsThatAreNotAJsonObject) {
+  const fs::path dir = fs::temp_directory_path() / ("ringserve-scan-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "m");
+  std::ofstream(dir / "m" / "model-settings.json") << "{}";
+  for (const auto& [text, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"{\"a\": ", "not valid JSON"}, {"[1]", "must hold a JSON object"}, {"{\"a\": \"x\\ny\"}", "holds a newline"}}) {
+    std::ofstream(dir / "settings.json") << text;
+    auto s = scanFolder(dir);
+    ASSERT_FALSE(s.ok()) << text;
+    EXPECT_NE(s.error().message.find(expected), std::string::npos) << s.error().message;
+    EXPECT_NE(s.error().message.find("settings.json"), std::string::npos) << s.error().message;
+  }
+  fs::remove_all(dir);
 }
 
 TEST(FolderScan, RejectsAFolderWithoutModels) {

@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 # Written by `ringserve dockerfile` (ringserve @VERSION@): an image that serves this folder from
 # /mnt/models. Build it with `ringserve build`, `DOCKER_BUILDKIT=1 docker build .` or
-# `podman build --format docker .`. The folder's settings.json and model-settings.json files are
-# the image's defaults; RINGSERVE_* / MLSERVER_* variables given to the container override them.
+# `podman build --format docker .`. The folder's settings.json becomes the image's ENV defaults,
+# which RINGSERVE_* / MLSERVER_* variables given to the container override.
 ARG BASE_IMAGE=ringserve:@VERSION@
 
 # --- ringserve: the base image as it is (ringserve in /opt/ringserve, runtime packages, user 1000)
@@ -19,7 +19,7 @@ RUN /opt/ringserve/share/ringserve/build-runtimes.sh /src /out runtimes/adder
 FROM ringserve AS models
 USER 0
 COPY . /models/
-RUN rm -rf /models/.ringserve /models/Dockerfile /models/.dockerignore
+RUN rm -rf /models/.ringserve /models/Dockerfile /models/.dockerignore /models/settings.json
 
 # --- the image: runs as user 1000 (or any UID with group 0), serves /mnt/models
 FROM ringserve
@@ -29,7 +29,7 @@ COPY --from=models /models/ /mnt/models/
 ENV PATH=/opt/ringserve/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME=/home/ringserve \
     XDG_RUNTIME_DIR=/run/ringserve \
-    RINGSERVE_ENVIRONMENTS_DIR=/var/lib/ringserve/envs
+    MLSERVER_ENVIRONMENTS_DIR=/var/lib/ringserve/envs
 WORKDIR /mnt/models
 USER 1000
 EXPOSE 8080 8081 8082

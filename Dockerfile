@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# The ringserve image: ringserve built from this repository on Debian 12, the base that
+# `ringserve dockerfile` / `ringserve build` start from by default (as MLServer's generated files
+# start from mlserver:<version>-slim). Tag it with the version `ringserve --version` prints:
+#   DOCKER_BUILDKIT=1 docker build -t ringserve:0.1.0 .
+#   podman build --format docker -t ringserve:0.1.0 .     (--format docker keeps the HEALTHCHECK)
+# DEBIAN_IMAGE may name a local Debian 12 image (tools/debian-base.sh makes one without a registry).
+ARG DEBIAN_IMAGE=debian:12-slim
+
+# --- build: the -dev packages (tools/setup.sh's `build` group) and only the shipped targets
+FROM ${DEBIAN_IMAGE} AS build
+COPY tools/setup.sh /src/tools/setup.sh
+RUN /src/tools/setup.sh build
+COPY . /src
+RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/opt/ringserve \
+      -DRINGSERVE_BUILD_TESTS=OFF -DRINGSERVE_BUILD_BENCH=OFF \
+ && cmake --build /build \
+ && cmake --install /build --strip
+
+# --- the image: runtime libraries (supervisor/image/share/runtime-packages.txt), the binaries, the
+# SDK and the built-in runtimes in /opt/ringserve; user 1000, or any UID with group 0
+FROM ${DEBIAN_IMAGE}
+COPY --from=build /opt/ringserve /opt/ringserve
+RUN /opt/ringserve/share/ringserve/image-setup.sh
+ENV PATH=/opt/ringserve/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    HOME=/home/ringserve \
+    XDG_RUNTIME_DIR=/run/ringserve \
+    MLSERVER_ENVIRONMENTS_DIR=/var/lib/ringserve/envs
+WORKDIR /mnt/models
+USER 1000
+EXPOSE 8080 8081 8082
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["/opt/ringserve/share/ringserve/healthcheck.sh"]
+CMD ["ringserve", "start", "/mnt/models"]

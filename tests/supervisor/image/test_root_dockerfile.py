@@ -1,0 +1,97 @@
+"""The repository's Dockerfile (label `image-root`, run once by .ci/run): builds ringserve from
+source into ringserve:<version> on the local Debian base, then `ringserve build` of the examples
+on that default base (no staging: the image already holds ringserve and its SDK) serves them
+as user 1000 and under an arbitrary UID. Prints the cold and cached build times and the sizes.
+Skips (exit 77) where podman cannot run."""
+import os
+import subprocess
+import sys
+import tempfile
+import shutil
+import time
+import unittest
+
+import requests
+
+import podman_env
+
+BIN = os.environ.get("RINGSERVE_BIN", "")
+SOURCE_DIR = os.environ.get("RINGSERVE_SOURCE_DIR", "")
+TEST_RUNTIMES = os.environ.get("RINGSERVE_TEST_RUNTIMES", "")
+EXAMPLES_TAG = "localhost/ringserve-root-examples:test"
+
+
+def version():
+    return subprocess.run([BIN, "--version"], capture_output=True, text=True, check=True).stdout.split()[1]
+
+
+class RootDockerfileTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="ringserve-root-image-")
+        cls.base = podman_env.ensure_base()
+        cls.tag = f"localhost/ringserve:{version()}"
+
+        def build_root():
+            start = time.monotonic()
+            r = podman_env.podman("build", "--format", "docker", "--pull=never", "--network", "host",
+                                  "--build-arg", f"DEBIAN_IMAGE={cls.base}", "-t", cls.tag,
+                                  "-f", os.path.join(SOURCE_DIR, "Dockerfile"), SOURCE_DIR, check=False, timeout=3600)
+            assert r.returncode == 0, f"podman build of the repository failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
+            return time.monotonic() - start
+
+        first, cached = build_root(), build_root()
+        cls.folder = podman_env.examples_folder(cls.tmp, TEST_RUNTIMES)
+        start = time.monotonic()
+        r = subprocess.run([BIN, "build", cls.folder, "-t", EXAMPLES_TAG, "--builder", "podman", "--network", "host"],
+                           env=podman_env.env(), capture_output=True, text=True, timeout=1800)
+        examples = time.monotonic() - start
+        assert r.returncode == 0, f"ringserve build failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
+        print(f"\nrepository Dockerfile: {first:.0f} s (cold when the layer cache is empty, as in CI), "
+              f"{cached:.1f} s cached; {cls.tag} {podman_env.image_size(cls.tag) / 1e6:.0f} MB beside "
+              f"{cls.base} {podman_env.image_size(cls.base) / 1e6:.0f} MB; ringserve build of the examples on it "
+              f"{examples:.1f} s, {podman_env.image_size(EXAMPLES_TAG) / 1e6:.0f} MB", file=sys.stderr)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def serve(self, *args, **kw):
+        c = podman_env.Container(EXAMPLES_TAG, *args, **kw)
+        self.addCleanup(c.close)
+        c.wait_ready()
+        return c
+
+    def check_models(self, c):
+        r = c.infer("matmul", {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}]})
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["outputs"][0]["data"], [-1, 7])  # version 2 is the default
+        r = c.infer("scaler", {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [2]}]})
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["outputs"][0]["data"], [6])
+
+    def test_the_image_serves_the_examples_as_user_1000(self):
+        c = self.serve()
+        self.assertEqual(podman_env.podman("exec", c.name, "id", "-u").stdout.strip(), "1000")
+        self.check_models(c)
+        self.assertEqual(requests.get(c.url + "/v2", timeout=5).json()["name"], "from-folder")
+
+    def test_the_image_serves_under_an_arbitrary_uid(self):
+        c = self.serve("--user", "4242:0")
+        self.check_models(c)
+        r = podman_env.podman("exec", c.name, "ringserve", "ctl", "list", check=False)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_the_image_holds_the_sdk_and_no_build_tools(self):
+        r = podman_env.podman("run", "--rm", "--network", "host", "--entrypoint", "sh", self.tag, "-c",
+                              "ls /opt/ringserve/include/ringserve/ringserve.hpp /opt/ringserve/lib/cmake/ringserve/ringserveConfig.cmake"
+                              " /opt/ringserve/lib/ringserve/runtimes/echo.so && ! command -v c++ && ! command -v cmake")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
+if __name__ == "__main__":
+    reason = podman_env.missing()
+    if reason:
+        print(f"SKIP: {reason}")
+        sys.exit(77)
+    unittest.main()
