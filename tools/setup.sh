@@ -30,11 +30,6 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# `deploy/` is rendered with `kubectl kustomize`: Debian's kubernetes-client when no kubectl is on
-# PATH (a newer one installed otherwise is kept).
-if [[ " ${selected[*]} " == *" image "* ]] && ! command -v kubectl >/dev/null; then
-  missing+=(kubernetes-client)
-fi
 ((${#missing[@]} == 0)) && exit 0
 
 if [[ $(id -u) -ne 0 ]]; then
