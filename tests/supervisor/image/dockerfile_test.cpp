@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "schema/version.hpp"
+#include "supervisor/image/builder.hpp"
 #include "supervisor/image/dockerfile.hpp"
 
 namespace ringserve::supervisor::image {
@@ -134,6 +135,18 @@ TEST(Dockerfile, PythonRequirementsAndEnvironment) {
 }
 
 TEST(Dockerfile, Dockerignore) { expectGolden("dockerignore", renderDockerignore()); }
+
+TEST(BuildCommand, DockerUsesBuildKitsCliAndPodmanNeverPulls) {
+  BuildRequest r{"/ctx", "t:1", true, "host"};
+  EXPECT_EQ(buildCommand(Builder::Docker, r),
+            (std::vector<std::string>{"docker", "build", "--rm", "--no-cache", "--network", "host", "-t", "t:1", "-f",
+                                      "/ctx/Dockerfile", "/ctx"}));
+  r.noCache = false;
+  r.network.clear();
+  EXPECT_EQ(buildCommand(Builder::Podman, r),
+            (std::vector<std::string>{"podman", "build", "--format", "docker", "--pull=never", "-t", "t:1", "-f",
+                                      "/ctx/Dockerfile", "/ctx"}));
+}
 
 }  // namespace
 }  // namespace ringserve::supervisor::image

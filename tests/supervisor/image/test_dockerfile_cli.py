@@ -137,6 +137,35 @@ class DockerfileCommandTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(stage, ".ringserve")))
 
 
+class CondaToRequirementsTest(unittest.TestCase):
+    """share/conda-to-requirements.py, which images run on a conda-style environment file."""
+
+    SCRIPT = os.path.join(SOURCE_DIR, "supervisor", "image", "share", "conda-to-requirements.py")
+
+    def convert(self, text):
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write(text)
+        try:
+            return subprocess.run(["/usr/bin/python3", self.SCRIPT, f.name], capture_output=True, text=True, timeout=60)
+        finally:
+            os.unlink(f.name)
+
+    def test_conda_specs_become_pip_specs(self):
+        with open(os.path.join(FOLDERS, "python", "environment.yaml")) as f:
+            r = self.convert(f.read())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines(), ["numpy==1.24.*", "joblib==1.2.0"])
+        r = self.convert("dependencies:\n  - conda-forge::scipy>=1.10\n  - pandas==2.0.1\n  - requests\n  - pip\n")
+        self.assertEqual(r.stdout.splitlines(), ["scipy>=1.10", "pandas==2.0.1", "requests"])
+
+    def test_bad_files_are_one_line_errors(self):
+        for text, expected in (("- a\n- b\n", "is not a mapping"), ("dependencies:\n  - 'x y z'\n", "cannot read dependency")):
+            r = self.convert(text)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn(expected, r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+
 class ShippedDockerfilesParseTest(unittest.TestCase):
     def test_golden_files_and_the_repository_dockerfile_are_valid(self):
         files = [os.path.join(GOLDEN, f) for f in sorted(os.listdir(GOLDEN)) if f.endswith(".Dockerfile")]
