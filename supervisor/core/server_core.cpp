@@ -209,6 +209,15 @@ ServerCore::Pool& ServerCore::poolFor(const settings::ModelSettings& s, std::str
     pool->envBytes = env->bytes;
     pool->launch.extraEnv.push_back(
         {"LD_LIBRARY_PATH", environments::workerLibraryPath(*env, std::getenv("LD_LIBRARY_PATH"))});
+    for (auto& kv : environments::workerPythonEnvironment(*env, std::getenv("PATH")))
+      pool->launch.extraEnv.push_back(std::move(kv));
+    if (env->python) {
+      const auto& py = *env->python;
+      spdlog::info("{}: Python {} ({}), {}", label, py.version.text(), py.abiTag,
+                   py.libpython ? "its own interpreter " + py.libpython->string() : std::string("on the worker's Python"));
+      if (py.shadowsMlserver)
+        spdlog::debug("{}: its mlserver package is shadowed by ringserve's own (MLServer-compatible) mlserver", label);
+    }
   }
   pool->launch.poolLabel = label;
   pool->launch.segment = transport::SegmentConfig::fromShmSize(options_.settings.shmSize,

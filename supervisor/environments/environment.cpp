@@ -88,6 +88,23 @@ void syncDirectory(const fs::path& dir, bool wholeFilesystem) {
   else ::fsync(fd.get());
 }
 
+// The manifest's python_version / python_abi must say what the environment holds.
+std::optional<ApiError> checkManifestPython(const PreparedEnvironment& env) {
+  if (!env.manifest || !env.manifest->pythonVersion) return std::nullopt;
+  const std::string said = "Python " + *env.manifest->pythonVersion + " (" + env.manifest->pythonAbi.value_or("") + ")";
+  if (!env.python) {
+    return badRequest(env.label + ": its " + kManifestFileName + " says " + said + " but it holds no lib/python" +
+                      *env.manifest->pythonVersion + " nor libpython");
+  }
+  const auto& p = *env.python;
+  const std::string holds = "Python " + p.version.text() + " (" + p.abiTag + ", " +
+                            (p.libpython ? p.libpython->filename().string() : "packages only") + ")";
+  if (parsePythonVersion(*env.manifest->pythonVersion) != p.version || env.manifest->pythonAbi != p.abiTag) {
+    return badRequest(env.label + ": its " + kManifestFileName + " says " + said + " but it holds " + holds);
+  }
+  return std::nullopt;
+}
+
 // Fills in what both kinds of environment share and runs the checks that precede any launch.
 Expected<PreparedEnvironment> describe(PreparedEnvironment env) {
   env.libDir = env.root / "lib";
@@ -120,6 +137,11 @@ Expected<PreparedEnvironment> describe(PreparedEnvironment env) {
     env.warnings.push_back(env.label + " has no " + std::string(kManifestFileName) +
                            ": its architecture and versions are not checked before launch");
   }
+  auto python = detectPython(env.root, env.label);
+  if (!python) return python.error();
+  env.python = std::move(python).value();
+  if (env.python) env.warnings.insert(env.warnings.end(), env.python->warnings.begin(), env.python->warnings.end());
+  if (auto e = checkManifestPython(env)) return *e;
   return env;
 }
 
@@ -225,11 +247,13 @@ Expected<std::optional<PreparedEnvironment>> prepareForModel(const settings::Mod
   if (p.environmentPath) {
     auto env = prepareDirectory(*p.environmentPath);
     if (!env) return env.error();
+    env->pycachePrefix = environmentsDir / ".pycache" / folderNameForKey(env->key);
     return std::optional<PreparedEnvironment>(std::move(env).value());
   }
   if (p.environmentTarball) {
     auto env = prepareTarball(*p.environmentTarball, environmentsDir, limits, progress);
     if (!env) return env.error();
+    env->pycachePrefix = env->root.parent_path() / ".pycache" / env->root.filename();
     return std::optional<PreparedEnvironment>(std::move(env).value());
   }
   return std::optional<PreparedEnvironment>{};
@@ -267,6 +291,29 @@ std::string poolKey(const std::optional<PreparedEnvironment>& environment, const
 std::string workerLibraryPath(const PreparedEnvironment& environment, const char* inherited) {
   std::string out = environment.libDir.string();
   if (inherited != nullptr && *inherited != '\0') out += std::string(":") + inherited;
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> workerPythonEnvironment(const PreparedEnvironment& e,
+                                                                         const char* inheritedPath) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!e.python) return out;
+  const auto& p = *e.python;
+  std::string path;
+  for (const auto& s : p.sitePackages) path += (path.empty() ? "" : ":") + s.string();
+  out.emplace_back("RINGSERVE_PYTHON_PATH", path);
+  if (p.libpython) {
+    out.emplace_back("RINGSERVE_PYTHON_LIBRARY", p.libpython->string());
+    out.emplace_back("PYTHONHOME", p.home->string());
+    out.emplace_back("PYTHONPATH", "");
+    out.emplace_back("PYTHONNOUSERSITE", "1");
+  }
+  if (p.binDir) {
+    std::string bin = p.binDir->string();
+    if (inheritedPath != nullptr && *inheritedPath != '\0') bin += std::string(":") + inheritedPath;
+    out.emplace_back("PATH", bin);
+  }
+  if (!e.pycachePrefix.empty()) out.emplace_back("PYTHONPYCACHEPREFIX", e.pycachePrefix.string());
   return out;
 }
 

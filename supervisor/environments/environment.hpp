@@ -19,6 +19,7 @@
 
 #include "supervisor/environments/limits.hpp"
 #include "supervisor/environments/manifest.hpp"
+#include "supervisor/environments/python_env.hpp"
 #include "supervisor/error.hpp"
 #include "supervisor/settings/model_settings.hpp"
 
@@ -35,6 +36,8 @@ struct PreparedEnvironment {
   std::optional<std::filesystem::path> workerExecutable;  // root/bin/ringserve-worker when present (checked executable, right architecture)
   std::filesystem::path libDir;        // root/lib: LD_LIBRARY_PATH and the runtime search path
   std::optional<Manifest> manifest;    // nullopt: no ringserve-env.json (hand-made environment; not checked)
+  std::optional<PythonLayout> python;  // lib/python3.X and/or libpython3.X found (checked runnable)
+  std::filesystem::path pycachePrefix; // environments_dir/.pycache/<folder>: PYTHONPYCACHEPREFIX (prepareForModel)
   std::vector<std::string> warnings;   // e.g. no manifest, untested protocol minor
   std::uint64_t bytes = 0;             // regular-file bytes on disk
   bool unpackedNow = false;            // false when reused from the cache (or a directory)
@@ -65,6 +68,18 @@ std::string poolKey(const std::optional<PreparedEnvironment>& environment, const
 // LD_LIBRARY_PATH for the environment's workers: its lib/ first, then `inherited` (the
 // supervisor's own value; null or empty for none).
 std::string workerLibraryPath(const PreparedEnvironment& environment, const char* inherited);
+
+// The Python variables of the environment's workers (empty unless env.python):
+//   RINGSERVE_PYTHON_PATH     its site-packages (the Python host puts them on sys.path and
+//                             resolves .py implementations there)
+//   RINGSERVE_PYTHON_LIBRARY  its own libpython (own interpreter only), with
+//   PYTHONHOME                its prefix, PYTHONPATH "" and PYTHONNOUSERSITE 1 (nothing of the
+//                             supervisor's Python leaks into another version's)
+//   PATH                      its bin/ first, then `inheritedPath`
+//   PYTHONPYCACHEPREFIX       env.pycachePrefix: the unpacked cache is content-addressed, so the
+//                             compiled .pyc files live beside it, shared by every worker and restart
+std::vector<std::pair<std::string, std::string>> workerPythonEnvironment(const PreparedEnvironment& environment,
+                                                                         const char* inheritedPath);
 
 // "sha256:<hex>" -> "sha256-<hex>" (the cache folder name).
 std::string folderNameForKey(const std::string& key);

@@ -8,6 +8,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "supervisor/environments/python_env.hpp"
+
 namespace ringserve::supervisor::environments {
 namespace {
 
@@ -137,6 +139,20 @@ Expected<Manifest> parseManifest(std::string_view json, std::string_view origin)
   if (auto e = r.string("worker", worker, false)) return *e;
   if (!worker.empty()) m.worker = worker;
 
+  std::string pythonVersion, pythonAbi;
+  if (auto e = r.string("python_version", pythonVersion, false)) return *e;
+  if (auto e = r.string("python_abi", pythonAbi, false)) return *e;
+  if (pythonVersion.empty() != pythonAbi.empty()) {
+    return badRequest(r.prefix() + "'python_version' and 'python_abi' go together (one of them is missing)");
+  }
+  if (!pythonVersion.empty()) {
+    if (!parsePythonVersion(pythonVersion)) {
+      return badRequest(r.prefix() + "field 'python_version' must be \"3.<minor>\", got \"" + pythonVersion + "\"");
+    }
+    m.pythonVersion = pythonVersion;
+    m.pythonAbi = pythonAbi;
+  }
+
   simdjson::dom::array plugins;
   if (auto err = object["plugins"].get(plugins); err == simdjson::SUCCESS) {
     for (simdjson::dom::element p : plugins) {
@@ -217,7 +233,14 @@ std::string manifestJson(const Manifest& m) {
     out += i ? ",\n    " : "\n    ";
     appendJsonString(out, m.libraries[i]);
   }
-  out += m.libraries.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  out += m.libraries.empty() ? "]" : "\n  ]";
+  if (m.pythonVersion && m.pythonAbi) {
+    out += ",\n  \"python_version\": ";
+    appendJsonString(out, *m.pythonVersion);
+    out += ",\n  \"python_abi\": ";
+    appendJsonString(out, *m.pythonAbi);
+  }
+  out += "\n}\n";
   return out;
 }
 

@@ -6,10 +6,12 @@
 //   {"format": 1, "architecture": "x86_64", "protocol_version": "1.0", "sdk_abi": "1.0",
 //    "created_by": "ringserve 0.1.0", "worker": "bin/ringserve-worker",
 //    "plugins": [{"file": "lib/echo.so", "sdk_abi": "1.0", "classes": ["Echo"]}],
-//    "libraries": ["lib/libfoo.so.1"]}
+//    "libraries": ["lib/libfoo.so.1"], "python_version": "3.12", "python_abi": "cp312"}
 //
 // `worker`, `plugins` and `libraries` are informative (what pack-env put in); the checks use the
-// versions and the architecture.
+// versions and the architecture. `python_version` / `python_abi` (optional, both or neither) say
+// which Python the environment's packages and interpreter are for; prepare checks them against
+// what the environment holds (python_env.hpp).
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -46,6 +48,8 @@ struct Manifest {
   std::optional<std::string> worker; // "bin/ringserve-worker" when the environment ships one
   std::vector<ManifestPlugin> plugins;
   std::vector<std::string> libraries;
+  std::optional<std::string> pythonVersion;  // "3.12"
+  std::optional<std::string> pythonAbi;      // "cp312"
 };
 
 // The architecture this binary was compiled for, in `uname -m` spelling.

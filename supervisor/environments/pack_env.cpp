@@ -38,7 +38,8 @@ Expected<PackReport> packEnvironment(const PackOptions& options, const PackProgr
   auto report = [&](std::string_view stage, std::uint64_t done, std::uint64_t total) {
     if (progress) progress(stage, done, total);
   };
-  if (options.plugins.empty() && !options.worker) return badRequest("nothing to pack: give at least one plugin or --worker");
+  if (options.plugins.empty() && !options.worker && !options.python && options.sitePackages.empty())
+    return badRequest("nothing to pack: give at least one plugin, --worker, --python or --site-packages");
   if (options.output.empty()) return badRequest("no output file given");
   for (const auto& p : options.plugins) {
     if (auto e = checkObject(p, "plugin")) return *e;
@@ -50,16 +51,26 @@ Expected<PackReport> packEnvironment(const PackOptions& options, const PackProgr
     if (auto e = checkObject(*options.worker, "worker")) return *e;
   }
 
-  // 1. Dependencies of everything that goes in.
+  PackReport out;
+  if (options.python || !options.sitePackages.empty()) {
+    report("collecting", 0, 1);
+    auto python = collectPython(options.python, options.sitePackages);
+    if (!python) return python.error();
+    out.python = std::move(python).value();
+    report("collecting", 1, 1);
+  }
+
+  // 1. Dependencies of everything that goes in (libpython's too: a Python built against a
+  // libffi or OpenSSL outside the base system needs it packed).
   report("resolving", 0, 1);
   std::vector<fs::path> roots = options.plugins;
+  if (out.python && out.python->libpython) roots.push_back(*out.python->libpython);
   roots.insert(roots.end(), options.includeLibs.begin(), options.includeLibs.end());
   if (options.worker) roots.push_back(*options.worker);
   auto deps = resolveDependencies(roots, options.resolver);
   if (!deps) return deps.error();
   report("resolving", 1, 1);
 
-  PackReport out;
   std::map<std::string, fs::path> libByName;  // lib/<name> -> source (canonical)
   auto claim = [&](const std::string& name, const fs::path& source) -> std::optional<ApiError> {
     std::error_code ec;
@@ -77,6 +88,7 @@ Expected<PackReport> packEnvironment(const PackOptions& options, const PackProgr
       out.systemLibraries.push_back(d.name);
       continue;
     }
+    if (out.python && out.python->libpython && d.name == out.python->libpython->filename()) continue;  // packed below
     if (auto e = claim(d.name, d.path)) return *e;
     preload.push_back(d.path);
   }
@@ -120,6 +132,11 @@ Expected<PackReport> packEnvironment(const PackOptions& options, const PackProgr
     out.files.push_back({"lib/" + name, source, sizeOf(source)});
   }
   for (const auto& f : out.files) out.inputBytes += f.bytes;
+  if (out.python) {
+    for (const auto& f : out.python->files) out.inputBytes += f.bytes;
+    out.manifest.pythonVersion = out.python->version.text();
+    out.manifest.pythonAbi = out.python->abiTag;
+  }
 
   // 4. The tarball.
   const auto format = options.format.value_or(tarFormatForName(options.output));
@@ -134,6 +151,14 @@ Expected<PackReport> packEnvironment(const PackOptions& options, const PackProgr
   if (auto e = writer->addDirectory("lib")) return *e;
   for (const auto& f : out.files) {
     if (auto e = writer->addFile(f.source, f.pathInArchive, 0755u)) return *e;
+  }
+  if (out.python) {
+    // Parent folders are created by the extractor.
+    for (const auto& f : out.python->files) {
+      auto e = f.linkTarget.empty() ? writer->addFile(f.source, f.pathInArchive, f.mode)
+                                    : writer->addSymlink(f.linkTarget, f.pathInArchive);
+      if (e) return *e;
+    }
   }
   if (auto e = writer->finish()) return *e;
   out.tarballBytes = sizeOf(options.output);

@@ -18,13 +18,16 @@
 #include "schema/version.hpp"
 #include "supervisor/environments/library_resolver.hpp"
 #include "supervisor/environments/manifest.hpp"
+#include "supervisor/environments/pack_python.hpp"
 #include "supervisor/environments/tar_writer.hpp"
 #include "supervisor/error.hpp"
 
 namespace ringserve::supervisor::environments {
 
 struct PackOptions {
-  std::vector<std::filesystem::path> plugins;       // at least one plugin or a worker
+  std::vector<std::filesystem::path> plugins;       // at least one plugin, a worker or Python
+  std::optional<std::filesystem::path> python;      // --python PREFIX (pack_python.hpp)
+  std::vector<std::filesystem::path> sitePackages;  // --site-packages DIR...
   std::optional<std::filesystem::path> worker;      // packed as bin/ringserve-worker
   std::vector<std::filesystem::path> includeLibs;   // packed into lib/ (with their dependencies)
   std::filesystem::path output;
@@ -42,18 +45,20 @@ struct PackedFile {
 
 struct PackReport {
   Manifest manifest;
-  std::vector<PackedFile> files;                 // what went in, in order
+  std::vector<PackedFile> files;                 // what went in, in order (Python files: `python`)
+  std::optional<PythonPack> python;              // with --python / --site-packages
   std::vector<std::string> systemLibraries;      // needed but left to the base system
   std::uint64_t inputBytes = 0;
   std::uint64_t tarballBytes = 0;
   std::string key;                               // "sha256:<hex>", the environment's cache key
 };
 
-// stage: "resolving", "checking", "packing"; done/total: bytes for "packing", items otherwise.
+// stage: "collecting" (Python), "resolving", "checking", "packing"; done/total: bytes for "packing", items otherwise.
 using PackProgressFn = std::function<void(std::string_view stage, std::uint64_t done, std::uint64_t total)>;
 
 // 400 for bad input (missing or non-ELF plugin, another architecture, a plugin with an
-// incompatible SDK ABI, an unresolvable dependency, two different files for one name); 500 for
+// incompatible SDK ABI, an unresolvable dependency, two different files for one name, what
+// collectPython refuses); 500 for
 // I/O. Nothing is left at `output` on failure.
 Expected<PackReport> packEnvironment(const PackOptions& options, const PackProgressFn& progress = {});
 

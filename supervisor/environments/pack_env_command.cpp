@@ -16,6 +16,8 @@ struct PackArgs {
   std::vector<std::string> plugins;
   std::string worker;
   std::vector<std::string> includeLibs;
+  std::string python;
+  std::vector<std::string> sitePackages;
   std::string output;
   std::string format;
   std::string workerProtocol;
@@ -38,6 +40,8 @@ int run(const PackArgs& args) {
   for (const auto& p : args.plugins) options.plugins.emplace_back(p);
   if (!args.worker.empty()) options.worker = args.worker;
   for (const auto& l : args.includeLibs) options.includeLibs.emplace_back(l);
+  if (!args.python.empty()) options.python = args.python;
+  for (const auto& d : args.sitePackages) options.sitePackages.emplace_back(d);
   options.output = args.output;
   if (!args.format.empty()) {
     options.format = parseTarFormat(args.format);
@@ -89,6 +93,13 @@ int run(const PackArgs& args) {
       std::cerr << ")\n";
     }
     for (const auto& l : packed->manifest.libraries) std::cerr << "pack-env: " << l << "\n";
+    if (const auto& py = packed->python) {
+      auto part = [](const PythonPackPart& p) { return std::to_string(p.files) + " files, " + mib(p.bytes); };
+      std::cerr << "pack-env: Python " << py->version.text() << " (" << py->abiTag << "): ";
+      if (py->ownInterpreter) std::cerr << "interpreter " << part(py->interpreter) << ", standard library " << part(py->standardLibrary) << ", ";
+      std::cerr << "site-packages " << part(py->sitePackages) << "; left out " << part(py->leftOut)
+                << " (tests, idlelib, tkinter, ensurepip, caches)\n";
+    }
     if (!packed->systemLibraries.empty()) {
       std::cerr << "pack-env: left to the base system:";
       for (const auto& s : packed->systemLibraries) std::cerr << ' ' << s;
@@ -106,11 +117,17 @@ void addPackEnvCommand(CLI::App& app, int& exitCode) {
   auto args = std::make_shared<PackArgs>();
   CLI::App* cmd = app.add_subcommand(
       "pack-env",
-      "Build an environment tarball from runtime plugins: their non-system shared-library dependencies "
-      "(read from the ELF files), an optional worker binary and the ringserve-env.json manifest");
+      "Build an environment tarball from runtime plugins (their non-system shared-library dependencies, "
+      "read from the ELF files), an optional worker binary, an optional Python and its packages, and the "
+      "ringserve-env.json manifest");
   cmd->add_option("plugins", args->plugins, "Runtime plugins (.so) to pack into lib/");
   cmd->add_option("-o,--output", args->output, "The tarball to write (.tar.gz, .tar.zst, .tar.xz or .tar)")->required();
   cmd->add_option("--worker", args->worker, "A ringserve-worker binary to pack as bin/ringserve-worker");
+  cmd->add_option("--python", args->python,
+                  "A Python installation or venv (shared libpython) to pack: its libpython, interpreter and standard "
+                  "library without tests, idlelib, tkinter, ensurepip and caches");
+  cmd->add_option("--site-packages", args->sitePackages,
+                  "A site-packages folder to pack into lib/python3.X/site-packages (repeatable)");
   cmd->add_option("--include-lib", args->includeLibs, "A shared library to pack into lib/ as well (repeatable)");
   cmd->add_option("--format", args->format, "tar.gz (default unless the output name says otherwise), tar.zst, tar.xz, tar");
   cmd->add_option("--worker-protocol", args->workerProtocol,

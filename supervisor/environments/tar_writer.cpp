@@ -98,6 +98,14 @@ std::optional<ApiError> TarWriter::addDirectory(const std::string& path) {
   return std::nullopt;
 }
 
+std::optional<ApiError> TarWriter::addSymlink(const std::string& target, const std::string& path) {
+  EntryPtr entry;
+  setCommon(entry.e, path, AE_IFLNK, 0777, std::time(nullptr));
+  archive_entry_set_symlink(entry.e, target.c_str());
+  if (archive_write_header(s_->a, entry.e) != ARCHIVE_OK) return s_->error(path);
+  return std::nullopt;
+}
+
 std::optional<ApiError> TarWriter::addBytes(std::string_view content, const std::string& path, unsigned mode) {
   EntryPtr entry;
   setCommon(entry.e, path, AE_IFREG, mode, std::time(nullptr));

@@ -38,6 +38,8 @@ class TarWriter {
                                   std::optional<unsigned> mode = std::nullopt);
   std::optional<ApiError> addBytes(std::string_view content, const std::string& pathInArchive, unsigned mode = 0644);
   std::optional<ApiError> addDirectory(const std::string& pathInArchive);
+  // A symbolic link; the extractor only accepts relative targets that stay inside the environment.
+  std::optional<ApiError> addSymlink(const std::string& target, const std::string& pathInArchive);
   // Closes the archive and renames it into place.
   std::optional<ApiError> finish();
 
