@@ -1,0 +1,158 @@
+"""A light replacement for pydantic models (see python/README.md for why).
+
+Each class lists its fields with a default (or REQUIRED) and a converter run on construction.
+Objects keep which fields were set, so `model_dump()` drops unset and None fields as MLServer's
+base class does, while `dict()` keeps them (pydantic v2's deprecated alias)."""
+import copy as _copy
+import enum
+import json as _json
+
+REQUIRED = object()
+
+
+class ValidationError(ValueError):
+    """Raised for a missing or ill-typed field (pydantic's ValidationError plays this role)."""
+
+
+def _dump(value, exclude_unset, exclude_none):
+    if isinstance(value, BaseModel):
+        return value.model_dump(exclude_unset=exclude_unset, exclude_none=exclude_none)
+    if isinstance(value, list):
+        return [_dump(v, exclude_unset, exclude_none) for v in value]
+    if isinstance(value, dict):
+        return {k: _dump(v, exclude_unset, exclude_none) for k, v in value.items()}
+    if isinstance(value, enum.Enum):
+        return value.value
+    dump = getattr(value, "_ringserve_dump", None)  # TensorData
+    if dump is not None:
+        return dump()
+    return value
+
+
+def json_default(value):
+    """json.dumps fallback: bytes as UTF-8 text (as MLServer's encoder), numpy values as lists."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8")
+    tolist = getattr(value, "tolist", None)
+    if tolist is not None:
+        return tolist()
+    dump = getattr(value, "_ringserve_dump", None)
+    if dump is not None:
+        return dump()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+class BaseModel:
+    _fields = {}           # name -> (default, converter or None); filled by subclasses
+    _extra_allowed = False
+
+    def __init__(self, **kwargs):
+        fields = self._fields
+        d = self.__dict__
+        d["_fields_set"] = set()
+        for name, (default, conv) in fields.items():
+            if name in kwargs:
+                value = kwargs.pop(name)
+                if conv is not None and value is not None:
+                    try:
+                        value = conv(value)
+                    except ValidationError:
+                        raise
+                    except (TypeError, ValueError) as e:
+                        raise ValidationError(f"{type(self).__name__}.{name}: {e}") from None
+                d[name] = value
+                d["_fields_set"].add(name)
+            elif default is REQUIRED:
+                raise ValidationError(f"{type(self).__name__}: field '{name}' is required")
+            else:
+                d[name] = _copy.copy(default) if isinstance(default, (list, dict)) else default
+        for name, value in kwargs.items():
+            if name.startswith("_"):
+                d[name] = value        # private attributes (e.g. _decoded_payload, _source)
+            elif self._extra_allowed:
+                d[name] = value
+                d["_fields_set"].add(name)
+
+    def __setattr__(self, name, value):
+        if not name.startswith("_") and name not in self._fields and not self._extra_allowed:
+            raise ValueError(f'"{type(self).__name__}" object has no field "{name}"')
+        self.__dict__[name] = value
+        if not name.startswith("_"):
+            self._fields_set.add(name)
+
+    def _public(self):
+        return [k for k in self.__dict__ if not k.startswith("_")]
+
+    @property
+    def model_fields_set(self):
+        return set(self._fields_set)
+
+    __fields_set__ = model_fields_set
+
+    def model_dump(self, exclude_unset=True, exclude_none=True, **_ignored):
+        out = {}
+        for name in self._public():
+            if exclude_unset and name not in self._fields_set:
+                continue
+            value = self.__dict__[name]
+            if exclude_none and value is None:
+                continue
+            out[name] = _dump(value, exclude_unset, exclude_none)
+        return out
+
+    def dict(self, exclude_unset=False, exclude_none=False, **kwargs):
+        return self.model_dump(exclude_unset=exclude_unset, exclude_none=exclude_none, **kwargs)
+
+    def model_dump_json(self, exclude_unset=True, exclude_none=True, **_ignored):
+        return _json.dumps(self.model_dump(exclude_unset, exclude_none), default=json_default)
+
+    def json(self, exclude_unset=False, exclude_none=False, **kwargs):
+        return self.model_dump_json(exclude_unset=exclude_unset, exclude_none=exclude_none, **kwargs)
+
+    @classmethod
+    def model_validate(cls, obj):
+        if isinstance(obj, cls):
+            return obj
+        if not isinstance(obj, dict):
+            raise ValidationError(f"{cls.__name__}: expected a dict, got {type(obj).__name__}")
+        return cls(**obj)
+
+    parse_obj = model_validate
+
+    @classmethod
+    def model_validate_json(cls, text):
+        return cls.model_validate(_json.loads(text))
+
+    parse_raw = model_validate_json
+
+    @classmethod
+    def parse_file(cls, path):
+        with open(path, encoding="utf-8") as f:
+            return cls.model_validate_json(f.read())
+
+    def model_copy(self, update=None, deep=False):
+        new = _copy.deepcopy(self) if deep else _copy.copy(self)
+        new.__dict__["_fields_set"] = set(self._fields_set)
+        for k, v in (update or {}).items():
+            setattr(new, k, v)
+        return new
+
+    copy = model_copy
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.dict() == other.dict()
+
+    def __repr__(self):
+        inner = ", ".join(f"{k}={self.__dict__[k]!r}" for k in self._public())
+        return f"{type(self).__name__}({inner})"
+
+
+def model_of(cls):
+    """Converter: a dict (or an instance) into `cls`."""
+    return lambda v: cls.model_validate(v)
+
+
+def list_of(cls):
+    return lambda v: [cls.model_validate(x) for x in v]

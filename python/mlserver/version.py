@@ -1,0 +1,1 @@
+__version__ = "1.7.1+ringserve"

@@ -1,0 +1,72 @@
+"""Importing a model's module as MLServer does (settings folder at sys.path[0] while importing,
+removed afterwards), while keeping models apart: two model folders that both hold `models.py`
+each get their own module. Before importing from a folder, the modules an earlier import took
+from another model folder (and this folder's own, so an edited models.py runs anew on reload)
+leave sys.modules; objects already created keep their module alive."""
+import importlib
+import inspect
+import os
+import sys
+
+from mlserver.model import MLModel
+
+# model folder -> names of the modules imported from it
+_imported_from = {}
+
+
+class ClassNotFound(Exception):
+    pass
+
+
+def folder_name(model_dir):
+    return os.path.basename(os.path.normpath(model_dir)) if model_dir else ""
+
+
+def settings_path(model_dir):
+    return os.path.join(model_dir, "model-settings.json") if model_dir else None
+
+
+def _inside(path, folder):
+    return path is not None and os.path.abspath(path).startswith(os.path.abspath(folder) + os.sep)
+
+
+def _evict_model_modules():
+    for names in _imported_from.values():
+        for name in names:
+            sys.modules.pop(name, None)
+
+
+def _import(module_name, module_dir):
+    on_path = module_dir in sys.path
+    if on_path or not module_dir:  # built-in packages, environment site-packages
+        return importlib.import_module(module_name)
+    _evict_model_modules()
+    before = set(sys.modules)
+    sys.path.insert(0, module_dir)
+    try:
+        importlib.invalidate_caches()
+        module = importlib.import_module(module_name)
+    finally:
+        try:
+            sys.path.remove(module_dir)
+        except ValueError:
+            pass
+    _imported_from[module_dir] = [n for n in set(sys.modules) - before
+                                  if _inside(getattr(sys.modules[n], "__file__", None), module_dir)]
+    return module
+
+
+def load_class(implementation, module_dir):
+    module_name, _, class_name = implementation.replace(":", ".").rpartition(".")
+    if not module_name:
+        raise ClassNotFound(f"implementation '{implementation}' is not <module>.<Class>")
+    module = _import(module_name, module_dir)
+    cls = getattr(module, class_name, None)
+    if not inspect.isclass(cls):
+        found = sorted(n for n, c in vars(module).items()
+                       if inspect.isclass(c) and issubclass(c, MLModel) and c is not MLModel)
+        where = getattr(module, "__file__", module_name)
+        listed = ", ".join(f"'{n}'" for n in found) or "none"
+        raise ClassNotFound(f"module '{module_name}' ({where}) has no class '{class_name}'; "
+                            f"classes there deriving from mlserver.MLModel: {listed}")
+    return cls
