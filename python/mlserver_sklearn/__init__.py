@@ -1,0 +1,3 @@
+from .sklearn import SKLearnModel
+
+__all__ = ["SKLearnModel"]

@@ -1,0 +1,3 @@
+from .xgboost import XGBoostModel
+
+__all__ = ["XGBoostModel"]
