@@ -11,7 +11,8 @@ ARG DEBIAN_IMAGE=debian:12-slim
 FROM ${DEBIAN_IMAGE} AS build
 COPY tools/setup.sh /src/tools/setup.sh
 RUN /src/tools/setup.sh build
-# Only what the shipped targets compile from, so editing docs or tests keeps the compile cached.
+# Only what the shipped targets are built from (tests/supervisor/image checks this list against the
+# top-level CMakeLists.txt), so editing docs or tests keeps the compile cached.
 COPY CMakeLists.txt /src/
 COPY schema /src/schema
 COPY transport /src/transport
@@ -20,6 +21,7 @@ COPY worker /src/worker
 COPY supervisor /src/supervisor
 COPY runtimes /src/runtimes
 COPY examples /src/examples
+COPY python /src/python
 RUN cmake -S /src -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/opt/ringserve \
       -DRINGSERVE_BUILD_TESTS=OFF -DRINGSERVE_BUILD_BENCH=OFF \
  && cmake --build /build \

@@ -2,6 +2,7 @@
 bad cases as one line and exit 1), and every Dockerfile the project ships or writes through the
 syntax check. Needs no image builder."""
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -164,6 +165,23 @@ class CondaToRequirementsTest(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0)
             self.assertIn(expected, r.stderr)
             self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+
+class RootDockerfileCopiesTest(unittest.TestCase):
+    def test_every_folder_the_top_level_cmakelists_adds_is_copied_into_the_build_stage(self):
+        with open(os.path.join(SOURCE_DIR, "CMakeLists.txt")) as f:
+            cmake = f.read()
+        with open(os.path.join(SOURCE_DIR, "Dockerfile")) as f:
+            dockerfile = f.read()
+        folders = set(re.findall(r"^add_subdirectory\((\w+)\)", cmake, re.M))
+        for listed in re.findall(r"^foreach\(dir ([\w ]+)\)", cmake, re.M):
+            folders |= set(listed.split())
+        folders -= {"tests", "bench"}  # not built in the image (RINGSERVE_BUILD_TESTS/BENCH=OFF)
+        self.assertIn("supervisor", folders)
+        copied = set(re.findall(r"^COPY (\w+) /src/\1$", dockerfile, re.M))
+        for folder in folders:
+            if os.path.isdir(os.path.join(SOURCE_DIR, folder)):
+                self.assertIn(folder, copied, f"the Dockerfile's build stage does not copy {folder}/")
 
 
 class ShippedDockerfilesParseTest(unittest.TestCase):

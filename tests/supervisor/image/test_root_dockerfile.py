@@ -83,9 +83,12 @@ class RootDockerfileTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
     def test_the_image_holds_the_sdk_and_no_build_tools(self):
+        files = ["/opt/ringserve/include/ringserve/ringserve.hpp", "/opt/ringserve/lib/cmake/ringserve/ringserveConfig.cmake",
+                 "/opt/ringserve/lib/ringserve/runtimes/echo.so"]
+        if os.path.isdir(os.path.join(SOURCE_DIR, "python", "mlserver")):
+            files.append("/opt/ringserve/lib/ringserve/python/mlserver/__init__.py")  # the Python packages
         r = podman_env.podman("run", "--rm", "--network", "host", "--entrypoint", "sh", self.tag, "-c",
-                              "ls /opt/ringserve/include/ringserve/ringserve.hpp /opt/ringserve/lib/cmake/ringserve/ringserveConfig.cmake"
-                              " /opt/ringserve/lib/ringserve/runtimes/echo.so && ! command -v c++ && ! command -v cmake")
+                              "ls " + " ".join(files) + " && ! command -v c++ && ! command -v cmake")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
 
