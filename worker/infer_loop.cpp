@@ -212,7 +212,7 @@ InferLoop::Answer InferLoop::serve(const Descriptor& d, std::uint32_t lane) {
             if (rc != RINGSERVE_OK) {
               const auto code = codeOf(call.errorCode != RINGSERVE_OK ? call.errorCode : rc);
               std::string msg = call.errorMessage.empty() ? "predict failed without a message" : call.errorMessage;
-              if (code == schema::ErrorCode::INTERNAL) msg = model->implementation() + ": " + msg;
+              if (code == schema::ErrorCode::INTERNAL && !model->python()) msg = model->implementation() + ": " + msg;
               failure = Failure{code, std::move(msg)};
             } else if (auto bad = sink.verify()) {
               failure = Failure{schema::ErrorCode::INTERNAL, model->implementation() + ": " + *bad};

@@ -31,9 +31,11 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const ModelSpecData& spec, Metric
   const Implementation impl = splitImplementation(spec.implementation);
   std::vector<std::string> searchPath = spec.runtimeSearchPath;
   if (searchPath.empty()) searchPath = {spec.modelDir, builtinRuntimeDir()};
-  const std::string path = findRuntimeLibrary(impl, spec.implementation, searchPath);
+  const ResolvedRuntime found = resolveRuntime(impl, spec.implementation, searchPath, environmentPythonPath());
+  const std::string& path = found.library;
   auto library = openPluginCached(path);
-  if (!library->hasClass(impl.className))
+  // The Python host's classes are the module's; it names the MLModel subclasses on a miss.
+  if (found.pythonFile.empty() && !library->hasClass(impl.className))
     throw WorkerError(schema::ErrorCode::NOT_FOUND, "runtime library " + path + " does not register class '" +
                                                         impl.className + "' (implementation '" + spec.implementation +
                                                         "'); it registers: " + joined(library->classes()));
@@ -41,6 +43,7 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const ModelSpecData& spec, Metric
   std::shared_ptr<LoadedModel> m(new LoadedModel());
   m->handle_ = spec.handle;
   m->implementation_ = spec.implementation;
+  m->python_ = !found.pythonFile.empty();
   m->library_ = std::move(library);
   m->host_.name = spec.name;
   m->host_.version = spec.version;

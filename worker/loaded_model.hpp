@@ -40,6 +40,9 @@ class LoadedModel {
   const std::string& version() const { return host_.version; }
   const std::string& label() const { return host_.label; }
   const std::string& implementation() const { return implementation_; }
+  // Served by the Python host, whose error messages are already MLServer's ("<module>.<Class>: ..."
+  // for a plain exception), so the worker adds no implementation prefix to them.
+  bool python() const { return python_; }
   const std::string& libraryPath() const { return library_->path(); }
   const std::vector<ReportedTensor>& inputs() const { return inputs_; }
   const std::vector<ReportedTensor>& outputs() const { return outputs_; }
@@ -61,6 +64,7 @@ class LoadedModel {
 
   std::uint32_t handle_ = 0;
   std::string implementation_;
+  bool python_ = false;
   std::shared_ptr<PluginLibrary> library_;
   void* instance_ = nullptr;
   ringserve_host_model host_;

@@ -1,0 +1,584 @@
+// libringserve_python_core.so: the CPython host. Compiled against the stable ABI only, linked
+// against no libpython: its Py* symbols resolve against the libpython that plugin.cpp dlopened
+// with RTLD_GLOBAL. Everything model-specific happens in the Python package `ringserve_host`
+// (PROTOCOL.md); this file owns the interpreter, the GIL and the `_ringserve` module.
+//
+// Threads and the GIL: the interpreter is initialised by the first create (on a worker control
+// thread), which then releases the GIL; every entry point takes it with PyGILState_Ensure for
+// the duration of the call and nothing else, so an idle worker holds no GIL.
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core_api.h"
+
+// PyMemoryView_FromMemory is in the stable ABI since 3.3, but the flags it takes are declared
+// with the buffer protocol, which the limited API hides before 3.11. Their values are fixed.
+#ifndef PyBUF_READ
+#define PyBUF_READ 0x100
+#define PyBUF_WRITE 0x200
+#endif
+
+namespace {
+
+constexpr const char* kDatatypes[] = {"BOOL",  "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
+                                      "INT32", "INT64", "FP16",   "BF16",   "FP32",   "FP64", "BYTES"};
+constexpr unsigned kDatatypeCount = sizeof(kDatatypes) / sizeof(kDatatypes[0]);
+
+std::string_view view(ringserve_string s) { return {s.data == nullptr ? "" : s.data, s.size}; }
+ringserve_string str(std::string_view s) { return {s.data(), s.size()}; }
+
+// Each worker thread that calls in keeps one Python thread state for its whole life (made on its
+// first call, dropped when the thread ends), so a call only takes and releases the GIL: without
+// this, PyGILState would create and destroy a thread state on every predict.
+struct ThreadAttachment {
+  PyGILState_STATE state = PyGILState_Ensure();
+  PyThreadState* saved = PyEval_SaveThread();
+  ThreadAttachment() = default;
+  ~ThreadAttachment() {
+    PyEval_RestoreThread(saved);
+    PyGILState_Release(state);
+  }
+  ThreadAttachment(const ThreadAttachment&) = delete;
+  ThreadAttachment& operator=(const ThreadAttachment&) = delete;
+};
+
+struct Gil {
+  PyGILState_STATE state = attach();
+  Gil() = default;
+  static PyGILState_STATE attach() {
+    static thread_local ThreadAttachment thread;
+    return PyGILState_Ensure();
+  }
+  ~Gil() { PyGILState_Release(state); }
+  Gil(const Gil&) = delete;
+  Gil& operator=(const Gil&) = delete;
+};
+
+// Owned by the model token capsule (so a token Python keeps past destroy stays safe); `model`
+// is cleared by destroy, after which log/metric calls are dropped.
+struct ModelToken {
+  const ringserve_host* host = nullptr;
+  ringserve_host_model* model = nullptr;
+};
+// Owned by the call token capsule; `call` is set only while a predict runs.
+struct CallToken {
+  const ringserve_host* host = nullptr;
+  ringserve_call* call = nullptr;
+  PyObject* views = nullptr;  // list of the output memoryviews handed out during this predict
+};
+
+constexpr const char* kModelCapsule = "ringserve.model";
+constexpr const char* kCallCapsule = "ringserve.call";
+
+struct Interpreter {
+  PyObject* create = nullptr;
+  PyObject* load = nullptr;
+  PyObject* metadata = nullptr;
+  PyObject* predict = nullptr;
+  PyObject* unload = nullptr;
+  std::vector<std::string> pythonPath;
+};
+Interpreter* interp = nullptr;
+
+struct Model {
+  const ringserve_host* host = nullptr;
+  ringserve_host_model* hostModel = nullptr;
+  PyObject* modelToken = nullptr;
+  PyObject* callToken = nullptr;
+  PyObject* handle = nullptr;  // whatever ringserve_host.create returned
+  std::string implementation;
+};
+
+// --- exceptions -----------------------------------------------------------------------------
+
+// The pending exception as one line ("ValueError: bad"), with the full traceback in `traceback`.
+// Clears it. Never PyErr_Print: that would act on a SystemExit.
+std::string takeException(std::string* traceback = nullptr) {
+  PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
+  PyErr_Fetch(&type, &value, &tb);
+  if (type == nullptr) return "unknown error";
+  PyErr_NormalizeException(&type, &value, &tb);
+  std::string line = "error";
+  auto text = [](PyObject* o) {
+    std::string out;
+    if (PyObject* s = o ? PyObject_Str(o) : nullptr) {
+      if (PyObject* b = PyUnicode_AsUTF8String(s)) {
+        char* p = nullptr;
+        Py_ssize_t n = 0;
+        if (PyBytes_AsStringAndSize(b, &p, &n) == 0) out.assign(p, static_cast<size_t>(n));
+        Py_DECREF(b);
+      }
+      Py_DECREF(s);
+    }
+    PyErr_Clear();
+    return out;
+  };
+  if (PyObject* name = PyObject_GetAttrString(type, "__name__")) {
+    line = text(name);
+    Py_DECREF(name);
+  }
+  PyErr_Clear();
+  if (const std::string v = text(value); !v.empty()) line += ": " + v;
+  if (traceback != nullptr) {
+    if (PyObject* mod = PyImport_ImportModule("traceback")) {
+      if (PyObject* lines = PyObject_CallMethod(mod, "format_exception", "OOO", type, value ? value : Py_None,
+                                                tb ? tb : Py_None)) {
+        PyObject* empty = PyUnicode_FromString("");
+        if (PyObject* joined = empty ? PyUnicode_Join(empty, lines) : nullptr) {
+          *traceback = text(joined);
+          Py_DECREF(joined);
+        }
+        Py_XDECREF(empty);
+        Py_DECREF(lines);
+      }
+      Py_DECREF(mod);
+    }
+    PyErr_Clear();
+  }
+  Py_XDECREF(type);
+  Py_XDECREF(value);
+  Py_XDECREF(tb);
+  return line;
+}
+
+// str(o) as UTF-8; false (error cleared) when it is not text.
+bool utf8(PyObject* o, std::string& out) {
+  PyObject* b = PyUnicode_Check(o) ? PyUnicode_AsUTF8String(o) : nullptr;
+  char* p = nullptr;
+  Py_ssize_t n = 0;
+  const bool ok = b != nullptr && PyBytes_AsStringAndSize(b, &p, &n) == 0;
+  if (ok) out.assign(p, static_cast<size_t>(n));
+  Py_XDECREF(b);
+  PyErr_Clear();
+  return ok;
+}
+
+// --- the _ringserve module ------------------------------------------------------------------
+
+template <class T>
+T* token(PyObject* capsule, const char* kind) {
+  auto* t = static_cast<T*>(PyCapsule_GetPointer(capsule, kind));
+  if (t == nullptr && !PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "not a ringserve token");
+  return t;
+}
+
+PyObject* pyLog(PyObject*, PyObject* args) {
+  PyObject* cap = nullptr;
+  int level = 1;
+  const char* msg = nullptr;
+  Py_ssize_t len = 0;
+  if (!PyArg_ParseTuple(args, "Ois#", &cap, &level, &msg, &len)) return nullptr;
+  auto* t = token<ModelToken>(cap, kModelCapsule);
+  if (t == nullptr) return nullptr;
+  if (t->model != nullptr) t->host->log(t->model, level, {msg, static_cast<uint64_t>(len)});
+  Py_RETURN_NONE;
+}
+
+PyObject* pyMetric(PyObject*, PyObject* args) {
+  PyObject *cap = nullptr, *buckets = nullptr;
+  unsigned int kind = 0;
+  const char *name = nullptr, *help = nullptr;
+  Py_ssize_t nameLen = 0, helpLen = 0;
+  double value = 0;
+  if (!PyArg_ParseTuple(args, "OIs#s#dO", &cap, &kind, &name, &nameLen, &help, &helpLen, &value, &buckets))
+    return nullptr;
+  auto* t = token<ModelToken>(cap, kModelCapsule);
+  if (t == nullptr) return nullptr;
+  if (kind > RINGSERVE_METRIC_HISTOGRAM) {
+    PyErr_SetString(PyExc_ValueError, "metric kind must be 0 (counter), 1 (gauge) or 2 (histogram)");
+    return nullptr;
+  }
+  std::vector<double> bounds;
+  if (buckets != Py_None) {
+    const Py_ssize_t n = PySequence_Size(buckets);
+    if (n < 0) return nullptr;
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      PyObject* item = PySequence_GetItem(buckets, i);
+      const double b = item ? PyFloat_AsDouble(item) : -1;
+      Py_XDECREF(item);
+      if (PyErr_Occurred()) return nullptr;
+      bounds.push_back(b);
+    }
+  }
+  const ringserve_metric m{kind,          {name, static_cast<uint64_t>(nameLen)}, {help, static_cast<uint64_t>(helpLen)},
+                           value,         bounds.empty() ? nullptr : bounds.data(),
+                           static_cast<uint32_t>(bounds.size())};
+  if (t->model != nullptr) t->host->metric(t->model, &m);
+  Py_RETURN_NONE;
+}
+
+bool shapeOf(PyObject* seq, std::vector<int64_t>& shape) {
+  const Py_ssize_t n = PySequence_Size(seq);
+  if (n < 0) return false;
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* item = PySequence_GetItem(seq, i);
+    const long long d = item ? PyLong_AsLongLong(item) : -1;
+    Py_XDECREF(item);
+    if (PyErr_Occurred()) return false;
+    shape.push_back(d);
+  }
+  return true;
+}
+
+PyObject* pyAllocateOutput(PyObject*, PyObject* args) {
+  PyObject *cap = nullptr, *shapeSeq = nullptr;
+  const char *name = nullptr, *dtype = nullptr, *params = nullptr;
+  Py_ssize_t nameLen = 0, dtypeLen = 0, paramsLen = 0;
+  unsigned long long nbytes = 0;
+  if (!PyArg_ParseTuple(args, "Os#s#OKs#", &cap, &name, &nameLen, &dtype, &dtypeLen, &shapeSeq, &nbytes, &params,
+                        &paramsLen))
+    return nullptr;
+  auto* t = token<CallToken>(cap, kCallCapsule);
+  if (t == nullptr) return nullptr;
+  if (t->call == nullptr) {
+    PyErr_SetString(PyExc_RuntimeError, "allocate_output called outside predict");
+    return nullptr;
+  }
+  const std::string_view dt(dtype, static_cast<size_t>(dtypeLen));
+  uint32_t datatype = kDatatypeCount;
+  for (uint32_t i = 0; i < kDatatypeCount; ++i)
+    if (dt == kDatatypes[i]) datatype = i;
+  if (datatype == kDatatypeCount) {
+    PyErr_Format(PyExc_ValueError, "output datatype '%s' is not a V2 datatype", dtype);
+    return nullptr;
+  }
+  std::vector<int64_t> shape;
+  if (!shapeOf(shapeSeq, shape)) return nullptr;
+  const ringserve_output_spec spec{{name, static_cast<uint64_t>(nameLen)},
+                                   datatype,
+                                   static_cast<uint32_t>(shape.size()),
+                                   shape.data(),
+                                   nbytes,
+                                   {params, static_cast<uint64_t>(paramsLen)}};
+  void* data = nullptr;
+  const int32_t rc = t->host->allocate_output(t->call, &spec, &data);
+  if (rc != RINGSERVE_OK) {
+    if (rc == RINGSERVE_RESOURCE_EXHAUSTED)
+      PyErr_Format(PyExc_MemoryError, "output '%s' (%llu bytes) does not fit in the response arena (raise shm_size)",
+                   name, nbytes);
+    else
+      PyErr_Format(PyExc_ValueError, "output '%s' was refused (bad spec or a duplicate name)", name);
+    return nullptr;
+  }
+  static char empty[1];
+  PyObject* mv = PyMemoryView_FromMemory(data != nullptr ? static_cast<char*>(data) : empty,
+                                         static_cast<Py_ssize_t>(nbytes), PyBUF_WRITE);
+  if (mv != nullptr && PyList_Append(t->views, mv) != 0) Py_CLEAR(mv);
+  return mv;
+}
+
+PyObject* pySetResponseParameters(PyObject*, PyObject* args) {
+  PyObject* cap = nullptr;
+  const char* json = nullptr;
+  Py_ssize_t len = 0;
+  if (!PyArg_ParseTuple(args, "Os#", &cap, &json, &len)) return nullptr;
+  auto* t = token<CallToken>(cap, kCallCapsule);
+  if (t == nullptr) return nullptr;
+  if (t->call == nullptr) {
+    PyErr_SetString(PyExc_RuntimeError, "set_response_parameters called outside predict");
+    return nullptr;
+  }
+  t->host->set_response_parameters(t->call, {json, static_cast<uint64_t>(len)});
+  Py_RETURN_NONE;
+}
+
+PyMethodDef kMethods[] = {
+    {"log", pyLog, METH_VARARGS, "log(model_token, level, message): to the worker log with the model's name"},
+    {"metric", pyMetric, METH_VARARGS, "metric(model_token, kind, name, help, value, buckets)"},
+    {"allocate_output", pyAllocateOutput, METH_VARARGS,
+     "allocate_output(call_token, name, datatype, shape, nbytes, parameters_json) -> writable memoryview"},
+    {"set_response_parameters", pySetResponseParameters, METH_VARARGS,
+     "set_response_parameters(call_token, parameters_json)"},
+    {nullptr, nullptr, 0, nullptr}};
+
+PyModuleDef kModule = {PyModuleDef_HEAD_INIT, "_ringserve", "ringserve's worker, as the Python host sees it.", -1,
+                       kMethods, nullptr, nullptr, nullptr, nullptr};
+
+// --- calls into ringserve_host ----------------------------------------------------------------
+
+int32_t fail(const ringserve_host* host, ringserve_call* call, int32_t code, const std::string& message) {
+  host->set_error(call, code, str(message));
+  return code;
+}
+
+// Calls fn(*args) (steals `args`) and checks the `(status, value)` answer. On success returns OK
+// with a new reference in *value; otherwise records the call's error. An exception escaping
+// ringserve_host (it should catch everything) is a 500 with its traceback in the log.
+int32_t callHost(Model& m, PyObject* fn, PyObject* args, ringserve_call* call, PyObject** value) {
+  *value = nullptr;
+  PyObject* result = args != nullptr ? PyObject_CallObject(fn, args) : nullptr;
+  Py_XDECREF(args);
+  if (result == nullptr) {
+    std::string tb;
+    const std::string line = takeException(&tb);
+    m.host->log(m.hostModel, RINGSERVE_LOG_ERROR, str("ringserve_host raised " + tb));
+    return fail(m.host, call, RINGSERVE_INTERNAL, line);
+  }
+  long status = -1;
+  PyObject* second = nullptr;
+  if (PyTuple_Check(result) && PyTuple_Size(result) == 2) {
+    status = PyLong_AsLong(PyTuple_GetItem(result, 0));
+    second = PyTuple_GetItem(result, 1);
+  }
+  PyErr_Clear();
+  if (status == RINGSERVE_OK) {
+    Py_INCREF(second);
+    *value = second;
+    Py_DECREF(result);
+    return RINGSERVE_OK;
+  }
+  std::string message;
+  if (second == nullptr || !utf8(second, message)) message = "ringserve_host answered without a (status, value) pair";
+  Py_DECREF(result);
+  const int32_t code = status > RINGSERVE_OK && status <= RINGSERVE_RESOURCE_EXHAUSTED ? static_cast<int32_t>(status)
+                                                                                       : RINGSERVE_INTERNAL;
+  return fail(m.host, call, code, message);
+}
+
+PyObject* text(ringserve_string s) {
+  return PyUnicode_DecodeUTF8(s.data == nullptr ? "" : s.data, static_cast<Py_ssize_t>(s.size), "replace");
+}
+
+PyObject* shapeTuple(const int64_t* shape, uint32_t rank) {
+  PyObject* t = PyTuple_New(rank);
+  for (uint32_t i = 0; t != nullptr && i < rank; ++i) PyTuple_SetItem(t, i, PyLong_FromLongLong(shape[i]));
+  return t;
+}
+
+// The folder holding <module>.py or <module>/__init__.py ('.' in a dotted module = '/'): the model
+// folder first, then the interpreter's extra path (environment, built-in packages). The worker
+// searched the same places in the same order before choosing this plugin (worker/resolve.cpp).
+bool findModuleDir(std::string_view implementation, const std::string& modelDir, std::string& found,
+                   std::string& tried) {
+  const auto dot = implementation.rfind('.');
+  std::string rel(implementation.substr(0, dot == std::string_view::npos ? 0 : dot));
+  for (char& c : rel)
+    if (c == '.') c = '/';
+  std::vector<std::string> dirs{modelDir};
+  dirs.insert(dirs.end(), interp->pythonPath.begin(), interp->pythonPath.end());
+  for (const auto& d : dirs) {
+    if (d.empty()) continue;
+    for (const std::string& f : {d + "/" + rel + ".py", d + "/" + rel + "/__init__.py"}) {
+      struct stat st {};
+      if (::stat(f.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+        found = d;
+        return true;
+      }
+      tried += "\n  " + f;
+    }
+  }
+  return false;
+}
+
+// --- entry points -----------------------------------------------------------------------------
+
+int32_t create(const ringserve_host* host, ringserve_call* call, const ringserve_model_info* info, void** out) {
+  Gil gil;
+  auto* m = new Model();
+  m->host = host;
+  m->hostModel = info->host_model;
+  m->implementation.assign(view(info->implementation));
+  std::string moduleDir, tried;
+  const std::string modelDir(view(info->model_dir));
+  if (!findModuleDir(m->implementation, modelDir, moduleDir, tried)) {
+    delete m;
+    return fail(host, call, RINGSERVE_NOT_FOUND, "Python module of '" + std::string(view(info->implementation)) +
+                                                     "' not found; looked for:" + tried);
+  }
+  auto* mt = new ModelToken{host, info->host_model};
+  m->modelToken = PyCapsule_New(mt, kModelCapsule, [](PyObject* c) {
+    delete static_cast<ModelToken*>(PyCapsule_GetPointer(c, kModelCapsule));
+  });
+  auto* ct = new CallToken{host, nullptr, PyList_New(0)};
+  m->callToken = PyCapsule_New(ct, kCallCapsule, [](PyObject* c) {
+    auto* t = static_cast<CallToken*>(PyCapsule_GetPointer(c, kCallCapsule));
+    Py_XDECREF(t->views);
+    delete t;
+  });
+  *out = m;  // destroy() cleans up from here on, whatever create answers
+  PyObject* args = Py_BuildValue("(Os#s#s#s#)", m->modelToken, info->implementation.data,
+                                 static_cast<Py_ssize_t>(info->implementation.size), info->settings_json.data,
+                                 static_cast<Py_ssize_t>(info->settings_json.size), modelDir.data(),
+                                 static_cast<Py_ssize_t>(modelDir.size()), moduleDir.data(),
+                                 static_cast<Py_ssize_t>(moduleDir.size()));
+  return callHost(*m, interp->create, args, call, &m->handle);
+}
+
+int32_t load(void* model, ringserve_call* call) {
+  auto& m = *static_cast<Model*>(model);
+  Gil gil;
+  PyObject* ready = nullptr;
+  const int32_t rc = callHost(m, interp->load, Py_BuildValue("(O)", m.handle), call, &ready);
+  if (rc != RINGSERVE_OK) return rc;
+  const int truthy = PyObject_IsTrue(ready);
+  Py_DECREF(ready);
+  PyErr_Clear();
+  // MLServer: `ready = await load()`; a falsy answer leaves the model not ready (infer: 400
+  // "Model <name> is not ready yet."), which for the supervisor is a failed load.
+  if (truthy != 1) return fail(m.host, call, RINGSERVE_UNAVAILABLE, "load() returned a falsy value; the model is not ready");
+  return RINGSERVE_OK;
+}
+
+int32_t metadata(void* model, ringserve_call* call) {
+  auto& m = *static_cast<Model*>(model);
+  Gil gil;
+  PyObject* list = nullptr;
+  const int32_t rc = callHost(m, interp->metadata, Py_BuildValue("(O)", m.handle), call, &list);
+  if (rc != RINGSERVE_OK) return rc;
+  const Py_ssize_t n = PySequence_Size(list);
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* item = PySequence_GetItem(list, i);
+    PyObject *isOut = nullptr, *name = nullptr, *dtype = nullptr, *shapeSeq = nullptr, *ct = nullptr;
+    std::vector<int64_t> shape;
+    std::string sName, sDtype, sCt;
+    const bool ok = item != nullptr && PyArg_ParseTuple(item, "OOOOO", &isOut, &name, &dtype, &shapeSeq, &ct) &&
+                    utf8(name, sName) && utf8(dtype, sDtype) && (ct == Py_None || utf8(ct, sCt)) &&
+                    shapeOf(shapeSeq, shape);
+    if (ok)
+      m.host->add_tensor_metadata(call, PyObject_IsTrue(isOut) == 1, str(sName), str(sDtype), shape.data(),
+                                  static_cast<uint32_t>(shape.size()), str(sCt));
+    Py_XDECREF(item);
+    PyErr_Clear();
+  }
+  Py_DECREF(list);
+  return RINGSERVE_OK;
+}
+
+// Read-only views onto the request arena: zero copies (numpy.frombuffer wraps them).
+PyObject* inputList(const ringserve_request* r, PyObject* views) {
+  static char empty[1];
+  PyObject* list = PyList_New(r->input_count);
+  for (uint32_t i = 0; list != nullptr && i < r->input_count; ++i) {
+    const ringserve_tensor& t = r->inputs[i];
+    char* data = t.data != nullptr ? static_cast<char*>(const_cast<void*>(t.data)) : empty;
+    PyObject* mv = PyMemoryView_FromMemory(data, static_cast<Py_ssize_t>(t.size), PyBUF_READ);
+    if (mv != nullptr) PyList_Append(views, mv);
+    PyList_SetItem(list, i,
+                   Py_BuildValue("(NsNNN)", text(t.name), t.datatype < kDatatypeCount ? kDatatypes[t.datatype] : "?",
+                                 shapeTuple(t.shape, t.rank), mv, text(t.parameters_json)));
+  }
+  return list;
+}
+
+PyObject* requestedList(const ringserve_request* r) {
+  PyObject* list = PyList_New(r->requested_output_count);
+  for (uint32_t i = 0; list != nullptr && i < r->requested_output_count; ++i) {
+    const auto& o = r->requested_outputs[i];
+    PyList_SetItem(list, i, Py_BuildValue("(NN)", text(o.name), text(o.parameters_json)));
+  }
+  return list;
+}
+
+// After predict every view it was given or made is released, so Python code that kept one gets
+// "operation forbidden on released memoryview" instead of reading a recycled arena block. A view
+// still exported (e.g. a numpy array kept alive past predict) cannot be released; that stays the
+// runtime's bug, as with a C++ runtime keeping a pointer.
+void releaseViews(PyObject* views) {
+  const Py_ssize_t n = PyList_Size(views);
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* r = PyObject_CallMethod(PyList_GetItem(views, i), "release", nullptr);
+    Py_XDECREF(r);
+  }
+  PyErr_Clear();
+  PyList_SetSlice(views, 0, n, nullptr);
+}
+
+int32_t predict(void* model, ringserve_call* call, const ringserve_request* r) {
+  auto& m = *static_cast<Model*>(model);
+  Gil gil;
+  auto* ct = static_cast<CallToken*>(PyCapsule_GetPointer(m.callToken, kCallCapsule));
+  ct->call = call;
+  PyObject* args = Py_BuildValue("(OONNNN)", m.handle, m.callToken, text(r->id), text(r->parameters_json),
+                                 inputList(r, ct->views), requestedList(r));
+  PyObject* none = nullptr;
+  const int32_t rc = callHost(m, interp->predict, args, call, &none);
+  Py_XDECREF(none);
+  ct->call = nullptr;
+  releaseViews(ct->views);
+  return rc;
+}
+
+int32_t unload(void* model, ringserve_call* call) {
+  auto& m = *static_cast<Model*>(model);
+  Gil gil;
+  PyObject* none = nullptr;
+  const int32_t rc = callHost(m, interp->unload, Py_BuildValue("(O)", m.handle), call, &none);
+  Py_XDECREF(none);
+  return rc;
+}
+
+void destroy(void* model) {
+  auto* m = static_cast<Model*>(model);
+  {
+    Gil gil;
+    if (m->modelToken != nullptr)
+      static_cast<ModelToken*>(PyCapsule_GetPointer(m->modelToken, kModelCapsule))->model = nullptr;
+    Py_XDECREF(m->handle);
+    Py_XDECREF(m->modelToken);
+    Py_XDECREF(m->callToken);
+    PyErr_Clear();
+  }
+  delete m;
+}
+
+const ringserve_python_core kCore{create, load, metadata, predict, unload, destroy};
+
+bool initialise(const char* pythonPath, std::string& error) {
+  // No signal handlers: the worker owns SIGINT/SIGTERM, and a Python KeyboardInterrupt must only
+  // ever come from a runtime raising it.
+  Py_InitializeEx(0);
+  auto* in = new Interpreter();  // lives as long as the process (the interpreter is never finalised)
+  for (std::string_view rest = pythonPath != nullptr ? pythonPath : ""; !rest.empty();) {
+    const auto colon = rest.find(':');
+    if (const auto dir = rest.substr(0, colon); !dir.empty()) in->pythonPath.emplace_back(dir);
+    rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
+  }
+  PyObject* sysPath = PySys_GetObject("path");  // borrowed
+  for (const auto& dir : in->pythonPath) {
+    PyObject* s = PyUnicode_FromString(dir.c_str());
+    if (sysPath != nullptr && s != nullptr) PyList_Append(sysPath, s);
+    Py_XDECREF(s);
+  }
+  PyObject* mod = PyModule_Create(&kModule);
+  if (mod == nullptr || PyDict_SetItemString(PyImport_GetModuleDict(), "_ringserve", mod) != 0) {
+    error = "cannot create the _ringserve module: " + takeException();
+  } else if (PyObject* host = PyImport_ImportModule("ringserve_host"); host == nullptr) {
+    error = "cannot import ringserve_host (searched sys.path, which has the built-in Python packages): " +
+            takeException();
+  } else {
+    for (auto [slot, name] : {std::pair{&in->create, "create"}, {&in->load, "load"}, {&in->metadata, "metadata"},
+                              {&in->predict, "predict"}, {&in->unload, "unload"}})
+      if (*slot = PyObject_GetAttrString(host, name); *slot == nullptr && error.empty())
+        error = "ringserve_host has no function " + std::string(name) + ": " + takeException();
+    Py_DECREF(host);
+  }
+  Py_XDECREF(mod);
+  PyEval_SaveThread();  // release the GIL: from now on every call takes it
+  if (!error.empty()) return false;
+  interp = in;
+  return true;
+}
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) const ringserve_python_core* ringserve_python_core_init(
+    const char* pythonPath, char* error, unsigned long errorSize) {
+  static std::mutex mu;
+  static std::string failure;
+  static bool tried = false;
+  std::lock_guard lock(mu);
+  if (!tried) {
+    tried = true;
+    initialise(pythonPath, failure);
+  }
+  if (interp != nullptr) return &kCore;
+  std::snprintf(error, errorSize, "%s", failure.c_str());
+  return nullptr;
+}
