@@ -540,10 +540,18 @@ bool initialise(const char* pythonPath, std::string& error) {
     if (const auto dir = rest.substr(0, colon); !dir.empty()) in->pythonPath.emplace_back(dir);
     rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
   }
+  // sys.path gets the built-in packages first (the last folder of pythonPath, plugin.cpp), so
+  // ringserve's mlserver shadows one an environment brings, then the environment's folders,
+  // ahead of the interpreter's own site-packages (as MLServer puts an environment's packages).
   PyObject* sysPath = PySys_GetObject("path");  // borrowed
-  for (const auto& dir : in->pythonPath) {
-    PyObject* s = PyUnicode_FromString(dir.c_str());
-    if (sysPath != nullptr && s != nullptr) PyList_Append(sysPath, s);
+  std::vector<std::string> front;
+  if (!in->pythonPath.empty()) {
+    front.push_back(in->pythonPath.back());
+    front.insert(front.end(), in->pythonPath.begin(), in->pythonPath.end() - 1);
+  }
+  for (std::size_t i = 0; i < front.size(); ++i) {
+    PyObject* s = PyUnicode_FromString(front[i].c_str());
+    if (sysPath != nullptr && s != nullptr) PyList_Insert(sysPath, static_cast<Py_ssize_t>(i), s);
     Py_XDECREF(s);
   }
   PyObject* mod = PyModule_Create(&kModule);

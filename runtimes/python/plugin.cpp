@@ -12,8 +12,11 @@
 //   RINGSERVE_PYTHON_LIBRARY  the libpython3.X.so to load (default: the build machine's
 //                             /usr/bin/python3's, RINGSERVE_DEFAULT_PYTHON_LIBRARY)
 //   RINGSERVE_PYTHON_PATH     ':'-separated folders searched for Python modules before the
-//                             built-in packages and appended to sys.path (an environment's
-//                             site-packages)
+//                             built-in packages (an environment's site-packages); on sys.path
+//                             they come after the built-in packages and before the
+//                             interpreter's own site-packages (core.cpp)
+//   RINGSERVE_PYTHON_BUILTIN  the built-in packages folder (mlserver, ringserve_host, ...);
+//                             default: lib/ringserve/python beside the runtime folder
 #include <dlfcn.h>
 
 #include <cstdlib>
@@ -50,7 +53,8 @@ const ringserve_python_core* open(std::string& error) {
   const auto here = ownFolder();
   // <prefix>/lib/ringserve/runtimes/ -> <prefix>/lib/ringserve/python (a build tree has the same
   // layout; its python/ links to the source folder).
-  const std::string builtin = (here.parent_path() / "python").string();
+  // RINGSERVE_PYTHON_BUILTIN replaces that folder (tests run the host with a stand-in Python half).
+  const std::string builtin = env("RINGSERVE_PYTHON_BUILTIN", (here.parent_path() / "python").c_str());
   std::string path = env("RINGSERVE_PYTHON_PATH", "");
   path += (path.empty() ? "" : ":") + builtin;
   if (dlopen(lib.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {

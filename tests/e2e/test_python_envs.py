@@ -42,6 +42,7 @@ class VersionModel(MLModel):
 ONLYHERE_MODEL = '''
 import onlyhere_pkg
 import sys
+import yaml
 from mlserver import MLModel
 from mlserver.types import InferenceResponse, ResponseOutput
 
@@ -53,7 +54,8 @@ class OnlyHere(MLModel):
     async def predict(self, payload):
         return InferenceResponse(model_name=self.name, outputs=[
             ResponseOutput(name="where", shape=[1], datatype="BYTES", data=[onlyhere_pkg.WHERE + " " + onlyhere_pkg.__file__]),
-            ResponseOutput(name="version", shape=[1], datatype="BYTES", data=[sys.version])])
+            ResponseOutput(name="version", shape=[1], datatype="BYTES", data=[sys.version]),
+            ResponseOutput(name="yaml", shape=[1], datatype="BYTES", data=[getattr(yaml, "WHERE", yaml.__file__)])])
 '''
 
 
@@ -188,6 +190,16 @@ class PythonEnvironmentsTest(unittest.TestCase):
             with open(src, "w") as f:
                 f.write("WHERE = 'from the tarball'\n")
             t.add(src, arcname="lib/python3.11/site-packages/onlyhere_pkg/__init__.py")
+            # A package the system has too (Debian's python3-yaml): the tarball's comes first.
+            yaml_src = os.path.join(self.tmp, "yaml_pkg.py")
+            with open(yaml_src, "w") as f:
+                f.write("WHERE = 'the tarball yaml'\n")
+            t.add(yaml_src, arcname="lib/python3.11/site-packages/yaml/__init__.py")
+            # MLServer's own mlserver inside the tarball: ringserve's compatible one shadows it.
+            mls_src = os.path.join(self.tmp, "mlserver_pkg.py")
+            with open(mls_src, "w") as f:
+                f.write("raise ImportError('the environment\\'s own mlserver was imported')\n")
+            t.add(mls_src, arcname="lib/python3.11/site-packages/mlserver/__init__.py")
         model_py = os.path.join(self.tmp, "onlyhere_model.py")
         with open(model_py, "w") as f:
             f.write(ONLYHERE_MODEL)
@@ -201,6 +213,7 @@ class PythonEnvironmentsTest(unittest.TestCase):
             where = output(r, "where")
             self.assertTrue(where.startswith("from the tarball " + os.path.realpath(envs)), where)
             self.assertTrue(output(r, "version").startswith("3.11."))
+            self.assertEqual(output(r, "yaml"), "the tarball yaml")
         finally:
             s.stop()
             s.cleanup()

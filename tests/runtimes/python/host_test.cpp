@@ -1,7 +1,7 @@
 // The Python host's C++ half (runtimes/python) in a real worker process with the system Python,
 // driven through the worker harness. The Python half here is the stand-in of standin/ (the
 // protocol of runtimes/python/PROTOCOL.md, nothing of mlserver); models/probe.py holds the
-// runtimes. The e2e suite (tests/e2e/test_python_runtimes.py) covers the real package.
+// runtimes. The real package is covered by tests/python and tests/e2e/test_python_envs.py.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -20,7 +20,7 @@ using schema::ErrorCode;
 // The workers inherit this: the stand-in Python half comes first on the host's Python path (the
 // real one, in the built-in folder, is never imported), and no __pycache__ lands in the sources.
 const bool kEnvironment = [] {
-  ::setenv("RINGSERVE_PYTHON_PATH", RINGSERVE_TEST_PY_STANDIN, 1);
+  ::setenv("RINGSERVE_PYTHON_BUILTIN", RINGSERVE_TEST_PY_STANDIN, 1);
   ::setenv("PYTHONDONTWRITEBYTECODE", "1", 1);
   return true;
 }();
