@@ -106,7 +106,8 @@ int run(const PackArgs& args) {
       std::cerr << "\n";
     }
   }
-  std::cout << "wrote " << args.output << ": " << packed->files.size() << " files, " << mib(packed->inputBytes)
+  const std::size_t files = packed->files.size() + (packed->python ? packed->python->files.size() : 0);
+  std::cout << "wrote " << args.output << ": " << files << " files, " << mib(packed->inputBytes)
             << " -> " << mib(packed->tarballBytes) << ", environment " << packed->key << "\n";
   return 0;
 }

@@ -461,7 +461,7 @@ TEST(PackSitePackages, CommandLinePrintsTheSizeSummary) {
   std::cout.rdbuf(oldOut);
   EXPECT_EQ(exitCode, 0) << err.str();
   EXPECT_THAT(err.str(), HasSubstr("pack-env: Python 3.11 (cp311): site-packages 1 files"));
-  EXPECT_THAT(stdoutText.str(), HasSubstr("wrote " + out + ": "));
+  EXPECT_THAT(stdoutText.str(), HasSubstr("wrote " + out + ": 1 files, "));
 }
 
 }  // namespace
