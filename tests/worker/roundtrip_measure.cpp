@@ -3,7 +3,7 @@
 //   build/<preset>/bin/worker_roundtrip_measure [iterations]
 // Each round trip includes what the harness does as supervisor: encode the frame and copy the
 // input into the lane arena, post + flush, sleep on the lane eventfd, decode, copy the output out,
-// release. Compare with /work/shared/limits/RESULTS.md §2 (a bare futex/eventfd ping-pong).
+// release. Compare with a bare futex/eventfd ping-pong measured on the same machine.
 #include <malloc.h>
 
 #include <algorithm>
