@@ -25,13 +25,6 @@ bool leftOutAtTop(const std::string& name) {
   return kTop.count(name) != 0 || name.starts_with("config-");
 }
 
-std::optional<PythonVersion> cpythonTag(const std::string& name) {
-  static const std::regex re(R"(\.cpython-(\d)(\d+)[a-z]*-)");
-  std::smatch m;
-  if (name.find(".cpython-") == std::string::npos || !std::regex_search(name, m, re)) return std::nullopt;
-  return PythonVersion{std::stoi(m[1]), std::stoi(m[2])};
-}
-
 // .../lib/python3.11/site-packages -> 3.11 (nullopt when the path names no version).
 std::optional<PythonVersion> versionOfSitePackages(const fs::path& dir) {
   static const std::regex re(R"(python(\d)\.(\d+)[a-z]*)");
@@ -49,7 +42,7 @@ class Collector {
   std::optional<ApiError> file(const fs::path& source, const std::string& inArchive, PythonPackPart& part) {
     struct stat st {};
     if (::stat(source.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;  // dangling link, socket...
-    if (auto tag = cpythonTag(source.filename().string()); tag && !(*tag == pack_.version)) {
+    if (auto tag = extensionModuleVersion(source.filename().string()); tag && !(*tag == pack_.version)) {
       return badRequest("mixed ABI tags: " + source.string() + " is an extension module for CPython " + tag->text() +
                         "; the environment is for Python " + pack_.version.text());
     }
@@ -119,18 +112,6 @@ class Collector {
   PythonPack& pack_;
   std::map<std::string, fs::path> owners_;
 };
-
-// pyvenv.cfg's home (the base interpreter's bin/) -> its prefix; nullopt when not a venv.
-std::optional<fs::path> venvHome(const fs::path& prefix) {
-  std::ifstream in(prefix / "pyvenv.cfg");
-  if (!in) return std::nullopt;
-  static const std::regex re(R"(\s*home\s*=\s*(.*?)\s*)");
-  for (std::string line; std::getline(in, line);) {
-    std::smatch m;
-    if (std::regex_match(line, m, re)) return fs::path(m[1].str());
-  }
-  return fs::path();
-}
 
 std::optional<fs::path> findLibpython(const fs::path& lib, std::optional<PythonVersion>& version) {
   static const std::regex re(R"(libpython(\d)\.(\d+)(d?)\.so\.1\.0)");

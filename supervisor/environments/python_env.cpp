@@ -61,18 +61,6 @@ std::vector<Found> pythonFolders(const fs::path& lib) {
   return out;
 }
 
-// pyvenv.cfg's `home = /opt/python3.12/bin` -> /opt/python3.12 (nullopt: not a venv).
-std::optional<fs::path> venvBase(const fs::path& root) {
-  std::ifstream in(root / "pyvenv.cfg");
-  if (!in) return std::nullopt;
-  static const std::regex re(R"(\s*home\s*=\s*(.*?)\s*)");
-  for (std::string line; std::getline(in, line);) {
-    std::smatch m;
-    if (std::regex_match(line, m, re)) return fs::path(m[1].str()).lexically_normal().parent_path();
-  }
-  return fs::path();
-}
-
 std::string inRoot(const fs::path& p, const fs::path& root) {
   auto r = p.lexically_relative(root);
   return r.empty() || r.native().starts_with("..") ? p.string() : r.string();
@@ -116,20 +104,34 @@ Compatibility pythonCompatibility(PythonVersion environment, bool ownInterpreter
   return environment.minor <= kNewestTestedPythonMinor ? Compatibility::supported : Compatibility::untested;
 }
 
-std::string foreignExtensionModules(const fs::path& dir, PythonVersion version) {
+std::optional<PythonVersion> extensionModuleVersion(std::string_view fileName) {
   static const std::regex re(R"(\.cpython-(\d)(\d+)[a-z]*-)");
+  if (fileName.find(".cpython-") == std::string_view::npos) return std::nullopt;  // the common case, without a regex
+  std::match_results<std::string_view::const_iterator> m;
+  if (!std::regex_search(fileName.begin(), fileName.end(), m, re)) return std::nullopt;
+  return PythonVersion{std::stoi(m[1]), std::stoi(m[2])};
+}
+
+std::optional<fs::path> venvHome(const fs::path& root) {
+  std::ifstream in(root / "pyvenv.cfg");
+  if (!in) return std::nullopt;
+  static const std::regex re(R"(\s*home\s*=\s*(.*?)\s*)");
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (std::regex_match(line, m, re)) return fs::path(m[1].str());
+  }
+  return fs::path();
+}
+
+std::string foreignExtensionModules(const fs::path& dir, PythonVersion version) {
   std::size_t count = 0;
   std::string example;
   std::optional<PythonVersion> other;
   std::error_code ec;
   for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end; !ec && it != end;
        it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.find(".cpython-") == std::string::npos) continue;
-    std::smatch m;
-    if (!std::regex_search(name, m, re)) continue;
-    const PythonVersion v{std::stoi(m[1]), std::stoi(m[2])};
-    if (v == version) continue;
+    const auto v = extensionModuleVersion(it->path().filename().string());
+    if (!v || *v == version) continue;
     if (++count == 1) {
       example = it->path().string();
       other = v;
@@ -180,18 +182,19 @@ Expected<std::optional<PythonLayout>> detectPython(const fs::path& root, std::st
   } else {
     out.version = folders[0].version;
     out.abiTag = out.version.abiTag();
-    if (auto base = venvBase(root)) {
+    if (auto home = venvHome(root)) {
+      const fs::path base = home->lexically_normal().parent_path();
       const std::string ver = out.version.text();
-      auto baseLibs = base->empty() ? std::vector<Found>{} : libpythons(*base / "lib");
+      auto baseLibs = base.empty() ? std::vector<Found>{} : libpythons(base / "lib");
       auto match = std::find_if(baseLibs.begin(), baseLibs.end(), [&](const Found& f) {
         return f.version == out.version && f.flags.find('t') == std::string::npos;
       });
-      if (match != baseLibs.end() && isFile(*base / "lib" / ("python" + ver) / "os.py")) {
+      if (match != baseLibs.end() && isFile(base / "lib" / ("python" + ver) / "os.py")) {
         out.libpython = match->path;
-        out.home = *base;
+        out.home = base;
       } else {
         out.warnings.push_back(label + " is a venv whose base Python (" +
-                               (base->empty() ? std::string("no home in pyvenv.cfg") : base->string()) +
+                               (base.empty() ? std::string("no home in pyvenv.cfg") : base.string()) +
                                ") has no shared libpython" + ver + "; its packages run on the worker's Python");
       }
     }

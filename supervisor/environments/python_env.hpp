@@ -71,4 +71,12 @@ Expected<std::optional<PythonLayout>> detectPython(const std::filesystem::path& 
 // else "<count> extension modules for CPython 3.11 (e.g. <path>)".
 std::string foreignExtensionModules(const std::filesystem::path& dir, PythonVersion version);
 
+// The CPython version an extension module's file name is built for ("x.cpython-311-x86_64-linux-gnu.so"
+// -> 3.11); nullopt for a name without a cpython tag (pure Python, abi3 modules, data).
+std::optional<PythonVersion> extensionModuleVersion(std::string_view fileName);
+
+// A venv's pyvenv.cfg `home = /opt/python3.12/bin`: that folder as written (the base interpreter's
+// bin/); nullopt when `root` is not a venv, an empty path when pyvenv.cfg names no home.
+std::optional<std::filesystem::path> venvHome(const std::filesystem::path& root);
+
 }  // namespace ringserve::supervisor::environments

@@ -10,6 +10,7 @@
 #include "supervisor/environments/pack_env_command.hpp"
 #include "supervisor/environments/sha256.hpp"
 #include "tests/supervisor/environments/tar_reader.hpp"
+#include "tests/supervisor/environments/pack_refused.hpp"
 #include "tests/supervisor/environments/temp_dir.hpp"
 
 namespace ringserve::supervisor::environments {
@@ -31,16 +32,6 @@ class EnvPack : public ::testing::Test {
     o.output = tmp_ / out;
     o.resolver.ldLibraryPath.clear();  // independent of the caller's environment
     return o;
-  }
-  void expectRefused(const PackOptions& o, int status, const std::string& text) {
-    auto r = packEnvironment(o);
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().status, status);
-    EXPECT_THAT(r.error().message, HasSubstr(text));
-    EXPECT_FALSE(fs::exists(o.output)) << "a failed pack leaves no tarball";
-    for (const auto& e : fs::directory_iterator(tmp_.path())) {
-      EXPECT_THAT(e.path().filename().string(), ::testing::Not(HasSubstr(".partial-")));
-    }
   }
   TempDir tmp_;
 };
@@ -120,26 +111,26 @@ TEST_F(EnvPack, IncludeLib) {
 }
 
 TEST_F(EnvPack, RefusesAPluginOfAnotherAbiMajor) {
-  expectRefused(options({ENVTEST_PLUGIN_ABI2}), 400, "was built for SDK ABI 2.0; this ringserve's workers load SDK ABI 1.0");
+  envtest::expectPackRefused(options({ENVTEST_PLUGIN_ABI2}), 400, "was built for SDK ABI 2.0; this ringserve's workers load SDK ABI 1.0");
 }
 
 TEST_F(EnvPack, RefusesALibraryThatIsNotAPlugin) {
-  expectRefused(options({ENVTEST_NOT_PLUGIN}), 400, "is not a ringserve runtime plugin");
+  envtest::expectPackRefused(options({ENVTEST_NOT_PLUGIN}), 400, "is not a ringserve runtime plugin");
 }
 
 TEST_F(EnvPack, RefusesAPluginThatCrashesWhileLoading) {
-  expectRefused(options({ENVTEST_CRASHING_PLUGIN}), 400, "envtest_crashing_plugin.so");
+  envtest::expectPackRefused(options({ENVTEST_CRASHING_PLUGIN}), 400, "envtest_crashing_plugin.so");
 }
 
 TEST_F(EnvPack, MissingAndNonElfInputs) {
-  expectRefused(options({tmp_ / "missing.so"}), 404, "missing.so does not exist");
+  envtest::expectPackRefused(options({tmp_ / "missing.so"}), 404, "missing.so does not exist");
   writeText(tmp_ / "text.so", "not an ELF file at all");
-  expectRefused(options({tmp_ / "text.so"}), 400, "is not an ELF file");
-  expectRefused(options({}), 400, "nothing to pack");
+  envtest::expectPackRefused(options({tmp_ / "text.so"}), 400, "is not an ELF file");
+  envtest::expectPackRefused(options({}), 400, "nothing to pack");
 }
 
 TEST_F(EnvPack, UnresolvableDependencyNamesItAndWhoNeedsIt) {
-  expectRefused(options({ENVTEST_PLUGIN_NORUNPATH}), 400, "libenvtest_dep.so.1 (needed by ");
+  envtest::expectPackRefused(options({ENVTEST_PLUGIN_NORUNPATH}), 400, "libenvtest_dep.so.1 (needed by ");
   // Found through LD_LIBRARY_PATH, as the loader would.
   auto o = options({ENVTEST_PLUGIN_NORUNPATH});
   o.resolver.ldLibraryPath = {ENVTEST_DEP_DIR};
@@ -151,7 +142,7 @@ TEST_F(EnvPack, UnresolvableDependencyNamesItAndWhoNeedsIt) {
 TEST_F(EnvPack, TwoFilesForOneNameAreRefused) {
   fs::create_directories(tmp_ / "other");
   fs::copy_file(ENVTEST_NOT_PLUGIN, tmp_ / "other" / "envtest_plugin.so");
-  expectRefused(options({ENVTEST_PLUGIN, tmp_ / "other" / "envtest_plugin.so"}), 400, "two different files");
+  envtest::expectPackRefused(options({ENVTEST_PLUGIN, tmp_ / "other" / "envtest_plugin.so"}), 400, "two different files");
 }
 
 TEST_F(EnvPack, CommandLineExitStatusAndOneLineError) {

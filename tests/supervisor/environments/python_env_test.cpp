@@ -17,6 +17,7 @@
 #include "supervisor/environments/pack_env.hpp"
 #include "supervisor/environments/pack_env_command.hpp"
 #include "tests/supervisor/environments/tar_reader.hpp"
+#include "tests/supervisor/environments/pack_refused.hpp"
 #include "tests/supervisor/environments/temp_dir.hpp"
 
 namespace ringserve::supervisor::environments {
@@ -322,14 +323,6 @@ class PackPython : public ::testing::Test {
     o.resolver.ldLibraryPath.clear();
     return o;
   }
-  void expectRefused(const PackOptions& o, int status, const std::string& text) {
-    auto r = packEnvironment(o);
-    ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().status, status);
-    EXPECT_THAT(r.error().message, HasSubstr(text));
-    EXPECT_EQ(r.error().message.find('\n'), std::string::npos);
-    EXPECT_FALSE(fs::exists(o.output));
-  }
   std::map<int, fs::path> pythons_;
   fs::path prefix_;
   TempDir tmp_;
@@ -389,17 +382,17 @@ TEST_F(PackPython, MixedAbiTagsAreRefused) {
   touch(tmp_ / "site/fast/_c.cpython-311-x86_64-linux-gnu.so");
   auto o = options();
   o.sitePackages = {tmp_ / "site"};
-  expectRefused(o, 400, "mixed ABI tags: ");
-  expectRefused(o, 400, "is an extension module for CPython 3.11; the environment is for Python 3.12");
+  envtest::expectPackRefused(o, 400, "mixed ABI tags: ");
+  envtest::expectPackRefused(o, 400, "is an extension module for CPython 3.11; the environment is for Python 3.12");
 }
 
 TEST_F(PackPython, SitePackagesOfAnotherPythonAreRefused) {
   touch(tmp_ / "other/lib/python3.11/site-packages/x.py");
   auto o = options();
   o.sitePackages = {tmp_ / "other/lib/python3.11/site-packages"};
-  expectRefused(o, 400, "site-packages is for Python 3.11; the environment is for Python 3.12");
+  envtest::expectPackRefused(o, 400, "site-packages is for Python 3.11; the environment is for Python 3.12");
   o.sitePackages = {tmp_ / "missing"};
-  expectRefused(o, 404, "--site-packages " + (tmp_ / "missing").string() + " does not exist");
+  envtest::expectPackRefused(o, 404, "--site-packages " + (tmp_ / "missing").string() + " does not exist");
 }
 
 TEST_F(PackPython, VenvWhoseBasePythonIsMissingIsRefused) {
@@ -407,7 +400,7 @@ TEST_F(PackPython, VenvWhoseBasePythonIsMissingIsRefused) {
   touch(tmp_ / "venv/pyvenv.cfg", "home = /nonexistent/python3.12/bin\n");
   auto o = options();
   o.python = tmp_ / "venv";
-  expectRefused(o, 400, "is a venv whose base Python (home = /nonexistent/python3.12/bin in pyvenv.cfg) is missing");
+  envtest::expectPackRefused(o, 400, "is a venv whose base Python (home = /nonexistent/python3.12/bin in pyvenv.cfg) is missing");
   // A real venv of that Python packs its base interpreter and its own packages.
   int status = -1;
   const std::string made = run(prefix_.string() + "/bin/python3.12 -m venv --without-pip " + (tmp_ / "real").string() + " 2>&1", status);
@@ -426,9 +419,9 @@ TEST_F(PackPython, NoSharedLibpythonIsRefused) {
   touch(tmp_ / "static/bin/python3.12");
   auto o = options();
   o.python = tmp_ / "static";
-  expectRefused(o, 400, "has no shared libpython (lib/libpython3.X.so.1.0): pack-env needs a Python built with --enable-shared");
+  envtest::expectPackRefused(o, 400, "has no shared libpython (lib/libpython3.X.so.1.0): pack-env needs a Python built with --enable-shared");
   o.python = tmp_ / "nowhere";
-  expectRefused(o, 404, "does not exist");
+  envtest::expectPackRefused(o, 404, "does not exist");
 }
 
 TEST(PackSitePackages, MlserverLayoutWithoutAnInterpreter) {
