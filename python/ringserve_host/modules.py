@@ -2,16 +2,25 @@
 removed afterwards), while keeping models apart: two model folders that both hold `models.py`
 each get their own module. Before importing from a folder, the modules an earlier import took
 from another model folder (and this folder's own, so an edited models.py runs anew on reload)
-leave sys.modules; objects already created keep their module alive."""
+leave sys.modules; objects already created keep their module alive.
+
+The worker creates models on several threads at once (worker/control_loop.cpp starts one job per
+load), and sys.path and sys.modules are process-wide: without _lock, one thread's folder could sit
+at sys.path[0] while another imports, or a thread could find the other's freshly imported
+`models` in sys.modules, and two models would answer with one module. _lock makes the whole
+eviction-import-record step one at a time (the GIL alone is released between bytecodes and
+during file I/O)."""
 import importlib
 import inspect
 import os
 import sys
+import threading
 
 from mlserver.model import MLModel
 
 # model folder -> names of the modules imported from it
 _imported_from = {}
+_lock = threading.RLock()
 
 
 class ClassNotFound(Exception):
@@ -37,6 +46,11 @@ def _evict_model_modules():
 
 
 def _import(module_name, module_dir):
+    with _lock:
+        return _import_locked(module_name, module_dir)
+
+
+def _import_locked(module_name, module_dir):
     on_path = module_dir in sys.path
     if on_path or not module_dir:  # built-in packages, environment site-packages
         return importlib.import_module(module_name)

@@ -8,6 +8,7 @@
 // the duration of the call and nothing else, so an idle worker holds no GIL.
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <dlfcn.h>
 #include <sys/stat.h>
 
 #include <cstring>
@@ -530,7 +531,21 @@ void destroy(void* model) {
 
 const ringserve_python_core kCore{create, load, metadata, predict, unload, destroy};
 
-bool initialise(const char* pythonPath, std::string& error) {
+// CPython takes its prefix (standard library, site-packages) from the program name; an embedded
+// interpreter's default is "python3" looked up on PATH. Py_SetProgramName is deprecated since
+// 3.11 (PyConfig is not in the stable ABI), so it is looked up rather than linked: a CPython that
+// drops it still loads this host, and then only PYTHONHOME decides.
+void setProgramName(const char* program) {
+  if (program == nullptr || *program == '\0') return;
+  using SetProgramName = void (*)(const wchar_t*);
+  auto fn = reinterpret_cast<SetProgramName>(dlsym(RTLD_DEFAULT, "Py_SetProgramName"));
+  if (fn == nullptr) return;
+  // CPython keeps the pointer: the decoded string lives as long as the process.
+  if (wchar_t* wide = Py_DecodeLocale(program, nullptr); wide != nullptr) fn(wide);
+}
+
+bool initialise(const char* pythonPath, const char* program, std::string& error) {
+  setProgramName(program);
   // No signal handlers: the worker owns SIGINT/SIGTERM, and a Python KeyboardInterrupt must only
   // ever come from a runtime raising it.
   Py_InitializeEx(0);
@@ -577,14 +592,14 @@ bool initialise(const char* pythonPath, std::string& error) {
 }  // namespace
 
 extern "C" __attribute__((visibility("default"))) const ringserve_python_core* ringserve_python_core_init(
-    const char* pythonPath, char* error, unsigned long errorSize) {
+    const char* pythonPath, const char* program, char* error, unsigned long errorSize) {
   static std::mutex mu;
   static std::string failure;
   static bool tried = false;
   std::lock_guard lock(mu);
   if (!tried) {
     tried = true;
-    initialise(pythonPath, failure);
+    initialise(pythonPath, program, failure);
   }
   if (interp != nullptr) return &kCore;
   std::snprintf(error, errorSize, "%s", failure.c_str());

@@ -20,12 +20,14 @@ typedef struct ringserve_python_core {
   ringserve_destroy_fn destroy;
 } ringserve_python_core;
 
-/* Initialises the interpreter once per process (later calls return the same table; `python_path`
- * is then ignored). `python_path`: ':'-separated folders appended to sys.path (the environment's
- * Python path, then the built-in Python packages). On failure returns NULL and writes a one-line
- * reason into `error`. */
-typedef const ringserve_python_core* (*ringserve_python_core_init_fn)(const char* python_path, char* error,
-                                                                      unsigned long error_size);
+/* Initialises the interpreter once per process (later calls return the same table; the arguments
+ * are then ignored). `python_path`: ':'-separated folders appended to sys.path (the environment's
+ * Python path, then the built-in Python packages). `program`: the interpreter executable the
+ * embedded one should take its prefix (standard library, site-packages) from, or "" to leave that
+ * to PYTHONHOME / CPython's own search. On failure returns NULL and writes a one-line reason into
+ * `error`. */
+typedef const ringserve_python_core* (*ringserve_python_core_init_fn)(const char* python_path, const char* program,
+                                                                      char* error, unsigned long error_size);
 #define RINGSERVE_PYTHON_CORE_INIT "ringserve_python_core_init"
 
 #ifdef __cplusplus

@@ -11,6 +11,13 @@
 // interpreter; the supervisor sets them per worker pool):
 //   RINGSERVE_PYTHON_LIBRARY  the libpython3.X.so to load (default: the build machine's
 //                             /usr/bin/python3's, RINGSERVE_DEFAULT_PYTHON_LIBRARY)
+//   PYTHONHOME                (CPython's own) where that interpreter's standard library is; the
+//                             supervisor sets it with RINGSERVE_PYTHON_LIBRARY. Without either,
+//                             the default library gets the default interpreter's prefix
+//                             (RINGSERVE_DEFAULT_PYTHON_EXECUTABLE): otherwise CPython derives it
+//                             from the first `python3` on PATH, e.g. a pyenv shim, and the system
+//                             libpython would run another installation's standard library and
+//                             site-packages (no numpy, no sklearn).
 //   RINGSERVE_PYTHON_PATH     ':'-separated folders searched for Python modules before the
 //                             built-in packages (an environment's site-packages); on sys.path
 //                             they come after the built-in packages and before the
@@ -50,6 +57,8 @@ const ringserve_python_core* open(std::string& error) {
     return core;
   }
   const std::string lib = env("RINGSERVE_PYTHON_LIBRARY", RINGSERVE_DEFAULT_PYTHON_LIBRARY);
+  const bool defaultInterpreter = env("RINGSERVE_PYTHON_LIBRARY", "").empty() && env("PYTHONHOME", "").empty();
+  const std::string program = defaultInterpreter ? RINGSERVE_DEFAULT_PYTHON_EXECUTABLE : "";
   const auto here = ownFolder();
   // <prefix>/lib/ringserve/runtimes/ -> <prefix>/lib/ringserve/python (a build tree has the same
   // layout; its python/ links to the source folder).
@@ -66,7 +75,7 @@ const ringserve_python_core* open(std::string& error) {
     failure = "the Python host library exports no " RINGSERVE_PYTHON_CORE_INIT;
   } else {
     char buf[2048] = {};
-    core = init(path.c_str(), buf, sizeof buf);
+    core = init(path.c_str(), program.c_str(), buf, sizeof buf);
     if (core == nullptr) failure = std::string("the Python interpreter (") + lib + ") did not start: " + buf;
   }
   error = failure;

@@ -218,6 +218,35 @@ class HostTest(unittest.TestCase):
         _, call = self.predict(a2, [])
         self.assertEqual(bytes(call.outputs["who"][2])[4:], b"edited")
 
+    def test_same_named_modules_created_on_threads_at_once_stay_apart(self):
+        # The worker creates models on one thread per load (worker/control_loop.cpp). A module that
+        # takes a while to import (file I/O, a sleep) leaves the GIL to the other thread meanwhile.
+        import threading
+        slow = "import time\ntime.sleep(0.05)\n" + MODELS
+        folders = {}
+        for i in range(6):
+            name = f"t{i}"
+            folders[name] = os.path.join(self.dir, name)
+            harness.write_model(folders[name], slow.replace("WHO_VALUE", name),
+                                {"name": name, "implementation": "models.Who"})
+        handles, barrier = {}, threading.Barrier(len(folders))
+
+        def create(name):
+            barrier.wait()
+            handles[name] = host.create(f"token-{name}", "models.Who", json.dumps({"name": name}),
+                                        folders[name], folders[name])
+
+        threads = [threading.Thread(target=create, args=(n,)) for n in folders]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for name, (status, handle) in sorted(handles.items()):
+            self.assertEqual(status, 0, handle)
+            self.assertEqual(host.load(handle), (0, True))
+            _, call = self.predict(handle, [])
+            self.assertEqual(bytes(call.outputs["who"][2])[4:], name.encode(), f"model {name}")
+
     def test_metrics_and_logger_reach_the_host_with_the_model(self):
         source = MODELS + r'''
 import mlserver
