@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
+bash tools/prepare_examples.sh
 cmake --preset release >/dev/null
 # Only what serving needs (the tests are built by tools/test.sh).
 cmake --build --preset release -j"$(nproc)" --target ringserve ringserve-worker example_runtimes

@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-dev}
 bash tools/setup.sh
+bash tools/prepare_examples.sh
 jobs=$(nproc)
 cmake --preset "$preset" -DRINGSERVE_WERROR="${RINGSERVE_WERROR:-OFF}" >/dev/null
 if [[ $preset == tsan ]]; then
