@@ -3,20 +3,24 @@
 # them and says why each is there). Idempotent: prints nothing when everything is installed.
 #   tools/setup.sh            # the groups `build`, `test` and `python`
 #   tools/setup.sh GROUP...   # only those: build (compile the shipped targets; the repository's
-#                             # Dockerfile uses it), test, python (the Python host and runtimes),
+#                             # Dockerfile uses it with python-host), test, python-host (the
+#                             # Python host's headers), python (the host and the Python runtimes),
 #                             # image (podman and the image tests)
 set -euo pipefail
 
 declare -A groups
-groups[build]="build-essential cmake ninja-build pkg-config
+groups[build]="build-essential cmake ninja-build pkg-config ccache
   libboost-dev capnproto libcapnp-dev libevent-dev libspdlog-dev libfmt-dev
   libsimdjson-dev libcli11-dev libarchive-dev libssl-dev zlib1g-dev libzstd-dev"
 groups[test]="libgtest-dev libgmock-dev libbenchmark-dev
   curl python3 python3-requests python3-yaml
   wrk zstd xz-utils file binutils"
-# The Python runtime host (runtimes/python: CPython headers, built against the stable ABI) and
-# what the built-in Python runtimes and their tests use, all for Debian's /usr/bin/python3.
-groups[python]="python3-dev python3-numpy python3-pandas python3-sklearn python3-joblib python3-xgboost"
+# The Python runtime host (runtimes/python: CPython headers, built against the stable ABI); the
+# repository's Dockerfile builds with `build python-host`.
+groups[python-host]="python3-dev"
+# The Python host plus what the built-in Python runtimes and their tests use, all for Debian's
+# /usr/bin/python3.
+groups[python]="${groups[python-host]} python3-numpy python3-pandas python3-sklearn python3-joblib python3-xgboost"
 # Image builds and their tests (tests/supervisor/image): podman with runc (crun fails on hybrid
 # cgroups), debootstrap for a local Debian base, uidmap for podman's user namespaces.
 groups[image]="podman runc uidmap debootstrap"
@@ -25,7 +29,7 @@ selected=("$@")
 ((${#selected[@]} > 0)) || selected=(build test python)
 packages=()
 for g in "${selected[@]}"; do
-  [[ -n ${groups[$g]:-} ]] || { echo "setup: unknown group '$g' (build, test, python, image)" >&2; exit 2; }
+  [[ -n ${groups[$g]:-} ]] || { echo "setup: unknown group '$g' (build, test, python-host, python, image)" >&2; exit 2; }
   read -r -a list <<<"$(echo ${groups[$g]})"
   packages+=("${list[@]}")
 done

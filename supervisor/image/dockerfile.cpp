@@ -63,6 +63,19 @@ void modelsStage(std::string& out) {
 }
 
 void pythonSteps(std::string& out, const FolderScan& scan) {
+  if (!scan.builtinPythonRuntimes.empty()) {
+    // Before the requirements: pip then finds these installed instead of fetching them.
+    std::string names, lists;
+    for (const auto& r : scan.builtinPythonRuntimes) {
+      names += (names.empty() ? "" : ", ") + r;
+      std::string stem = r.substr(r.find('_') + 1);  // mlserver_sklearn -> sklearn
+      lists += fmt::format(" \\\n    {}/share/ringserve/python-{}-packages.txt", kPrefix, stem);
+    }
+    out += fmt::format(
+        "# The libraries of the built-in Python runtimes the folder's models name ({}), from Debian.\n"
+        "RUN {}/share/ringserve/apt-install.sh{}\n",
+        names, kPrefix, lists);
+  }
   if (scan.requirements) {
     out += fmt::format(
         "# The folder's requirements.txt, into the image's Python (pip needs a reachable package index).\n"

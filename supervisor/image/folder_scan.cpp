@@ -44,6 +44,39 @@ ImageResult<bool> readSettings(const fs::path& file, FolderScan& scan) {
   return true;
 }
 
+// The built-in Python runtimes whose libraries come from Debian (share/python-<name>-packages.txt).
+constexpr const char* kBuiltinPythonRuntimes[] = {"mlserver_sklearn", "mlserver_xgboost"};
+
+// A model-settings.json's implementation, when its package is one of kBuiltinPythonRuntimes and
+// the model brings no environment: the image needs that runtime's libraries.
+ImageResult<bool> readModelSettings(const fs::path& file, FolderScan& scan) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (auto err = parser.load(file.string()).get(doc)) {
+    return ImageError{file.string() + ": not valid JSON (" + simdjson::error_message(err) + ")"};
+  }
+  simdjson::dom::object object;
+  if (doc.get(object)) return ImageError{file.string() + ": must hold a JSON object"};
+  simdjson::dom::element implementation;
+  // No implementation: the server refuses the model when it loads it, with its own message.
+  if (object["implementation"].get(implementation)) return true;
+  std::string_view text;
+  if (implementation.get(text)) return ImageError{file.string() + ": implementation must be a string"};
+  simdjson::dom::object parameters;
+  if (!object["parameters"].get(parameters) &&
+      (!parameters["environment_tarball"].error() || !parameters["environment_path"].error())) {
+    return true;
+  }
+  const std::string_view package = text.substr(0, text.find('.'));
+  for (const char* name : kBuiltinPythonRuntimes) {
+    if (package == name && std::find(scan.builtinPythonRuntimes.begin(), scan.builtinPythonRuntimes.end(), name) ==
+                               scan.builtinPythonRuntimes.end()) {
+      scan.builtinPythonRuntimes.emplace_back(name);
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 ImageResult<FolderScan> scanFolder(const fs::path& dir) {
@@ -62,7 +95,10 @@ ImageResult<FolderScan> scanFolder(const fs::path& dir) {
       continue;
     }
     const std::string parent = relativeTo(p.parent_path(), root);
-    if (name == "model-settings.json") scan.models.push_back(parent);
+    if (name == "model-settings.json") {
+      scan.models.push_back(parent);
+      if (auto read = readModelSettings(p, scan); !read) return read.error();
+    }
     if (name == "CMakeLists.txt") scan.cmakeProjects.push_back(parent);
   }
   if (fs::is_regular_file(root / "settings.json", ec)) {
@@ -80,6 +116,7 @@ ImageResult<FolderScan> scanFolder(const fs::path& dir) {
   }
   std::sort(scan.models.begin(), scan.models.end());
   std::sort(scan.cmakeProjects.begin(), scan.cmakeProjects.end());
+  std::sort(scan.builtinPythonRuntimes.begin(), scan.builtinPythonRuntimes.end());
   // Keep only top-level projects: a CMakeLists.txt below another is that project's subdirectory.
   std::vector<std::string> top;
   for (const auto& p : scan.cmakeProjects) {

@@ -73,6 +73,46 @@ TEST(FolderScan, FindsPythonRequirementsAndCondaEnvironment) {
   EXPECT_TRUE(s.cmakeProjects.empty());
 }
 
+TEST(FolderScan, FindsTheBuiltinPythonRuntimesTheModelsName) {
+  const auto s = scan("builtin-python");
+  EXPECT_EQ(s.models, (std::vector<std::string>{"boost", "custom", "iris", "packed"}));
+  EXPECT_EQ(s.builtinPythonRuntimes, (std::vector<std::string>{"mlserver_sklearn", "mlserver_xgboost"}));
+  EXPECT_EQ(scan("python").builtinPythonRuntimes, std::vector<std::string>{"mlserver_sklearn"});
+  EXPECT_TRUE(scan("plain").builtinPythonRuntimes.empty());
+  EXPECT_TRUE(scan("cpp").builtinPythonRuntimes.empty());
+}
+
+// A model with an environment of its own imports scikit-learn from it, not from the image.
+TEST(FolderScan, AModelWithItsOwnEnvironmentNeedsNoLibrariesFromTheImage) {
+  const fs::path dir = fs::temp_directory_path() / ("ringserve-scan-env-" + std::to_string(::getpid()));
+  for (const char* key : {"environment_tarball", "environment_path"}) {
+    fs::remove_all(dir);
+    fs::create_directories(dir / "m");
+    std::ofstream(dir / "m" / "model-settings.json")
+        << R"({"name": "m", "implementation": "mlserver_sklearn.SKLearnModel", "parameters": {")" << key
+        << R"(": "./env"}})";
+    auto s = scanFolder(dir);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    EXPECT_TRUE(s.value().builtinPythonRuntimes.empty()) << key;
+  }
+  fs::remove_all(dir);
+}
+
+TEST(FolderScan, RejectsModelSettingsThatAreNotAJsonObject) {
+  const fs::path dir = fs::temp_directory_path() / ("ringserve-scan-ms-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "m");
+  for (const auto& [text, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"{\"name\": ", "not valid JSON"}, {"[]", "must hold a JSON object"},
+           {"{\"implementation\": 3}", "implementation must be a string"}}) {
+    std::ofstream(dir / "m" / "model-settings.json") << text;
+    auto s = scanFolder(dir);
+    ASSERT_FALSE(s.ok()) << text;
+    EXPECT_NE(s.error().message.find(expected), std::string::npos) << s.error().message;
+    EXPECT_NE(s.error().message.find("m/model-settings.json"), std::string::npos) << s.error().message;
+  }
+  fs::remove_all(dir);
+}
+
 TEST(FolderScan, SettingsBecomeEnvironmentVariablesInFileOrder) {
   const auto s = scan("python");
   const std::vector<std::pair<std::string, std::string>> expected{
@@ -132,6 +172,12 @@ TEST(Dockerfile, CppRuntimesOnADebianBase) {
 
 TEST(Dockerfile, PythonRequirementsAndEnvironment) {
   expectGolden("python.Dockerfile", renderDockerfile(scan("python"), options()));
+}
+
+// The path the image tests take: a Debian base, the built-in Python runtimes' libraries from apt.
+TEST(Dockerfile, BuiltinPythonRuntimesOnADebianBaseGetTheirLibrariesFromDebian) {
+  expectGolden("builtin-python-debian.Dockerfile",
+               renderDockerfile(scan("builtin-python"), options("localhost/debian:12-local")));
 }
 
 TEST(Dockerfile, Dockerignore) { expectGolden("dockerignore", renderDockerignore()); }

@@ -104,6 +104,26 @@ class DockerfileCommandTest(unittest.TestCase):
         self.assertIn("holds no model-settings.json", r.stderr)
         self.assertFalse(os.path.exists(os.path.join(d, "Dockerfile")))
 
+    def test_a_broken_model_settings_is_one_line_and_exit_1(self):
+        d = self.folder("plain")
+        with open(os.path.join(d, "echo", "model-settings.json"), "w") as f:
+            f.write('{"name": "echo", "implementation": ')
+        r = run(BIN, "dockerfile", d)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertIn("echo/model-settings.json: not valid JSON", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(d, "Dockerfile")))
+
+    def test_the_builtin_python_runtimes_libraries_are_installed_only_when_named(self):
+        d = self.folder("builtin-python")
+        r = run(BIN, "dockerfile", d)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("/opt/ringserve/share/ringserve/apt-install.sh \\\n    /opt/ringserve/share/ringserve/python-sklearn-packages.txt \\\n"
+                      "    /opt/ringserve/share/ringserve/python-xgboost-packages.txt\n", self.read(d, "Dockerfile"))
+        d = self.folder("plain")
+        self.assertEqual(run(BIN, "dockerfile", d).returncode, 0)
+        self.assertNotIn("python-", self.read(d, "Dockerfile"))
+
     def test_a_missing_folder_is_one_line_and_exit_1(self):
         r = run(BIN, "dockerfile", os.path.join(self.tmp, "nope"))
         self.assertEqual(r.returncode, 1)
@@ -130,6 +150,13 @@ class DockerfileCommandTest(unittest.TestCase):
                      "lib/cmake/ringserve/ringserveConfig.cmake", "include/ringserve/ringserve.hpp",
                      "lib/ringserve/runtimes/echo.so"):
             self.assertTrue(os.path.exists(os.path.join(stage, part)), part)
+        if os.path.exists(os.path.join(BUILD_DIR, "lib", "ringserve", "runtimes", "libringserve_python.so")):
+            # The Python host and its packages travel with the installation (image-setup.sh then
+            # installs python-runtime-packages.txt).
+            for part in ("lib/ringserve/runtimes/libringserve_python.so", "lib/ringserve/runtimes/libringserve_python_core.so",
+                         "lib/ringserve/python/mlserver/__init__.py", "lib/ringserve/python/ringserve_host/runner.py",
+                         "lib/ringserve/python/mlserver_sklearn/sklearn.py", "share/ringserve/python-runtime-packages.txt"):
+                self.assertTrue(os.path.exists(os.path.join(stage, part)), part)
         for exe in ("bin/ringserve", "bin/ringserve-worker", "share/ringserve/image-setup.sh"):
             self.assertTrue(os.access(os.path.join(stage, exe), os.X_OK), exe)
         # Writing it again replaces the staged copy rather than nesting or failing.
@@ -182,6 +209,29 @@ class RootDockerfileCopiesTest(unittest.TestCase):
         for folder in folders:
             if os.path.isdir(os.path.join(SOURCE_DIR, folder)):
                 self.assertIn(folder, copied, f"the Dockerfile's build stage does not copy {folder}/")
+
+
+class ShippedScriptsTest(unittest.TestCase):
+    def test_every_share_file_a_golden_dockerfile_names_is_shipped(self):
+        share = os.path.join(SOURCE_DIR, "supervisor", "image", "share")
+        named = set()
+        for f in os.listdir(GOLDEN):
+            with open(os.path.join(GOLDEN, f)) as g:
+                named |= set(re.findall(r"/opt/ringserve/share/ringserve/([\w.-]+)", g.read()))
+        self.assertIn("python-sklearn-packages.txt", named)
+        for name in named:
+            self.assertTrue(os.path.isfile(os.path.join(share, name)), name)
+
+    def test_package_lists_name_debian_packages_only(self):
+        share = os.path.join(SOURCE_DIR, "supervisor", "image", "share")
+        for name in sorted(os.listdir(share)):
+            if not name.endswith("packages.txt"):
+                continue
+            with open(os.path.join(share, name)) as f:
+                lines = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+            self.assertTrue(lines, name)
+            for line in lines:
+                self.assertRegex(line, r"^(stub )?[a-z0-9][a-z0-9.+-]+$", name)
 
 
 class ShippedDockerfilesParseTest(unittest.TestCase):

@@ -1,6 +1,6 @@
 """`ringserve build` end to end with podman: the bundled examples plus a C++ runtime built in the
-image against the SDK, a prebuilt runtime in a model folder, and (once the Python runtime host
-ships) the Python examples; then `podman run --network host` serving V2 requests with the ports
+image against the SDK, a prebuilt runtime in a model folder, and the Python examples (a custom
+runtime each and iris on the built-in mlserver_sklearn); then `podman run --network host` serving V2 requests with the ports
 from environment variables, SIGTERM draining a request in flight, an arbitrary UID, and the bad
 cases that need a real podman. Skips (exit 77) where podman cannot run. Prints the build time and
 image sizes beside the base image's."""
@@ -90,8 +90,7 @@ class ImageEndToEndTest(unittest.TestCase):
         self.assertIn("error", r.json())
 
     def test_python_runtimes_serve(self):
-        if not self.python_models:
-            self.skipTest("examples/models has no Python models yet (the Python runtime host has not landed)")
+        self.assertEqual(self.python_models, ["echo-py", "headers-py", "iris", "qa-py"])
         c = self.container()
         index = requests.post(c.url + "/v2/repository/index", json={}, timeout=10).json()
         states = {m["name"]: m.get("state") for m in index}
@@ -99,6 +98,23 @@ class ImageEndToEndTest(unittest.TestCase):
             with open(os.path.join(self.folder, folder, "model-settings.json")) as f:
                 name = json.load(f).get("name", folder)
             self.assertEqual(states.get(name), "READY", f"{name}: {index}\n{c.logs()[-3000:]}")
+        podman_env.check_python_examples(self, c, self.folder)
+        r = c.infer("headers-py", {"inputs": [{"name": "x", "shape": [1], "datatype": "INT32", "data": [1]}]})
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.headers.get("x-served-by"), "headers-py")
+        # A custom Python runtime's bad request is still MLServer's 400, from the image's Python.
+        r = c.infer("qa-py", {"inputs": [{"name": "questions", "shape": [1], "datatype": "BYTES", "data": ["why"]}]})
+        self.assertEqual(r.status_code, 400, r.text)
+        self.assertIn("context", r.json()["error"])
+
+    def test_only_the_builtin_runtimes_the_folder_names_bring_their_libraries(self):
+        # iris names mlserver_sklearn, nothing names mlserver_xgboost; scipy's build-time compiler
+        # (python3-pythran and its toolchain) is an empty stand-in.
+        r = podman_env.podman("run", "--rm", "--network", "host", "--entrypoint", "python3", TAG, "-c",
+                              "import sklearn, joblib, numpy, scipy.optimize, shutil, importlib.util as u; "
+                              "print(u.find_spec('xgboost') is None, u.find_spec('pythran') is None, shutil.which('g++'))",
+                              check=False)
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "True True None"), r.stderr)
 
     def test_sigterm_drains_a_request_in_flight(self):
         c = self.container()
@@ -133,6 +149,8 @@ class ImageEndToEndTest(unittest.TestCase):
         self.assertEqual(podman_env.podman("exec", c.name, "id", "-u").stdout.strip(), "12345")
         r = c.infer("echo", {"inputs": [{"name": "a", "shape": [2], "datatype": "INT64", "data": [1, 2]}]})
         self.assertEqual(r.status_code, 200, r.text)
+        # The Python host too (its interpreter and the built-in packages, read-only to this UID).
+        podman_env.check_python_examples(self, c, self.folder)
         self.assertEqual(requests.get(c.url + "/v2", timeout=5).json()["name"], "from-env")
         # The control socket lives in a folder that UID could create.
         r = podman_env.podman("exec", c.name, "ringserve", "ctl", "list", check=False)

@@ -1,7 +1,7 @@
 """The repository's Dockerfile (label `image-root`, run once by .ci/run): builds ringserve from
 source into ringserve:<version> on the local Debian base, then `ringserve build` of the examples
-on that default base (no staging: the image already holds ringserve and its SDK) serves them
-as user 1000 and under an arbitrary UID. Prints the cold and cached build times and the sizes.
+on that default base (no staging: the image already holds ringserve, its SDK and the Python
+host) serves them, the Python examples included, as user 1000 and under an arbitrary UID. Prints the cold and cached build times and the sizes.
 Skips (exit 77) where podman cannot run."""
 import os
 import subprocess
@@ -74,6 +74,9 @@ class RootDockerfileTest(unittest.TestCase):
         c = self.serve()
         self.assertEqual(podman_env.podman("exec", c.name, "id", "-u").stdout.strip(), "1000")
         self.check_models(c)
+        # The Python host the build stage compiled (python3-dev), on the image's Python; iris's
+        # scikit-learn was added by the examples' own image.
+        podman_env.check_python_examples(self, c, self.folder)
         self.assertEqual(requests.get(c.url + "/v2", timeout=5).json()["name"], "from-folder")
 
     def test_the_image_serves_under_an_arbitrary_uid(self):
@@ -84,11 +87,16 @@ class RootDockerfileTest(unittest.TestCase):
 
     def test_the_image_holds_the_sdk_and_no_build_tools(self):
         files = ["/opt/ringserve/include/ringserve/ringserve.hpp", "/opt/ringserve/lib/cmake/ringserve/ringserveConfig.cmake",
-                 "/opt/ringserve/lib/ringserve/runtimes/echo.so"]
-        if os.path.isdir(os.path.join(SOURCE_DIR, "python", "mlserver")):
-            files.append("/opt/ringserve/lib/ringserve/python/mlserver/__init__.py")  # the Python packages
+                 "/opt/ringserve/lib/ringserve/runtimes/echo.so", "/opt/ringserve/lib/ringserve/runtimes/libringserve_python.so",
+                 "/opt/ringserve/lib/ringserve/runtimes/libringserve_python_core.so",
+                 "/opt/ringserve/lib/ringserve/python/mlserver/__init__.py",
+                 "/opt/ringserve/lib/ringserve/python/ringserve_host/runner.py"]
+        # The Python runtime packages but neither the headers nor scikit-learn (images of folders
+        # that use mlserver_sklearn add it).
         r = podman_env.podman("run", "--rm", "--network", "host", "--entrypoint", "sh", self.tag, "-c",
-                              "ls " + " ".join(files) + " && ! command -v c++ && ! command -v cmake")
+                              "ls " + " ".join(files) + " && ! command -v c++ && ! command -v cmake"
+                              " && python3 -c 'import numpy' && ! ls /usr/include/python3.11/Python.h"
+                              " && ! python3 -c 'import sklearn'")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
 

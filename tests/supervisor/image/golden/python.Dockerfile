@@ -17,6 +17,9 @@ RUN rm -rf /models/.ringserve /models/Dockerfile /models/.dockerignore /models/s
 # --- the image: runs as user 1000 (or any UID with group 0), serves /mnt/models
 FROM ringserve
 USER 0
+# The libraries of the built-in Python runtimes the folder's models name (mlserver_sklearn), from Debian.
+RUN /opt/ringserve/share/ringserve/apt-install.sh \
+    /opt/ringserve/share/ringserve/python-sklearn-packages.txt
 # The folder's requirements.txt, into the image's Python (pip needs a reachable package index).
 COPY requirements.txt /tmp/ringserve-image/requirements.txt
 RUN /opt/ringserve/share/ringserve/pip-install.sh /tmp/ringserve-image/requirements.txt
