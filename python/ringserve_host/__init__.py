@@ -74,6 +74,13 @@ class _LogHandler(logging.Handler):
 
 _last_token = None
 _hostlink.sink = _Sink()
+# A runtime's print() goes to the worker's stdout, i.e. the server log: line by line, as a
+# terminal would show it, not in 8 KiB blocks at some later time.
+for _stream in (sys.stdout, sys.stderr):
+    try:
+        _stream.reconfigure(line_buffering=True)
+    except (AttributeError, ValueError):  # replaced or closed by the embedding process
+        pass
 mlserver.logger.addHandler(_LogHandler())
 mlserver.logger.setLevel(logging.INFO)
 mlserver.logger.propagate = False

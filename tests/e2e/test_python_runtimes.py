@@ -1,6 +1,7 @@
 """Python runtimes (issue 11) end to end: the real server, real workers with the system Python,
 the real mlserver package from python/, and `requests`. The runtimes are in python_models/ and
 examples/models/*-py."""
+import json
 import os
 import re
 import shutil
@@ -89,12 +90,15 @@ class BehaviourTest(unittest.TestCase):
                        models={"bad": dict(py_model("bad", "Misbehave"), parameters={"version": "v1"}),
                                "args": py_model("args", "Args"),
                                "codecs": py_model("codecs", "Codecs"), "notready": py_model("notready", "NotReady"),
-                               "where": py_model("where", "Where"),
+                               "where": py_model("where", "Where"), "rc": py_model("rc", "RequestCodecs"),
+                               "wr": py_model("wr", "WrongReturn"), "ad": py_model("ad", "Address"),
+                               "hint": py_model("hint", "IntHint", "bad_hints"),
                                "a": py_model("a", "Who", "models"), "b": py_model("b", "Who", "models")},
                        files={**files("bad"), **files("args"), **files("codecs"), **files("notready"), **files("where"),
+                              **files("rc"), **files("wr"), **files("ad"), **files("hint", "bad_hints"),
                               "a/models.py": os.path.join(MODELS, "same_a", "models.py"),
                               "b/models.py": os.path.join(MODELS, "same_b", "models.py")})
-        for m in ("bad", "args", "codecs", "a", "b", "where"):
+        for m in ("bad", "args", "codecs", "a", "b", "where", "rc", "wr", "ad"):
             cls.s.wait_ready(model=m)
 
     @classmethod
@@ -119,6 +123,21 @@ class BehaviourTest(unittest.TestCase):
         r = self.do("")
         self.assertEqual(r.status_code, 200, r.text)
         self.assertEqual(r.json()["outputs"][0]["data"], [0, 0], "NumpyCodec.decode_input: not writeable, not owned")
+
+    def test_numpy_input_lies_in_the_workers_shared_memory(self):
+        r = self.s.infer("ad", [{"name": "foo", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}])
+        self.assertEqual(r.status_code, 200, r.text)
+        address = r.json()["outputs"][0]["data"][0]
+        (pid,) = self.s.worker_pids()
+        segments = []
+        with open(f"/proc/{pid}/maps") as f:
+            for line in f:
+                if "/memfd:ringserve" in line:
+                    lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+                    segments.append((lo, hi))
+        self.assertTrue(segments, "the worker maps no ringserve shared memory")
+        self.assertTrue(any(lo <= address < hi for lo, hi in segments),
+                        f"numpy's buffer {address:#x} is outside the shared memory {segments}")
 
     def test_mlserver_errors_keep_their_status_and_text(self):
         r = self.do("inference_error")
@@ -190,6 +209,49 @@ class BehaviourTest(unittest.TestCase):
         self.assertEqual(r.status_code, 400, r.text)
         self.assertIn("foo", r.json()["error"])
 
+    def test_decode_args_wrong_return_type_and_a_hint_no_codec_has(self):
+        r = self.s.infer("wr", [{"name": "foo", "shape": [2], "datatype": "FP32", "data": [1, 2]}])
+        self.assertEqual((r.status_code, r.json()), (400, {
+            "error": "mlserver.codecs.errors.OutputNotFound: Unexpected output value at position '0' "
+                     "(<class 'str'>). Expected outputs are '<class 'numpy.ndarray'>' outputs."}))
+        # MLServer raises when the decorator runs, i.e. when the module is imported.
+        index = {m["name"]: m for m in self.s.post("/v2/repository/index", json={}).json()}
+        self.assertEqual(index["hint"]["state"], "UNAVAILABLE")
+        self.assertIn("mlserver.codecs.errors.CodecNotFound: Codec not found for input field with name 'x' "
+                      "and type <class 'int'>", index["hint"]["reason"])
+        r = self.s.infer("hint", [{"name": "x", "shape": [1], "datatype": "INT32", "data": [1]}])
+        self.assertEqual((r.status_code, r.json()), (400, {"error": "Model hint is not ready yet."}))
+
+    def test_request_codecs_both_ways(self):
+        r = self.s.infer("rc", [{"name": "a", "shape": [2], "datatype": "INT32", "data": [1, 2]},
+                                {"name": "s", "shape": [2], "datatype": "BYTES", "data": ["x", "y"],
+                                 "parameters": {"content_type": "str"}}], extra={"parameters": {"content_type": "pd"}})
+        self.assertEqual(r.status_code, 200, r.text)
+        body = r.json()
+        self.assertEqual(body["parameters"], {"content_type": "pd"})
+        # PandasCodec: a column per input named after it, [N,1]; numeric columns carry no parameters.
+        self.assertEqual(body["outputs"], [
+            {"name": "a", "datatype": "INT64", "shape": [2, 1], "data": [1, 2]},
+            {"name": "s", "datatype": "BYTES", "shape": [2, 1], "parameters": {"content_type": "str"}, "data": ["x", "y"]}])
+        r = self.s.infer("rc", [{"name": "a", "shape": [2], "datatype": "FP32", "data": [1, 2]}],
+                         extra={"parameters": {"content_type": "np"}})
+        self.assertEqual(r.json()["outputs"], [{"name": "output-1", "datatype": "FP32", "shape": [2, 1],
+                                                "parameters": {"content_type": "np"}, "data": [1, 2]}])
+        r = self.s.infer("rc", [{"name": "a", "shape": [1], "datatype": "FP32", "data": [1]},
+                                {"name": "b", "shape": [1], "datatype": "FP32", "data": [1]}],
+                         extra={"parameters": {"content_type": "np"}})
+        self.assertEqual((r.status_code, r.json()), (400, {
+            "error": "mlserver.codecs.errors.CodecError: There was an error encoding / decoding the payload: "
+                     "The 'np' codec only supports a single input tensor (2 were received)"}))
+        r = self.s.infer("rc", [{"name": "a", "shape": [2], "datatype": "BYTES", "data": ["p", "q"]}],
+                         extra={"parameters": {"content_type": "str"}})
+        self.assertEqual(r.json()["outputs"], [{"name": "output-1", "datatype": "BYTES", "shape": [2, 1],
+                                                "parameters": {"content_type": "str"}, "data": ["p", "q"]}])
+        r = self.s.infer("rc", [{"name": "a", "shape": [1], "datatype": "BYTES", "data": ["p"]}])
+        self.assertEqual((r.status_code, r.json()), (400, {
+            "error": "mlserver.codecs.errors.CodecNotFound: Codec not found for output response with type "
+                     "<class 'mlserver.types.dataplane.InferenceRequest'>"}))
+
     def test_codecs_both_ways(self):
         r = self.s.infer("codecs", [
             {"name": "n", "shape": [2], "datatype": "FP64", "data": [1.5, 2.5], "parameters": {"content_type": "np"}},
@@ -214,6 +276,166 @@ class BehaviourTest(unittest.TestCase):
             r = self.s.infer(name, X)
             self.assertEqual(r.status_code, 200, r.text)
             self.assertEqual(r.json()["outputs"][0]["data"], [name])
+
+DOCS = os.path.join(MODELS, "mlserver_docs")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+# MLServer's tests/testdata/model-settings.json, with the implementation in the folder.
+SUM_MODEL = {"name": "sum-model", "implementation": "fixtures.SumModel", "max_batch_size": 10, "max_batch_time": 0.4,
+             "versions": ["sum-model/v1.2.3"], "platform": "mlserver",
+             "inputs": [{"datatype": "FP32", "name": "input-0", "shape": [128], "parameters": {"content_type": "np"}}],
+             "outputs": [{"datatype": "FP32", "name": "output-0", "shape": [1]}],
+             "parameters": {"version": "v1.2.3"}, "cache_enabled": True}
+DOCS_MODELS = {
+    "json-hello-world": {"name": "json-hello-world", "implementation": "jsonmodels.JsonHelloWorldModel"},
+    "content-type-example": {"name": "content-type-example", "implementation": "runtime.EchoRuntime"},
+    "content-type-metadata": {"name": "content-type-metadata", "implementation": "runtime.EchoRuntime", "inputs": [
+        {"name": "metadata-np", "datatype": "INT32", "shape": [2, 2], "parameters": {"content_type": "np"}},
+        {"name": "metadata-str", "datatype": "BYTES", "shape": [11], "parameters": {"content_type": "str"}}]},
+    "sum-model": SUM_MODEL,
+    "error-model": {"name": "error-model", "implementation": "fixtures.ErrorModel"},
+    "error-load": {"name": "error-load", "implementation": "fixtures.ErrorModel", "parameters": {"load_error": True}},
+    "simple-model": {"name": "simple-model", "implementation": "fixtures.SimpleModel"},
+    "numpyro-divorce": {"name": "numpyro-divorce", "implementation": "fixtures.NumpyroStandIn",
+                        "parameters": {"uri": "./numpyro-divorce.json"}},
+}
+
+
+def mlserver_says(text):
+    """A response body as MLServer's docs print it (mlserver-python-api reference, §1.5, §5, §6), as
+    ringserve answers it: ringserve sends no empty top-level "parameters" (MLServer: always {},
+    emptied when the CloudEvents headers move to HTTP headers) and the id checked separately."""
+    body = json.loads(text)
+    if body.get("parameters") == {}:
+        del body["parameters"]
+    body.pop("id", None)
+    return body
+
+
+class MLServerDocumentedModelsTest(unittest.TestCase):
+    """MLServer's documented runtimes (docs/examples/custom-json, content-type, tests/fixtures.py,
+    the numpyro example's signature), their folders unchanged, against the bodies and statuses
+    MLServer documents. Where MLServer validates less (element counts, datatypes against the
+    metadata), the documented request gets ringserve's 400 and a valid twin gets MLServer's body."""
+
+    @classmethod
+    def setUpClass(cls):
+        files = {f"{n}/{m['implementation'].split('.')[0]}.py": os.path.join(DOCS, m["implementation"].split(".")[0] + ".py")
+                 for n, m in DOCS_MODELS.items()}
+        env = {"PYTHONUNBUFFERED": ""}  # print() in a runtime reaches the log line by line anyway
+        cls.s = Server(copy_examples=False, wait_ready=False, models=DOCS_MODELS, files=files, env=env)
+        for n in DOCS_MODELS:
+            if n != "error-load":
+                cls.s.wait_ready(model=n)
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.s.stop()
+        cls.s.cleanup()
+        assert code == 0, code
+
+    def answer(self, model, body, **kw):
+        r = self.s.post(f"/v2/models/{model}/infer", json=body, **kw)
+        self.assertEqual(r.status_code, 200, r.text)
+        got = r.json()
+        self.assertRegex(got.pop("id"), UUID)
+        return got, r
+
+    def test_custom_json_hello_world(self):
+        doc = {"inputs": [{"name": "echo_request", "shape": [59], "datatype": "BYTES",
+                           "data": ["{\"name\": \"Foo Bar\", \"message\": \"Hello from Client (REST)!\"}"]}]}
+        r = self.s.post("/v2/models/json-hello-world/infer", json=doc)
+        self.assertEqual((r.status_code, r.json()),
+                         (400, {"error": "input 'echo_request': shape [59] needs 59 elements but 'data' has 1"}))
+        doc["inputs"][0]["shape"] = [1]
+        got, _ = self.answer("json-hello-world", doc)
+        expected = mlserver_says(
+            '{"model_name":"json-hello-world","id":"<uuid>","parameters":{},"outputs":[{"name":"echo_response",'
+            '"shape":[153],"datatype":"BYTES","parameters":{"content_type":"str"},"data":["{\\"request\\": '
+            '{\\"echo_request\\": {\\"name\\": \\"Foo Bar\\", \\"message\\": \\"Hello from Client (REST)!\\"}}, '
+            '\\"server_response\\": \\"Got your request. Hello from the server.\\"}"]}]}')
+        expected["outputs"][0]["shape"] = [1]  # ringserve: a BYTES output's shape is its element count
+        self.assertEqual(got, expected)
+
+    def test_content_type_from_the_request_and_from_the_metadata(self):
+        a = {"inputs": [{"name": "parameters-np", "datatype": "INT32", "shape": [2, 2], "data": [1, 2, 3, 4],
+                         "parameters": {"content_type": "np"}},
+                        {"name": "parameters-str", "datatype": "BYTES", "shape": [1], "data": "hello world 😁",
+                         "parameters": {"content_type": "str"}}]}
+        expected = mlserver_says(
+            '{"model_name":"content-type-example","id":"…","parameters":{},"outputs":[{"name":"parameters-np",'
+            '"shape":[2,2],"datatype":"INT32","data":[1,2,3,4]},{"name":"parameters-str","shape":[1],'
+            '"datatype":"BYTES","data":"hello world 😁"}]}')
+        expected["outputs"][1]["data"] = ["hello world 😁"]  # ringserve: data is always a list
+        got, _ = self.answer("content-type-example", a)
+        self.assertEqual(got, expected)
+        b = {"inputs": [{"name": "metadata-np", "datatype": "INT32", "shape": [2, 2], "data": [1, 2, 3, 4]},
+                        {"name": "metadata-str", "datatype": "BYTES", "shape": [11], "data": "hello world 😁"}]}
+        r = self.s.post("/v2/models/content-type-metadata/infer", json=b)
+        self.assertEqual((r.status_code, r.json()),
+                         (400, {"error": "input 'metadata-str': shape [11] needs 11 elements but 'data' has 1"}))
+        b["inputs"][1]["shape"] = [1]
+        got, _ = self.answer("content-type-metadata", b)
+        for o, name in zip(expected["outputs"], ("metadata-np", "metadata-str")):
+            o["name"] = name
+        expected["model_name"] = "content-type-metadata"
+        self.assertEqual(got, expected)
+        # The example prints what self.decode gave (MLServer's docs: int32 [[1 2] [3 4]], ['hello world 😁']).
+        printed = "------ Decoded input (metadata-np) ------\n[[1 2]\n [3 4]]\n"
+        deadline = time.time() + 10
+        while printed not in self.s.read_log() and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertIn(printed, self.s.read_log())
+        self.assertIn("------ Decoded input (metadata-str) ------\n['hello world 😁']\n", self.s.read_log())
+
+    def test_sum_model_with_its_settings_and_header_echo(self):
+        doc = {"inputs": [{"name": "input-0", "shape": [1, 3], "datatype": "INT32", "data": [1, 2, 3]}]}
+        r = self.s.post("/v2/models/sum-model/infer", json=doc)
+        self.assertEqual((r.status_code, r.json()),
+                         (400, {"error": "input 'input-0' has datatype INT32 but model 'sum-model' expects FP32"}))
+        doc["inputs"][0]["datatype"] = "FP32"
+        got, r = self.answer("sum-model", doc, headers={"x-foo": "bar"})
+        self.assertEqual(got, {"model_name": "sum-model", "model_version": "v1.2.3", "outputs": [
+            {"name": "total", "shape": [1, 1], "datatype": "FP32", "parameters": {"content_type": "np"}, "data": [6]}]})
+        self.assertEqual(r.headers["x-foo"], "bar")
+        self.assertEqual(r.headers["Ce-Specversion"], "0.3")
+        r = self.s.post("/v2/models/sum-model/infer", json=dict(doc, id="my-id"))
+        self.assertEqual(r.json()["id"], "my-id")
+
+    def test_error_model_and_one_that_fails_to_load(self):
+        r = self.s.post("/v2/models/error-model/infer", json={"inputs": X})
+        self.assertEqual((r.status_code, r.json()),
+                         (400, {"error": "mlserver.errors.MLServerError: something really bad happened"}))
+        # MLServer removes a model whose load() raises (then 404); ringserve keeps it, not ready.
+        r = self.s.post("/v2/repository/models/error-load/load")
+        self.assertEqual((r.status_code, r.json()), (400, {"error": "Model error-load failed to load: fixtures.ErrorModel: "
+                                                                    "load() failed: mlserver.errors.MLServerError: "
+                                                                    "something really bad happened"}))
+        r = self.s.post("/v2/models/error-load/infer", json={"inputs": X})
+        self.assertEqual((r.status_code, r.json()), (400, {"error": "Model error-load is not ready yet."}))
+
+    def test_unknown_model_and_version(self):
+        r = self.s.post("/v2/models/my-model/versions/v0/infer", json={"inputs": X})
+        self.assertEqual((r.status_code, r.json()), (404, {"error": "Model my-model with version v0 not found"}))
+        r = self.s.post("/v2/models/sum-model/versions/v0/infer", json={"inputs": X})
+        self.assertEqual((r.status_code, r.json()), (404, {"error": "Model sum-model with version v0 not found"}))
+        r = self.s.post("/v2/models/my-model/infer", json={"inputs": X})
+        self.assertEqual((r.status_code, r.json()), (404, {"error": "Model my-model not found"}))
+
+    def test_decode_args_simple_model_and_numpyro(self):
+        got, _ = self.answer("simple-model", {"inputs": [
+            {"name": "foo", "shape": [1, 2], "datatype": "INT32", "data": [1, 2]},
+            {"name": "bar", "shape": [1], "datatype": "BYTES", "data": ["x"]}]})
+        self.assertEqual(got, {"model_name": "simple-model", "outputs": [mlserver_says(
+            '{"name":"output-0","datatype":"INT64","shape":[1,1],"data":[3],"parameters":{"content_type":"np"}}')]})
+        r = self.s.post("/v2/models/simple-model/infer", json={"inputs": [
+            {"name": "not-foo", "shape": [1], "datatype": "INT32", "data": [1]}]})
+        self.assertEqual((r.status_code, r.json()), (400, {
+            "error": "mlserver.codecs.errors.InputsNotFound: Input 'not-foo' was not found. "
+                     "Available inputs are 'foo', 'bar'."}))
+        got, _ = self.answer("numpyro-divorce", {"inputs": [
+            {"name": "marriage", "shape": [1, 1], "datatype": "FP64", "data": [28.0], "parameters": {"content_type": "np"}}]})
+        self.assertEqual(got, {"model_name": "numpyro-divorce", "outputs": [
+            {"name": "output-0", "shape": [1], "datatype": "FP32", "parameters": {"content_type": "np"}, "data": [28.0]}]})
 
 
 class CrashAndReloadTest(unittest.TestCase):

@@ -71,6 +71,27 @@ class TypesTest(unittest.TestCase):
         td = TensorData._from_buffer(memoryview(harness.packed("FP16", [0.5])), "FP16")
         self.assertEqual(td.root, [0.5])
 
+    def test_bytes_inputs_iterate_as_bytes_and_dump_as_the_strings_rest_sent(self):
+        data = TensorData._from_buffer(memoryview(harness.packed("BYTES", ["hé", b"\xff"])), "BYTES")
+        inp = RequestInput(name="s", shape=[2], datatype="BYTES", data=data)
+        self.assertEqual(list(inp.data), ["hé".encode(), b"\xff"])
+        self.assertEqual(inp.dict()["data"], ["hé", b"\xff"])  # not UTF-8: left as bytes
+        inp.data.root = [b"set"]
+        self.assertEqual(inp.dict()["data"], [b"set"])  # a runtime's own value is its own
+
+    def test_dump_exclude_as_pydantic(self):
+        # MLServer's docs/examples/content-type/runtime.py dumps its inputs this way.
+        inp = RequestInput(name="a", shape=[1], datatype="INT32", data=[1],
+                           parameters=Parameters(content_type="np", headers={"x": "1"}, _decoded_payload=[1]))
+        self.assertEqual(inp.dict(exclude={"parameters": {"_decoded_payload", "headers"}}),
+                         {"name": "a", "shape": [1], "datatype": "INT32", "data": [1],
+                          "parameters": {"content_type": "np"}})
+        req = InferenceRequest(inputs=[inp, RequestInput(name="b", shape=[1], datatype="INT32", data=[2])])
+        dumped = req.model_dump(exclude={"inputs": {"__all__": {"parameters": {"headers"}}, 1: True}})
+        self.assertEqual(dumped, {"inputs": [{"name": "a", "shape": [1], "datatype": "INT32", "data": [1],
+                                              "parameters": {"content_type": "np"}}]})
+        self.assertEqual(json.loads(req.json(exclude={"inputs"})), {"id": None, "parameters": None, "outputs": None})
+
 
 class SettingsTest(unittest.TestCase):
     def test_fields_defaults_and_version(self):

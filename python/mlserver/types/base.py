@@ -14,13 +14,34 @@ class ValidationError(ValueError):
     """Raised for a missing or ill-typed field (pydantic's ValidationError plays this role)."""
 
 
-def _dump(value, exclude_unset, exclude_none):
+def _nested(exclude, key):
+    """pydantic's `exclude` for one field or list index: True drops it, a set/dict applies inside
+    it, None keeps it whole. A dict's "__all__" applies to every index of a list."""
+    if exclude is None:
+        return None
+    if isinstance(exclude, dict):
+        sub = exclude.get(key, exclude.get("__all__")) if isinstance(key, int) else exclude.get(key)
+        return True if sub is ... else sub
+    return True if key in exclude else None
+
+
+def _dump(value, exclude_unset, exclude_none, exclude=None):
     if isinstance(value, BaseModel):
-        return value.model_dump(exclude_unset=exclude_unset, exclude_none=exclude_none)
+        return value.model_dump(exclude_unset=exclude_unset, exclude_none=exclude_none, exclude=exclude)
     if isinstance(value, list):
-        return [_dump(v, exclude_unset, exclude_none) for v in value]
+        out = []
+        for i, v in enumerate(value):
+            sub = _nested(exclude, i)
+            if sub is not True:
+                out.append(_dump(v, exclude_unset, exclude_none, sub))
+        return out
     if isinstance(value, dict):
-        return {k: _dump(v, exclude_unset, exclude_none) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            sub = _nested(exclude, k)
+            if sub is not True:
+                out[k] = _dump(v, exclude_unset, exclude_none, sub)
+        return out
     if isinstance(value, enum.Enum):
         return value.value
     dump = getattr(value, "_ringserve_dump", None)  # TensorData
@@ -89,7 +110,7 @@ class BaseModel:
 
     __fields_set__ = model_fields_set
 
-    def model_dump(self, exclude_unset=True, exclude_none=True, **_ignored):
+    def model_dump(self, exclude_unset=True, exclude_none=True, exclude=None, **_ignored):
         out = {}
         for name in self._public():
             if exclude_unset and name not in self._fields_set:
@@ -97,14 +118,16 @@ class BaseModel:
             value = self.__dict__[name]
             if exclude_none and value is None:
                 continue
-            out[name] = _dump(value, exclude_unset, exclude_none)
+            sub = _nested(exclude, name)
+            if sub is not True:
+                out[name] = _dump(value, exclude_unset, exclude_none, sub)
         return out
 
     def dict(self, exclude_unset=False, exclude_none=False, **kwargs):
         return self.model_dump(exclude_unset=exclude_unset, exclude_none=exclude_none, **kwargs)
 
-    def model_dump_json(self, exclude_unset=True, exclude_none=True, **_ignored):
-        return _json.dumps(self.model_dump(exclude_unset, exclude_none), default=json_default)
+    def model_dump_json(self, exclude_unset=True, exclude_none=True, exclude=None, **_ignored):
+        return _json.dumps(self.model_dump(exclude_unset, exclude_none, exclude), default=json_default)
 
     def json(self, exclude_unset=False, exclude_none=False, **kwargs):
         return self.model_dump_json(exclude_unset=exclude_unset, exclude_none=exclude_none, **kwargs)

@@ -75,6 +75,15 @@ def buffer_to_list(mv, datatype) -> list:
 _UNSET = object()
 
 
+def _text(value):
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return bytes(value)
+    return value
+
+
 class TensorData:
     """MLServer's RootModel[Union[List, Any]]: iteration, indexing and len go to `root`."""
     __slots__ = ("_root", "_buffer", "_datatype", "_array")
@@ -109,11 +118,16 @@ class TensorData:
 
     @root.setter
     def root(self, value):
-        self._root, self._buffer, self._array = value, None, None
+        self._root, self._buffer, self._datatype, self._array = value, None, None, None
 
     __root__ = root
 
     def _ringserve_dump(self):
+        # A BYTES input dumps (dict(), model_dump(), json()) as the str MLServer's REST path has
+        # (the JSON strings the client sent), so a runtime can json.dumps its inputs as MLServer's
+        # content-type example does; iterating `data` still gives bytes, as MLServer's gRPC path.
+        if self._datatype == "BYTES":
+            return [_text(v) for v in self.root]
         return self.root
 
     def model_dump(self, **_):

@@ -75,3 +75,26 @@ class Where(MLModel):
         return InferenceResponse(model_name=self.name, outputs=[
             StringCodec.encode_output("prefix", [sys.prefix]),
             StringCodec.encode_output("numpy", [np.__file__])])
+
+
+class RequestCodecs(MLModel):
+    """The request-level codecs both ways: decode_request by the request's content type (np, str,
+    pd), encode_response by what that gave (MLServer's precedence: by payload only)."""
+
+    async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        return self.encode_response(self.decode_request(payload))
+
+
+class WrongReturn(MLModel):
+    @decode_args
+    async def predict(self, foo: np.ndarray) -> np.ndarray:
+        return "not an array"
+
+
+class Address(MLModel):
+    """Where NumpyCodec's array of the first input lives (its buffer's first byte)."""
+
+    async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        x = NumpyCodec.decode_input(payload.inputs[0])
+        return InferenceResponse(model_name=self.name, outputs=[
+            NumpyCodec.encode_output("address", np.array([x.__array_interface__["data"][0]], dtype=np.uint64))])
