@@ -2,7 +2,7 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 
-#include <cstdio>
+#include "transport/json_text.hpp"
 
 namespace ringserve::worker {
 
@@ -10,21 +10,12 @@ namespace {
 std::string gWorkerId;
 bool gJson = false;
 
+// A JSON string literal; a message is not trusted to be UTF-8 (a runtime's text, a path), so
+// invalid bytes become U+FFFD and the line stays valid JSON.
 std::string quote(std::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
+  std::string out;
+  transport::appendJsonString(out, transport::sanitizedUtf8(s));
+  return out;
 }
 }  // namespace
 

@@ -8,9 +8,17 @@
 #include <utility>
 #include <vector>
 
-#include "supervisor/codec/datatype.hpp"
+#include "transport/datatype.hpp"
 
 namespace ringserve::supervisor::codec {
+
+// The datatype table is the base library's (transport/datatype.hpp), named here for codec code.
+using transport::DataType;
+using transport::dataTypeName;
+using transport::elementCount;
+using transport::elementSize;
+using transport::parseDataType;
+using transport::shapeString;
 
 struct DecodedInput {
   std::string name;

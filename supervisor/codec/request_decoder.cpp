@@ -13,7 +13,7 @@
 #include <random>
 #include <set>
 
-#include "supervisor/codec/half.hpp"
+#include "transport/half.hpp"
 #include "supervisor/codec/json_text.hpp"
 
 namespace ringserve::supervisor::codec {
@@ -164,7 +164,7 @@ std::string_view storeScalar(element e, std::byte* dst) {
   } else if constexpr (kType == DataType::FP16 || kType == DataType::BF16) {
     double d = 0;
     if (auto err = floatValue(e, d); !err.empty()) return err;
-    const std::uint16_t h = kType == DataType::FP16 ? detail::doubleToHalf(d) : detail::doubleToBfloat16(d);
+    const std::uint16_t h = kType == DataType::FP16 ? transport::doubleToHalf(d) : transport::doubleToBfloat16(d);
     if (std::isfinite(d) && (h & 0x7FFF) == (kType == DataType::FP16 ? 0x7C00 : 0x7F80)) return "out of range";
     std::memcpy(dst, &h, 2);
     return {};

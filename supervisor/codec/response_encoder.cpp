@@ -10,8 +10,8 @@
 #include <cmath>
 #include <cstring>
 
-#include "supervisor/codec/datatype.hpp"
-#include "supervisor/codec/half.hpp"
+#include "transport/datatype.hpp"
+#include "transport/half.hpp"
 #include "supervisor/codec/json_text.hpp"
 
 namespace ringserve::supervisor::codec {
@@ -129,12 +129,12 @@ void appendData(std::string& out, const OutputPlan& o) {
     case DataType::INT64: appendNumbers<std::int64_t>(out, o.bytes, o.count, printInt<std::int64_t>); return;
     case DataType::FP16:
       appendNumbers<std::uint16_t>(out, o.bytes, o.count, [](char* p, char* end, std::uint16_t v) {
-        return printFloat(p, end, detail::halfToFloat(v));
+        return printFloat(p, end, transport::halfToFloat(v));
       });
       return;
     case DataType::BF16:
       appendNumbers<std::uint16_t>(out, o.bytes, o.count, [](char* p, char* end, std::uint16_t v) {
-        return printFloat(p, end, detail::bfloat16ToFloat(v));
+        return printFloat(p, end, transport::bfloat16ToFloat(v));
       });
       return;
     case DataType::FP32: appendNumbers<float>(out, o.bytes, o.count, printFloat); return;

@@ -14,7 +14,7 @@ namespace {
 constexpr timeval kIdleTimeout{120, 0};
 }  // namespace
 
-ControlConnection::ControlConnection(event_base* base, UniqueFd fd, Peer peer, std::uint64_t id, Handler handler,
+ControlConnection::ControlConnection(event_base* base, transport::UniqueFd fd, Peer peer, std::uint64_t id, Handler handler,
                                      Closed closed)
     : base_(base), fd_(std::move(fd)), peer_(peer), id_(id), handler_(std::move(handler)), closed_(std::move(closed)) {
   readEvent_ = event_new(base_, fd_.get(), EV_READ | EV_PERSIST, &ControlConnection::onReadable, this);

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "supervisor/control/control_protocol.hpp"
-#include "supervisor/unique_fd.hpp"
+#include "transport/unique_fd.hpp"
 #include "transport/frame.hpp"
 
 namespace ringserve::supervisor::control {
@@ -34,7 +34,7 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   using Handler = std::function<void(const Command&, const Peer&, ReplyFn reply)>;
   using Closed = std::function<void(std::uint64_t id)>;
 
-  ControlConnection(event_base* base, UniqueFd fd, Peer peer, std::uint64_t id, Handler handler, Closed closed);
+  ControlConnection(event_base* base, transport::UniqueFd fd, Peer peer, std::uint64_t id, Handler handler, Closed closed);
   ~ControlConnection();
   ControlConnection(const ControlConnection&) = delete;
   ControlConnection& operator=(const ControlConnection&) = delete;
@@ -59,7 +59,7 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   void flush();
 
   event_base* base_;
-  UniqueFd fd_;
+  transport::UniqueFd fd_;
   Peer peer_;
   std::uint64_t id_;
   Handler handler_;

@@ -86,7 +86,7 @@ void ControlServer::onResume(evutil_socket_t, short, void* arg) {
 }
 
 void ControlServer::accept(int rawFd) {
-  UniqueFd fd(rawFd);
+  transport::UniqueFd fd(rawFd);
   ucred cred{};
   socklen_t len = sizeof cred;
   if (::getsockopt(fd.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {

@@ -57,7 +57,7 @@ Expected<Reply> callControl(const fs::path& socket, const Command& c, std::chron
   sockaddr_un addr{};
   std::string error;
   if (!unixAddress(socket, addr, error)) return badRequest(std::move(error));
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  transport::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return internalError(std::string("socket: ") + std::strerror(errno));
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     const int e = errno;

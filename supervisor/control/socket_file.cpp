@@ -92,7 +92,7 @@ SocketProbe probeControlSocket(const fs::path& path) {
   sockaddr_un addr{};
   std::string error;
   if (!unixAddress(path, addr, error)) return SocketProbe::error;
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  transport::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return SocketProbe::error;
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return SocketProbe::live;
   switch (errno) {
@@ -116,7 +116,7 @@ Expected<BoundSocket> bindControlSocket(const fs::path& requested) {
 
   BoundSocket s;
   s.path = path;
-  s.fd = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  s.fd = transport::UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!s.fd) return internalError("control socket: " + errnoText(errno));
   if (::bind(s.fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
     return internalError("cannot bind the control socket " + path.string() + ": " + errnoText(errno));

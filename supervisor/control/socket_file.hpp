@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-#include "supervisor/unique_fd.hpp"
+#include "transport/unique_fd.hpp"
 #include "supervisor/error.hpp"
 
 namespace ringserve::supervisor::control {
@@ -16,7 +16,7 @@ namespace ringserve::supervisor::control {
 // A listening socket and the identity of the file it is bound to, so shutdown removes that file and
 // not a newer server's socket at the same path.
 struct BoundSocket {
-  UniqueFd fd;  // non-blocking, close-on-exec, listening
+  transport::UniqueFd fd;  // non-blocking, close-on-exec, listening
   std::filesystem::path path;
   dev_t dev = 0;
   ino_t ino = 0;

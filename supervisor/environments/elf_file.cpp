@@ -10,7 +10,7 @@
 #include <optional>
 #include <span>
 
-#include "supervisor/unique_fd.hpp"
+#include "transport/unique_fd.hpp"
 
 namespace ringserve::supervisor::environments {
 namespace {
@@ -124,7 +124,7 @@ Expected<ElfInfo> parse(std::span<const std::byte> file, const std::string& name
 
 Expected<ElfInfo> readElf(const std::filesystem::path& path) {
   const std::string name = path.string();
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  transport::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     if (errno == ENOENT) return notFound(name + " does not exist");
     return internalError("cannot open " + name + ": " + std::strerror(errno));

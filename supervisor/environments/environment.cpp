@@ -19,7 +19,7 @@
 #include "supervisor/environments/file_lock.hpp"
 #include "supervisor/environments/safe_extract.hpp"
 #include "supervisor/environments/sha256.hpp"
-#include "supervisor/unique_fd.hpp"
+#include "transport/unique_fd.hpp"
 
 namespace ringserve::supervisor::environments {
 namespace fs = std::filesystem;
@@ -68,7 +68,7 @@ std::optional<Marker> readMarker(const fs::path& root) {
 }
 
 std::optional<ApiError> writeDurably(const fs::path& file, const std::string& text) {
-  UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  transport::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (!fd) return internalError("cannot write " + file.string() + ": " + std::strerror(errno));
   std::size_t done = 0;
   while (done < text.size()) {
@@ -82,7 +82,7 @@ std::optional<ApiError> writeDurably(const fs::path& file, const std::string& te
 }
 
 void syncDirectory(const fs::path& dir, bool wholeFilesystem) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  transport::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return;
   if (wholeFilesystem) ::syncfs(fd.get());
   else ::fsync(fd.get());

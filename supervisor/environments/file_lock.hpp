@@ -5,7 +5,7 @@
 // cache. The lock file itself is left in place (deleting it would race with a waiting locker).
 #include <filesystem>
 
-#include "supervisor/unique_fd.hpp"
+#include "transport/unique_fd.hpp"
 #include "supervisor/error.hpp"
 
 namespace ringserve::supervisor::environments {
@@ -18,8 +18,8 @@ class FileLock {
   FileLock& operator=(FileLock&&) noexcept = default;
 
  private:
-  explicit FileLock(UniqueFd fd) : fd_(std::move(fd)) {}
-  UniqueFd fd_;
+  explicit FileLock(transport::UniqueFd fd) : fd_(std::move(fd)) {}
+  transport::UniqueFd fd_;
 };
 
 }  // namespace ringserve::supervisor::environments

@@ -9,31 +9,11 @@
 #include <system_error>
 
 #include "supervisor/environments/python_env.hpp"
+#include "transport/json_text.hpp"
 
 namespace ringserve::supervisor::environments {
 namespace {
-
-void appendJsonString(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
+using transport::appendJsonString;
 
 // "1.0" -> {1, 0}; nullopt unless exactly two decimal numbers below 65536.
 std::optional<std::pair<std::uint16_t, std::uint16_t>> parseVersion(std::string_view text) {

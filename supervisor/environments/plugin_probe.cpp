@@ -11,7 +11,7 @@
 #include <cstring>
 #include <sstream>
 
-#include "supervisor/unique_fd.hpp"
+#include "transport/unique_fd.hpp"
 
 namespace ringserve::supervisor::environments {
 namespace {
@@ -78,7 +78,7 @@ Expected<PluginInfo> probePlugin(const std::filesystem::path& plugin, const std:
   const std::string name = plugin.string();
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return internalError(std::string("pipe: ") + std::strerror(errno));
-  UniqueFd readEnd(fds[0]), writeEnd(fds[1]);
+  transport::UniqueFd readEnd(fds[0]), writeEnd(fds[1]);
   const pid_t pid = ::fork();
   if (pid < 0) return internalError(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {

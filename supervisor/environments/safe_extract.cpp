@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "supervisor/environments/sha256.hpp"
-#include "supervisor/unique_fd.hpp"
+#include "transport/unique_fd.hpp"
 
 namespace ringserve::supervisor::environments {
 namespace fs = std::filesystem;
@@ -23,7 +23,7 @@ constexpr std::size_t kReadChunk = 1 << 20;
 
 // The archive file as libarchive sees it: every byte read is hashed and reported as progress.
 struct Source {
-  UniqueFd fd;
+  transport::UniqueFd fd;
   std::vector<std::byte> buffer = std::vector<std::byte>(kReadChunk);
   Sha256 hash;
   std::uint64_t done = 0;
@@ -136,7 +136,7 @@ Expected<ExtractStats> extractArchive(const fs::path& archivePath, const fs::pat
                                       const ProgressFn& progress) {
   const std::string name = archivePath.string();
   Source source;
-  source.fd = UniqueFd(::open(archivePath.c_str(), O_RDONLY | O_CLOEXEC));
+  source.fd = transport::UniqueFd(::open(archivePath.c_str(), O_RDONLY | O_CLOEXEC));
   if (!source.fd) {
     if (errno == ENOENT) return notFound("environment tarball " + name + " does not exist");
     return internalError("cannot open environment tarball " + name + ": " + std::strerror(errno));

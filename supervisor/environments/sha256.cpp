@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "supervisor/unique_fd.hpp"
+#include "transport/unique_fd.hpp"
 
 namespace ringserve::supervisor::environments {
 
@@ -54,7 +54,7 @@ std::string sha256Hex(std::string_view text) {
 }
 
 Expected<std::string> sha256File(const std::filesystem::path& file) {
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  transport::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     int e = errno;
     if (e == ENOENT) return notFound("environment tarball " + file.string() + " does not exist");

@@ -11,7 +11,7 @@
 #include <ctime>
 #include <vector>
 
-#include "supervisor/unique_fd.hpp"
+#include "transport/unique_fd.hpp"
 
 namespace ringserve::supervisor::environments {
 namespace fs = std::filesystem;
@@ -118,7 +118,7 @@ std::optional<ApiError> TarWriter::addBytes(std::string_view content, const std:
 }
 
 std::optional<ApiError> TarWriter::addFile(const fs::path& source, const std::string& path, std::optional<unsigned> mode) {
-  UniqueFd fd(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
+  transport::UniqueFd fd(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st {};
   if (!fd || ::fstat(fd.get(), &st) != 0) {
     return internalError("cannot read " + source.string() + ": " + std::strerror(errno));

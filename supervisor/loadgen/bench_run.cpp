@@ -109,8 +109,8 @@ class BenchThread {
   std::deque<std::uint64_t> backlog_;  // open loop: scheduled sends waiting for a free connection
   std::vector<Slot> slots_;
   std::vector<Exchange> done_;
-  UniqueFd epoll_;
-  UniqueFd timer_;
+  transport::UniqueFd epoll_;
+  transport::UniqueFd timer_;
   RunResult result_;
 };
 

@@ -9,6 +9,8 @@
 #include <limits>
 
 #include "supervisor/loadgen/error.hpp"
+#include "transport/datatype.hpp"
+#include "transport/half.hpp"
 
 namespace ringserve::loadgen {
 namespace {
@@ -82,58 +84,10 @@ std::string fmt(T v) {
 }  // namespace
 
 std::size_t datatypeSize(std::string_view d) {
-  if (d == "BOOL" || d == "UINT8" || d == "INT8") return 1;
-  if (d == "UINT16" || d == "INT16" || d == "FP16" || d == "BF16") return 2;
-  if (d == "UINT32" || d == "INT32" || d == "FP32") return 4;
-  if (d == "UINT64" || d == "INT64" || d == "FP64") return 8;
-  if (d == "BYTES") return 0;
+  if (const auto t = transport::parseDataType(d)) return transport::elementSize(*t);
   throw LoadgenError("unknown datatype '" + std::string(d) +
                      "' (expected BOOL, UINT8..UINT64, INT8..INT64, FP16, BF16, FP32, FP64 or BYTES)");
 }
-
-std::uint16_t floatToHalf(float f) {
-  const std::uint32_t x = std::bit_cast<std::uint32_t>(f);
-  const std::uint32_t sign = (x >> 16) & 0x8000u;
-  std::uint32_t mant = x & 0x7fffffu;
-  const int exp = int((x >> 23) & 0xffu);
-  if (exp == 0xff) return std::uint16_t(sign | 0x7c00u | (mant ? 0x200u : 0u));
-  const int e = exp - 127 + 15;
-  if (e >= 0x1f) return std::uint16_t(sign | 0x7c00u);
-  if (e <= 0) {
-    if (e < -10) return std::uint16_t(sign);
-    mant |= 0x800000u;
-    const int shift = 14 - e;
-    std::uint32_t half = mant >> shift;
-    const std::uint32_t rem = mant & ((1u << shift) - 1);
-    const std::uint32_t mid = 1u << (shift - 1);
-    if (rem > mid || (rem == mid && (half & 1u))) ++half;
-    return std::uint16_t(sign | half);
-  }
-  std::uint32_t half = sign | (std::uint32_t(e) << 10) | (mant >> 13);
-  const std::uint32_t rem = mant & 0x1fffu;
-  if (rem > 0x1000u || (rem == 0x1000u && (half & 1u))) ++half;  // a carry rounds up to the next exponent/inf
-  return std::uint16_t(half);
-}
-
-float halfToFloat(std::uint16_t h) {
-  const std::uint32_t sign = std::uint32_t(h & 0x8000u) << 16;
-  const std::uint32_t exp = (h >> 10) & 0x1fu;
-  const std::uint32_t mant = h & 0x3ffu;
-  if (exp == 0) {
-    const float v = std::ldexp(float(mant), -24);
-    return sign ? -v : v;
-  }
-  if (exp == 31) return std::bit_cast<float>(sign | 0x7f800000u | (mant << 13));
-  return std::bit_cast<float>(sign | ((exp - 15 + 127) << 23) | (mant << 13));
-}
-
-std::uint16_t floatToBf16(float f) {
-  const std::uint32_t x = std::bit_cast<std::uint32_t>(f);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return std::uint16_t((x >> 16) | 0x40u);  // quiet NaN
-  return std::uint16_t((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
-}
-
-float bf16ToFloat(std::uint16_t b) { return std::bit_cast<float>(std::uint32_t(b) << 16); }
 
 void appendBinary(const Tensor& t, std::string& out) {
   const std::string_view d = t.datatype;
@@ -152,8 +106,8 @@ void appendBinary(const Tensor& t, std::string& out) {
     else if (d == "INT16") putLe(out, toInt<std::int16_t>(t, e));
     else if (d == "INT32") putLe(out, toInt<std::int32_t>(t, e));
     else if (d == "INT64") putLe(out, toInt<std::int64_t>(t, e));
-    else if (d == "FP16") putLe(out, floatToHalf(float(toDouble(t, e))));
-    else if (d == "BF16") putLe(out, floatToBf16(float(toDouble(t, e))));
+    else if (d == "FP16") putLe(out, transport::doubleToHalf(toDouble(t, e)));
+    else if (d == "BF16") putLe(out, transport::doubleToBfloat16(toDouble(t, e)));
     else if (d == "FP32") putLe(out, float(toDouble(t, e)));
     else if (d == "FP64") putLe(out, toDouble(t, e));
     else {  // BYTES
@@ -186,8 +140,8 @@ std::vector<std::string> decodeBinary(std::string_view d, std::string_view raw, 
       else if (d == "INT16") out.push_back(fmt(getLe<std::int16_t>(p)));
       else if (d == "INT32") out.push_back(fmt(getLe<std::int32_t>(p)));
       else if (d == "INT64") out.push_back(fmt(getLe<std::int64_t>(p)));
-      else if (d == "FP16") out.push_back(fmt(halfToFloat(getLe<std::uint16_t>(p))));
-      else if (d == "BF16") out.push_back(fmt(bf16ToFloat(getLe<std::uint16_t>(p))));
+      else if (d == "FP16") out.push_back(fmt(transport::halfToFloat(getLe<std::uint16_t>(p))));
+      else if (d == "BF16") out.push_back(fmt(transport::bfloat16ToFloat(getLe<std::uint16_t>(p))));
       else if (d == "FP32") out.push_back(fmt(getLe<float>(p)));
       else out.push_back(fmt(getLe<double>(p)));
     }

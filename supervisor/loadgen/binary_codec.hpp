@@ -22,10 +22,4 @@ void appendBinary(const Tensor& t, std::string& out);
 std::vector<std::string> decodeBinary(std::string_view datatype, std::string_view raw, std::uint64_t count,
                                       std::string_view tensorName);
 
-// IEEE half / bfloat16 conversions (round to nearest even).
-std::uint16_t floatToHalf(float f);
-float halfToFloat(std::uint16_t h);
-std::uint16_t floatToBf16(float f);
-float bf16ToFloat(std::uint16_t b);
-
 }  // namespace ringserve::loadgen

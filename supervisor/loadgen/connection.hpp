@@ -12,27 +12,9 @@
 
 #include "supervisor/loadgen/response_parser.hpp"
 #include "supervisor/loadgen/url.hpp"
+#include "transport/unique_fd.hpp"
 
 namespace ringserve::loadgen {
-
-// Move-only owner of a file descriptor.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& o) noexcept : fd_(o.release()) {}
-  UniqueFd& operator=(UniqueFd&& o) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-  int get() const { return fd_; }
-  int release() { const int f = fd_; fd_ = -1; return f; }
-  void reset(int fd = -1);
-  explicit operator bool() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
 
 // A finished exchange. status 0 = no HTTP response (connect/read/write failure, reset, timeout,
 // malformed response): `error` says which.
@@ -77,7 +59,7 @@ class Connection {
   void finishResponse(std::vector<Exchange>& done);
 
   const Endpoint* ep_;
-  UniqueFd fd_;
+  transport::UniqueFd fd_;
   bool connecting_ = false;
   ResponseParser parser_;
   bool keepBody_;

@@ -109,7 +109,7 @@ class InferRun {
   std::map<std::uint64_t, std::unique_ptr<Job>> jobs_;  // by seq: in flight, retrying or waiting to be written
   std::vector<Job*> retrying_;
   std::vector<Worker> workers_;
-  UniqueFd epoll_;
+  transport::UniqueFd epoll_;
   std::mt19937_64 rng_;
   InferSummary sum_;
   ProgressLine bar_;

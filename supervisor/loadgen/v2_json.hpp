@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "supervisor/loadgen/v2_types.hpp"
+#include "transport/json_text.hpp"
 
 namespace ringserve::loadgen {
 
@@ -21,8 +22,7 @@ V2Response parseResponse(std::string_view body, std::size_t jsonLength);
 // has none.
 std::string errorMessage(std::string_view body);
 
-// Appends s as a JSON string literal (quotes included).
-void appendJsonString(std::string& out, std::string_view s);
+using transport::appendJsonString;  // the one in transport/json_text.hpp
 
 // `obj` (a minified JSON object or "") with `"key": valueJson` added at the end.
 std::string withMember(std::string_view obj, std::string_view key, std::string_view valueJson);

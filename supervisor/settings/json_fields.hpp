@@ -14,12 +14,12 @@
 #include <vector>
 
 #include "supervisor/settings/environment.hpp"
+#include "transport/json_text.hpp"
 #include "supervisor/settings/error.hpp"
 
 namespace ringserve::supervisor::settings::detail {
 
-// Appends `s` as a JSON string literal.
-void appendJsonString(std::string& out, std::string_view s);
+using transport::appendJsonString;  // the one in transport/json_text.hpp
 std::string jsonString(std::string_view s);
 
 // One value for a field: the JSON element and where it came from ("settings.json: field 'x'" or

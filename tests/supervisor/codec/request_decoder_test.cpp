@@ -7,7 +7,7 @@
 #include <cstring>
 #include <regex>
 
-#include "supervisor/codec/half.hpp"
+#include "transport/half.hpp"
 #include "test_arena.hpp"
 
 namespace ringserve::supervisor::codec {
@@ -422,8 +422,8 @@ TEST(RequestDecoder, ParserIsReusedAcrossGrowingRequests) {
 }
 
 TEST(HalfFloat, RoundToNearestEven) {
-  using detail::doubleToBfloat16;
-  using detail::doubleToHalf;
+  using transport::doubleToBfloat16;
+  using transport::doubleToHalf;
   EXPECT_EQ(doubleToHalf(1.0), 0x3C00);
   EXPECT_EQ(doubleToHalf(-2.0), 0xC000);
   EXPECT_EQ(doubleToHalf(65504.0), 0x7BFF);
@@ -443,7 +443,7 @@ TEST(HalfFloat, RoundToNearestEven) {
   EXPECT_EQ(doubleToBfloat16(1.0 + 3 * std::ldexp(1.0, -8)), 0x3F82);  // tie, odd rounds up
   // Every half value survives half -> float -> half.
   for (std::uint32_t h = 0; h < 0x10000; ++h) {
-    const float f = detail::halfToFloat(static_cast<std::uint16_t>(h));
+    const float f = transport::halfToFloat(static_cast<std::uint16_t>(h));
     if (std::isnan(f)) continue;
     ASSERT_EQ(doubleToHalf(f), h) << std::hex << h;
   }

@@ -1,9 +1,9 @@
-#include "supervisor/codec/datatype.hpp"
+#include "transport/datatype.hpp"
 
 #include <array>
 #include <string>
 
-namespace ringserve::supervisor::codec {
+namespace ringserve::transport {
 namespace {
 
 struct TypeInfo {
@@ -66,4 +66,4 @@ std::string shapeString(std::span<const std::int64_t> shape) {
   return s;
 }
 
-}  // namespace ringserve::supervisor::codec
+}  // namespace ringserve::transport

@@ -1,10 +1,11 @@
 #pragma once
-// A move-only owner of one file descriptor (sockets, files, memfds): closed on destruction.
+// A move-only owner of one file descriptor (sockets, files, memfds): closed on destruction. In
+// transport/ because the supervisor, the worker and the clients all hold descriptors.
 #include <unistd.h>
 
 #include <utility>
 
-namespace ringserve::supervisor {
+namespace ringserve::transport {
 
 class UniqueFd {
  public:
@@ -26,13 +27,14 @@ class UniqueFd {
   explicit operator bool() const { return fd_ >= 0; }
   // Gives up ownership (e.g. to a libevent listener that closes it).
   int release() { return std::exchange(fd_, -1); }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
+  // Closes the descriptor held (if any) and owns `fd` instead.
+  void reset(int fd = -1) {
+    if (fd_ >= 0 && fd_ != fd) ::close(fd_);
+    fd_ = fd;
   }
 
  private:
   int fd_ = -1;
 };
 
-}  // namespace ringserve::supervisor
+}  // namespace ringserve::transport

@@ -1,9 +1,9 @@
 #pragma once
-// Private to codec/: FP16 / BF16 bit patterns <-> float/double, round-to-nearest-even.
+// FP16 / BF16 bit patterns <-> float/double, round-to-nearest-even (the codec and the clients).
 #include <bit>
 #include <cstdint>
 
-namespace ringserve::supervisor::codec::detail {
+namespace ringserve::transport {
 
 // Rounds `d` to a binary float with `E` exponent bits and `M` mantissa bits (IEEE layout, at most
 // 16 bits), round-to-nearest-even; overflow gives infinity, NaN stays NaN.
@@ -59,4 +59,4 @@ constexpr float halfToFloat(std::uint16_t h) {
 
 constexpr float bfloat16ToFloat(std::uint16_t h) { return std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16); }
 
-}  // namespace ringserve::supervisor::codec::detail
+}  // namespace ringserve::transport

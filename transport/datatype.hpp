@@ -1,6 +1,8 @@
 #pragma once
-// V2 tensor datatypes. The codec uses the schema's enum directly (schema::DataType from
-// worker.capnp), so a decoded request goes into the InferRequest frame without conversion.
+// V2 tensor datatypes: the one table of names and element sizes for the supervisor, the worker
+// and the clients. The enum is the schema's (schema::DataType from worker.capnp), so a decoded
+// request goes into the InferRequest frame without conversion; the worker pins the plugin ABI's
+// enum (sdk/include/ringserve/abi.h) to it with static_asserts (worker/datatype_pins.cpp).
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -9,7 +11,7 @@
 
 #include "worker.capnp.h"
 
-namespace ringserve::supervisor::codec {
+namespace ringserve::transport {
 
 using DataType = schema::DataType;
 
@@ -27,4 +29,4 @@ std::optional<std::uint64_t> elementCount(std::span<const std::int64_t> shape);
 // "[1,3]" for messages.
 std::string shapeString(std::span<const std::int64_t> shape);
 
-}  // namespace ringserve::supervisor::codec
+}  // namespace ringserve::transport
