@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "ringserve/datatype.hpp"
+#include "transport/bytes_elements.hpp"
 #include "transport/frame.hpp"
 #include "transport/wake.hpp"
 #include "worker/log.hpp"
@@ -77,20 +78,11 @@ std::optional<Failure> decodeRequest(schema::InferRequest::Reader req, transport
         return bad("shape " + shapeText(shape) + " of " + std::string(toString(type)) + " needs " +
                    std::to_string(count * elementSize(type)) + " bytes, got " + std::to_string(t.getSize()));
     } else {
-      const std::byte* p = data.value().data();
-      const std::uint64_t size = t.getSize();
-      std::uint64_t pos = 0, n = 0;
-      while (pos < size) {
-        if (size - pos < 4) return bad("BYTES data ends inside a length prefix");
-        std::uint32_t len = 0;
-        std::memcpy(&len, p + pos, 4);
-        pos += 4;
-        if (len > size - pos) return bad("a BYTES element runs past the tensor");
-        pos += len;
-        ++n;
-      }
-      if (n != count)
-        return bad("shape " + shapeText(shape) + " needs " + std::to_string(count) + " elements, got " + std::to_string(n));
+      const auto w = transport::walkBytes(data.value());
+      if (w.stop == transport::BytesWalk::Stop::truncatedLength) return bad("BYTES data ends inside a length prefix");
+      if (w.stop == transport::BytesWalk::Stop::pastEnd) return bad("a BYTES element runs past the tensor");
+      if (w.count != count)
+        return bad("shape " + shapeText(shape) + " needs " + std::to_string(count) + " elements, got " + std::to_string(w.count));
     }
     ringserve_tensor& rt = out.inputs[i];
     rt.name = str(t.getName());

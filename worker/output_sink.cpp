@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "ringserve/datatype.hpp"
+#include "transport/bytes_elements.hpp"
 
 namespace ringserve::worker {
 
@@ -73,16 +74,11 @@ std::optional<std::string> OutputSink::verify() const {
     if (o.datatype != RINGSERVE_BYTES) continue;
     std::uint64_t expected = 1;
     for (const auto d : o.shape) expected *= static_cast<std::uint64_t>(d);
-    std::uint64_t pos = 0, n = 0;
-    while (pos < o.size) {
-      if (o.size - pos < 4) return "output '" + o.name + "': BYTES data ends inside a length prefix";
-      std::uint32_t len = 0;
-      std::memcpy(&len, p + pos, 4);
-      pos += 4;
-      if (len > o.size - pos) return "output '" + o.name + "': a BYTES element runs past the output";
-      pos += len;
-      ++n;
-    }
+    const auto w = transport::walkBytes(std::span<const std::byte>(p, o.size));
+    if (w.stop == transport::BytesWalk::Stop::truncatedLength)
+      return "output '" + o.name + "': BYTES data ends inside a length prefix";
+    if (w.stop == transport::BytesWalk::Stop::pastEnd) return "output '" + o.name + "': a BYTES element runs past the output";
+    const std::uint64_t n = w.count;
     if (n != expected)
       return "output '" + o.name + "': shape " + shapeText(o.shape) + " needs " + std::to_string(expected) +
              " BYTES elements, the runtime wrote " + std::to_string(n);

@@ -13,6 +13,7 @@
 #include <random>
 #include <set>
 
+#include "transport/bytes_elements.hpp"
 #include "transport/half.hpp"
 #include "supervisor/codec/json_text.hpp"
 
@@ -289,21 +290,14 @@ std::optional<ApiError> readShape(element e, std::string_view input, std::vector
 
 // Checks that [bytes] holds exactly `elements` BYTES elements (u32 LE length + bytes each).
 std::optional<std::string> checkBytesLayout(std::span<const std::byte> bytes, std::uint64_t elements) {
-  std::uint64_t pos = 0;
-  std::uint64_t n = 0;
-  while (pos < bytes.size()) {
-    if (bytes.size() - pos < 4) return "ends inside the length of element " + std::to_string(n);
-    std::uint32_t len = 0;
-    std::memcpy(&len, bytes.data() + pos, 4);
-    pos += 4;
-    if (len > bytes.size() - pos) {
-      return "element " + std::to_string(n) + " claims " + std::to_string(len) + " bytes but only " +
-             std::to_string(bytes.size() - pos) + " remain";
-    }
-    pos += len;
-    ++n;
+  const auto w = transport::walkBytes(bytes);
+  using Stop = transport::BytesWalk::Stop;
+  if (w.stop == Stop::truncatedLength) return "ends inside the length of element " + std::to_string(w.count);
+  if (w.stop == Stop::pastEnd) {
+    return "element " + std::to_string(w.count) + " claims " + std::to_string(w.claimed) + " bytes but only " +
+           std::to_string(w.remaining) + " remain";
   }
-  if (n != elements) return "holds " + std::to_string(n) + " elements but the shape needs " + std::to_string(elements);
+  if (w.count != elements) return "holds " + std::to_string(w.count) + " elements but the shape needs " + std::to_string(elements);
   return std::nullopt;
 }
 

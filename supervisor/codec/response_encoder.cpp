@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "transport/bytes_elements.hpp"
 #include "transport/datatype.hpp"
 #include "transport/half.hpp"
 #include "supervisor/codec/json_text.hpp"
@@ -141,14 +142,10 @@ void appendData(std::string& out, const OutputPlan& o) {
     case DataType::FP64: appendNumbers<double>(out, o.bytes, o.count, printDouble); return;
     case DataType::BYTES: {
       out.push_back('[');
-      std::uint64_t pos = 0;
-      for (std::uint64_t k = 0; k < o.count; ++k) {
-        std::uint32_t len = 0;
-        std::memcpy(&len, o.bytes.data() + pos, 4);
+      transport::walkBytes(o.bytes, o.count, [&](std::uint64_t k, std::string_view element) {  // checked by checkBytes
         if (k != 0) out.push_back(',');
-        appendJsonString(out, std::string_view(reinterpret_cast<const char*>(o.bytes.data() + pos + 4), len));
-        pos += 4 + len;
-      }
+        appendJsonString(out, element);
+      });
       out.push_back(']');
       return;
     }
@@ -158,20 +155,18 @@ void appendData(std::string& out, const OutputPlan& o) {
 // Checks a BYTES tensor: `count` elements exactly filling `bytes`; with `utf8`, each must be
 // valid UTF-8. Returns the problem, or empty.
 std::string checkBytes(std::span<const std::byte> bytes, std::uint64_t count, bool utf8) {
-  std::uint64_t pos = 0;
-  for (std::uint64_t k = 0; k < count; ++k) {
-    if (bytes.size() - pos < 4) return "ends inside the length of element " + std::to_string(k);
-    std::uint32_t len = 0;
-    std::memcpy(&len, bytes.data() + pos, 4);
-    pos += 4;
-    if (len > bytes.size() - pos) return "element " + std::to_string(k) + " runs past the end of the tensor";
-    if (utf8 && !validUtf8(std::string_view(reinterpret_cast<const char*>(bytes.data() + pos), len))) {
-      return "element " + std::to_string(k) +
-             " is not valid UTF-8, which JSON cannot carry; request this output with parameters.binary_data";
-    }
-    pos += len;
+  std::optional<std::uint64_t> notUtf8;
+  const auto w = transport::walkBytes(bytes, count, [&](std::uint64_t k, std::string_view element) {
+    if (utf8 && !notUtf8 && !validUtf8(element)) notUtf8 = k;
+  });
+  using Stop = transport::BytesWalk::Stop;
+  if (w.stop == Stop::truncatedLength) return "ends inside the length of element " + std::to_string(w.count);
+  if (w.stop == Stop::pastEnd) return "element " + std::to_string(w.count) + " runs past the end of the tensor";
+  if (notUtf8) {
+    return "element " + std::to_string(*notUtf8) +
+           " is not valid UTF-8, which JSON cannot carry; request this output with parameters.binary_data";
   }
-  if (pos != bytes.size()) return "has " + std::to_string(bytes.size() - pos) + " bytes after its last element";
+  if (w.end != bytes.size()) return "has " + std::to_string(bytes.size() - w.end) + " bytes after its last element";
   return {};
 }
 

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "supervisor/loadgen/error.hpp"
+#include "transport/bytes_elements.hpp"
 #include "transport/datatype.hpp"
 #include "transport/half.hpp"
 
@@ -147,16 +148,11 @@ std::vector<std::string> decodeBinary(std::string_view d, std::string_view raw, 
     }
     return out;
   }
-  std::size_t pos = 0;
-  for (std::uint64_t i = 0; i < count; ++i) {
-    if (raw.size() - pos < 4) throw mismatch("binary data ends inside element " + std::to_string(i));
-    const auto len = getLe<std::uint32_t>(raw.data() + pos);
-    pos += 4;
-    if (raw.size() - pos < len) throw mismatch("binary data ends inside element " + std::to_string(i));
-    out.emplace_back(raw.substr(pos, len));
-    pos += len;
-  }
-  if (pos != raw.size()) throw mismatch(std::to_string(raw.size() - pos) + " bytes left after the last element");
+  const auto w = transport::walkBytes(std::as_bytes(std::span(raw.data(), raw.size())), count,
+                                     [&](std::uint64_t, std::string_view element) { out.emplace_back(element); });
+  if (w.stop != transport::BytesWalk::Stop::done || w.count != count)
+    throw mismatch("binary data ends inside element " + std::to_string(w.count));
+  if (w.end != raw.size()) throw mismatch(std::to_string(raw.size() - w.end) + " bytes left after the last element");
   return out;
 }
 
