@@ -190,23 +190,15 @@ void LaneClient::completeOne(const Descriptor& d) {
                   ? unavailable("worker " + link_->id + " could not allocate its response: the response arena is full "
                                 "(raise shm_size in settings.json or RINGSERVE_SHM_SIZE)")
                   : internalError("worker " + link_->id + " could not read the request frame");
+  } else if (auto fr = lane_.responseFrame(d); !fr) {  // the checked reader tests/transport/fuzz_test.cpp fuzzes
+    c.error = internalError("worker " + link_->id + " sent a malformed response: " + fr.error().message);
   } else {
-    auto view = lane_.peerView(d.frame_offset, d.frame_size);
-    if (!view) {
-      c.error = internalError("worker " + link_->id + " sent a response frame outside its arena: " + view.error().message);
-    } else {
-      auto fr = transport::FrameReader::open(view.value());
-      if (!fr) {
-        c.error = internalError("worker " + link_->id + " sent a malformed response: " + fr.error().message);
-      } else {
-        reader.emplace(std::move(fr.value()));
-        auto root = reader->root<schema::InferResponse>();
-        if (!root)
-          c.error = internalError("worker " + link_->id + " sent a malformed response: " + root.error().message);
-        else
-          c.response = root.value();
-      }
-    }
+    reader.emplace(std::move(fr.value()));
+    auto root = reader->root<schema::InferResponse>();
+    if (!root)
+      c.error = internalError("worker " + link_->id + " sent a malformed response: " + root.error().message);
+    else
+      c.response = root.value();
   }
   if (p.done) {
     try {
