@@ -38,10 +38,14 @@ RUN --mount=type=cache,id=ringserve-ccache,target=/root/.cache/ccache \
 # SDK and the built-in runtimes in /opt/ringserve, the Python host with libpython3.11, Python's
 # standard library and numpy (python-runtime-packages.txt) and ringserve's Python packages in
 # /opt/ringserve/lib/ringserve/python; user 1000, or any UID with group 0. scikit-learn and
-# xgboost are not in it: `ringserve dockerfile` adds them for folders whose models use them.
+# xgboost are not in it: `ringserve dockerfile` adds them for folders whose models use them. For
+# an image that serves any such model (deploy/kserve's sklearn and xgboost formats), as MLServer's
+# full image against its -slim one:
+#   docker build --build-arg PYTHON_RUNTIMES="sklearn xgboost" -t ringserve:0.1.0-full .
 FROM ${DEBIAN_IMAGE}
+ARG PYTHON_RUNTIMES=
 COPY --from=build /opt/ringserve /opt/ringserve
-RUN /opt/ringserve/share/ringserve/image-setup.sh
+RUN /opt/ringserve/share/ringserve/image-setup.sh ${PYTHON_RUNTIMES}
 ENV PATH=/opt/ringserve/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     HOME=/home/ringserve \
     XDG_RUNTIME_DIR=/run/ringserve \

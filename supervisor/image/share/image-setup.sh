@@ -5,6 +5,10 @@
 # server writes to. Run as root at image build time, by the repository's Dockerfile and
 # by Dockerfiles `ringserve dockerfile` writes for a plain Debian base.
 #
+# Arguments name built-in Python runtimes whose libraries to add (`sklearn`, `xgboost`:
+# python-NAME-packages.txt), as the repository's Dockerfile does with PYTHON_RUNTIMES for an image
+# that serves any scikit-learn or XGBoost model (KServe's formats) rather than one folder's.
+#
 # Arbitrary UIDs (OpenShift runs images as a random UID with group 0): everything the server
 # writes lives in folders owned by group 0 with group write, and HOME is one of them.
 set -eu
@@ -17,7 +21,15 @@ if [ -e "$prefix/lib/ringserve/runtimes/libringserve_python.so" ]; then
   python_host=1
   lists="$lists $here/python-runtime-packages.txt"
 fi
-# shellcheck disable=SC2086 # two file names without spaces
+for runtime in "$@"; do
+  list="$here/python-$runtime-packages.txt"
+  if [ -z "$python_host" ] || [ ! -f "$list" ]; then
+    echo "image-setup.sh: no built-in Python runtime '$runtime' here (sklearn, xgboost; they need the Python host)" >&2
+    exit 2
+  fi
+  lists="$lists $list"
+done
+# shellcheck disable=SC2086 # file names without spaces
 "$here/apt-install.sh" $lists
 if [ -n "$python_host" ]; then
   # The built-in packages compiled now: at run time their folder is not writable by the server's

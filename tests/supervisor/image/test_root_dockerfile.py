@@ -32,15 +32,18 @@ class RootDockerfileTest(unittest.TestCase):
         cls.base = podman_env.ensure_base()
         cls.tag = f"localhost/ringserve:{version()}"
 
-        def build_root():
+        def build_root(tag=cls.tag, *args):
             start = time.monotonic()
             r = podman_env.podman("build", "--format", "docker", "--pull=never", "--network", "host",
-                                  "--build-arg", f"DEBIAN_IMAGE={cls.base}", "-t", cls.tag,
+                                  "--build-arg", f"DEBIAN_IMAGE={cls.base}", *args, "-t", tag,
                                   "-f", os.path.join(SOURCE_DIR, "Dockerfile"), SOURCE_DIR, check=False, timeout=3600)
             assert r.returncode == 0, f"podman build of the repository failed:\n{r.stdout[-4000:]}\n{r.stderr[-4000:]}"
             return time.monotonic() - start
 
         first, cached = build_root(), build_root()
+        # The full variant (deploy/kserve's image): only the last layers differ.
+        cls.full_tag = cls.tag + "-full"
+        full = build_root(cls.full_tag, "--build-arg", "PYTHON_RUNTIMES=sklearn xgboost")
         cls.folder = podman_env.examples_folder(cls.tmp, TEST_RUNTIMES)
         start = time.monotonic()
         r = subprocess.run([BIN, "build", cls.folder, "-t", EXAMPLES_TAG, "--builder", "podman", "--network", "host"],
@@ -50,7 +53,8 @@ class RootDockerfileTest(unittest.TestCase):
         print(f"\nrepository Dockerfile: {first:.0f} s (cold when the layer cache is empty, as in CI), "
               f"{cached:.1f} s cached; {cls.tag} {podman_env.image_size(cls.tag) / 1e6:.0f} MB beside "
               f"{cls.base} {podman_env.image_size(cls.base) / 1e6:.0f} MB; ringserve build of the examples on it "
-              f"{examples:.1f} s, {podman_env.image_size(EXAMPLES_TAG) / 1e6:.0f} MB", file=sys.stderr)
+              f"{examples:.1f} s, {podman_env.image_size(EXAMPLES_TAG) / 1e6:.0f} MB; {cls.full_tag} {full:.1f} s, "
+              f"{podman_env.image_size(cls.full_tag) / 1e6:.0f} MB", file=sys.stderr)
 
     @classmethod
     def tearDownClass(cls):
@@ -98,6 +102,18 @@ class RootDockerfileTest(unittest.TestCase):
                               " && python3 -c 'import numpy' && ! ls /usr/include/python3.11/Python.h"
                               " && ! python3 -c 'import sklearn'")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
+    def test_the_full_image_has_the_builtin_python_runtimes_libraries(self):
+        r = podman_env.podman("run", "--rm", "--network", "host", "--entrypoint", "python3", self.full_tag, "-c",
+                              "import sklearn, joblib, xgboost, shutil; print(shutil.which('g++'))", check=False)
+        self.assertEqual((r.returncode, r.stdout.strip()), (0, "None"), r.stderr)
+
+    def test_image_setup_refuses_an_unknown_python_runtime(self):
+        r = podman_env.podman("run", "--rm", "--network", "host", "--user", "0", "--entrypoint",
+                              "/opt/ringserve/share/ringserve/image-setup.sh", self.tag, "torch", check=False)
+        self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+        self.assertIn("no built-in Python runtime 'torch'", r.stderr)
 
 
 if __name__ == "__main__":
