@@ -1,5 +1,5 @@
-"""The echo runtime MLServer 1.3.5 was measured with (bench/README.md): `predict` returns the
-input's data as output, unchanged."""
+"""The echo runtime MLServer 1.3.5 was measured with: `predict` returns the input's data as output,
+unchanged. bench/python/run.py measures it beside the C++ echo."""
 from mlserver import MLModel
 from mlserver.types import InferenceRequest, InferenceResponse, ResponseOutput
 
