@@ -2,7 +2,8 @@
 removed afterwards), while keeping models apart: two model folders that both hold `models.py`
 each get their own module. Before importing from a folder, the modules an earlier import took
 from another model folder (and this folder's own, so an edited models.py runs anew on reload)
-leave sys.modules; objects already created keep their module alive.
+leave sys.modules; objects already created keep their module alive. A model folder's modules are
+compiled from source on each import, never from a .pyc (_SourceLoader says why).
 
 The worker creates models on several threads at once (worker/control_loop.cpp starts one job per
 load), and sys.path and sys.modules are process-wide: without _lock, one thread's folder could sit
@@ -45,6 +46,31 @@ def _evict_model_modules():
             sys.modules.pop(name, None)
 
 
+class _SourceLoader(importlib.machinery.SourceFileLoader):
+    """Compiles a model folder's module from its source on every import and writes no .pyc: a
+    .pyc is trusted when the source's size and mtime (whole seconds) match, so an edit of the same
+    size within a second of the last import would reload the old code."""
+
+    def get_code(self, fullname):
+        path = self.get_filename(fullname)
+        return self.source_to_code(self.get_data(path), path)
+
+
+def _source_finder(path):
+    return importlib.machinery.FileFinder(
+        path, (importlib.machinery.ExtensionFileLoader, importlib.machinery.EXTENSION_SUFFIXES),
+        (_SourceLoader, importlib.machinery.SOURCE_SUFFIXES))
+
+
+def _source_hook(folder):
+    """A path hook for `folder` and its subfolders (packages inside a model folder)."""
+    def hook(path):
+        if path == folder or _inside(path, folder):
+            return _source_finder(path)
+        raise ImportError("not a model folder")
+    return hook
+
+
 def _import(module_name, module_dir):
     with _lock:
         return _import_locked(module_name, module_dir)
@@ -56,6 +82,10 @@ def _import_locked(module_name, module_dir):
         return importlib.import_module(module_name)
     _evict_model_modules()
     before = set(sys.modules)
+    hook = _source_hook(module_dir)
+    for path in [p for p in sys.path_importer_cache if p == module_dir or _inside(p, module_dir)]:
+        del sys.path_importer_cache[path]
+    sys.path_hooks.insert(0, hook)
     sys.path.insert(0, module_dir)
     try:
         importlib.invalidate_caches()
@@ -65,6 +95,7 @@ def _import_locked(module_name, module_dir):
             sys.path.remove(module_dir)
         except ValueError:
             pass
+        sys.path_hooks.remove(hook)
     _imported_from[module_dir] = [n for n in set(sys.modules) - before
                                   if _inside(getattr(sys.modules[n], "__file__", None), module_dir)]
     return module

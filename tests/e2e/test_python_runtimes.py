@@ -440,9 +440,12 @@ class MLServerDocumentedModelsTest(unittest.TestCase):
 
 class CrashAndReloadTest(unittest.TestCase):
     def setUp(self):
+        # Bytecode caching on, as a deployment has it (CTest turns it off for the source tree), so
+        # the reload below also proves a stale .pyc is not what runs.
         self.s = Server(copy_examples=False, models={"bad": py_model("bad", "Misbehave"),
                                                      "a": py_model("a", "Who", "models")},
-                        files={**files("bad"), "a/models.py": os.path.join(MODELS, "same_a", "models.py")})
+                        files={**files("bad"), "a/models.py": os.path.join(MODELS, "same_a", "models.py")},
+                        env={"PYTHONDONTWRITEBYTECODE": ""})
 
     def tearDown(self):
         code = self.s.stop()
@@ -473,6 +476,13 @@ class CrashAndReloadTest(unittest.TestCase):
             f.write(src.replace('WHO = "a"', 'WHO = "edited"'))
         self.assertEqual(self.s.post("/v2/repository/models/a/load").status_code, 200)
         self.assertEqual(self.s.infer("a", X).json()["outputs"][0]["data"], ["edited"])
+        # The same size again, within the same second as likely as not: the .pyc's size and mtime
+        # check alone could miss it; the reload must still run the new source.
+        with open(path, "w") as f:
+            f.write(src.replace('WHO = "a"', 'WHO = "EDITED"'))
+        self.assertEqual(self.s.post("/v2/repository/models/a/load").status_code, 200)
+        self.assertEqual(self.s.infer("a", X).json()["outputs"][0]["data"], ["EDITED"])
+        self.assertFalse(os.path.exists(os.path.join(self.s.repo, "a", "__pycache__")), "no .pyc beside models.py")
 
 
 if __name__ == "__main__":
