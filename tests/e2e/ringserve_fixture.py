@@ -103,7 +103,10 @@ class Server:
             try:
                 if requests.get(self.url + path, timeout=2).status_code == 200:
                     return
-            except requests.ConnectionError:
+            # A slow answer is not ready yet either: the supervisor's main loop answers readiness
+            # and is held while an environment is unpacked for the first time
+            # (supervisor/core/server_core.cpp, poolFor).
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(0.02)
         raise RuntimeError(f"not ready within {timeout}s:\n" + self.read_log())
