@@ -13,6 +13,7 @@
 #include "supervisor/cli/paths.hpp"
 #include "supervisor/control/control_server.hpp"
 #include "supervisor/core/server_core.hpp"
+#include "supervisor/event.hpp"
 #include "supervisor/http/rest_server.hpp"
 #include "supervisor/settings/repository.hpp"
 #include "supervisor/settings/server_settings.hpp"
@@ -54,12 +55,10 @@ int runStart(const std::string& dir) {
   auto sigcb = [](evutil_socket_t sig, short, void* arg) {
     (*static_cast<std::function<void(int)>*>(arg))(static_cast<int>(sig));
   };
-  std::unique_ptr<event, decltype(&event_free)> sigterm(evsignal_new(mainLoop.base(), SIGTERM, sigcb, &onSignalFn),
-                                                        &event_free);
-  std::unique_ptr<event, decltype(&event_free)> sigint(evsignal_new(mainLoop.base(), SIGINT, sigcb, &onSignalFn),
-                                                       &event_free);
-  evsignal_add(sigterm.get(), nullptr);
-  evsignal_add(sigint.get(), nullptr);
+  Event sigterm = Event::signal(mainLoop.base(), SIGTERM, sigcb, &onSignalFn);
+  Event sigint = Event::signal(mainLoop.base(), SIGINT, sigcb, &onSignalFn);
+  sigterm.add();
+  sigint.add();
   const unsigned n = std::max(1u, s.httpThreads);
   std::vector<std::unique_ptr<EventLoop>> httpLoops;
   std::vector<std::unique_ptr<LoopLanes>> lanes;
@@ -117,6 +116,7 @@ int runStart(const std::string& dir) {
   // Graceful stop: stop accepting, let in-flight requests finish (bounded), stop the workers.
   bool stopping = false;
   std::function<void()> drainTick;
+  Event drainTimer;  // polls the in-flight count while draining
   auto onSignal = [&](int sig) {
     if (stopping) {
       spdlog::warn("second signal {}: stopping now", sig);
@@ -128,22 +128,19 @@ int runStart(const std::string& dir) {
     rest.stopAccepting();
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::milliseconds(static_cast<long>(s.parallelWorkersTimeout * 1000));
-    auto* timer = event_new(
-        mainLoop.base(), -1, 0, [](evutil_socket_t, short, void* arg) { (*static_cast<std::function<void()>*>(arg))(); },
+    drainTimer = Event::timer(
+        mainLoop.base(), [](evutil_socket_t, short, void* arg) { (*static_cast<std::function<void()>*>(arg))(); },
         &drainTick);
-    drainTick = [&, timer, deadline] {
+    drainTick = [&, deadline] {
       int inFlight = 0;
       for (const auto& w : core.workers()) inFlight += w.inFlight;
       if (inFlight > 0 && std::chrono::steady_clock::now() < deadline) {
-        timeval tv{0, 5000};
-        evtimer_add(timer, &tv);
+        drainTimer.add(std::chrono::milliseconds(5));
         return;
       }
-      event_free(timer);
       core.shutdown([&] { mainLoop.stop(); });
     };
-    timeval tv{0, 0};
-    evtimer_add(timer, &tv);
+    drainTimer.add(std::chrono::microseconds(0));
   };
   onSignalFn = onSignal;
 

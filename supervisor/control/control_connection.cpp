@@ -17,16 +17,13 @@ constexpr timeval kIdleTimeout{120, 0};
 ControlConnection::ControlConnection(event_base* base, transport::UniqueFd fd, Peer peer, std::uint64_t id, Handler handler,
                                      Closed closed)
     : base_(base), fd_(std::move(fd)), peer_(peer), id_(id), handler_(std::move(handler)), closed_(std::move(closed)) {
-  readEvent_ = event_new(base_, fd_.get(), EV_READ | EV_PERSIST, &ControlConnection::onReadable, this);
-  writeEvent_ = event_new(base_, fd_.get(), EV_WRITE | EV_PERSIST, &ControlConnection::onWritable, this);
+  readEvent_ = Event(base_, fd_.get(), EV_READ | EV_PERSIST, &ControlConnection::onReadable, this);
+  writeEvent_ = Event(base_, fd_.get(), EV_WRITE | EV_PERSIST, &ControlConnection::onWritable, this);
 }
 
-ControlConnection::~ControlConnection() {
-  if (readEvent_) event_free(readEvent_);
-  if (writeEvent_) event_free(writeEvent_);
-}
+ControlConnection::~ControlConnection() = default;
 
-void ControlConnection::start() { event_add(readEvent_, &kIdleTimeout); }
+void ControlConnection::start() { readEvent_.add(kIdleTimeout); }
 
 void ControlConnection::onReadable(evutil_socket_t, short what, void* arg) {
   auto self = static_cast<ControlConnection*>(arg)->shared_from_this();  // survives close()
@@ -54,7 +51,7 @@ void ControlConnection::readSome() {
     return;
   }
   if (n == 0) {
-    event_del(readEvent_);
+    readEvent_.del();
     if (decoder_.buffered() > 0) {
       // The peer may have only shut down its sending side, so the error can still reach it.
       failAndClose("truncated control request: the connection was closed after " +
@@ -94,9 +91,9 @@ void ControlConnection::runBufferedRequests() {
   running_ = false;
   if (isClosed_ || closing_) return;
   if (busy_)
-    event_del(readEvent_);
+    readEvent_.del();
   else
-    event_add(readEvent_, &kIdleTimeout);
+    readEvent_.add(kIdleTimeout);
 }
 
 void ControlConnection::onReply(const Reply& r) {
@@ -130,7 +127,7 @@ void ControlConnection::failAndClose(const std::string& message) {
 void ControlConnection::refuse(const std::string& message) {
   if (isClosed_) return;
   closing_ = true;
-  event_del(readEvent_);
+  readEvent_.del();
   queueReply(Reply::error(message));
 }
 
@@ -140,7 +137,7 @@ void ControlConnection::flush() {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        event_add(writeEvent_, nullptr);
+        writeEvent_.add();
         return;
       }
       close();  // the peer is gone; nothing else to tell it
@@ -151,16 +148,15 @@ void ControlConnection::flush() {
   if (isClosed_) return;
   out_.clear();
   outPos_ = 0;
-  event_del(writeEvent_);
+  writeEvent_.del();
   if (closing_) close();
 }
 
 void ControlConnection::close() {
   if (isClosed_) return;
   isClosed_ = true;
-  event_free(readEvent_);
-  event_free(writeEvent_);
-  readEvent_ = writeEvent_ = nullptr;
+  readEvent_.reset();
+  writeEvent_.reset();
   fd_.reset();
   if (closed_) closed_(id_);
 }

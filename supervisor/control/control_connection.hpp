@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "supervisor/control/control_protocol.hpp"
+#include "supervisor/event.hpp"
 #include "transport/unique_fd.hpp"
 #include "transport/frame.hpp"
 
@@ -64,8 +65,8 @@ class ControlConnection : public std::enable_shared_from_this<ControlConnection>
   std::uint64_t id_;
   Handler handler_;
   Closed closed_;
-  event* readEvent_ = nullptr;
-  event* writeEvent_ = nullptr;
+  Event readEvent_;
+  Event writeEvent_;
   transport::StreamFrameDecoder decoder_{kMaxRequestFrame};
   std::vector<std::byte> out_;
   std::size_t outPos_ = 0;

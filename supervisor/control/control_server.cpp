@@ -38,7 +38,6 @@ ControlServer::ControlServer(EventLoop& main, ServerCore& core, ControlServerInf
 
 ControlServer::~ControlServer() {
   if (listener_) evconnlistener_free(listener_);  // closes the listening socket
-  if (resumeTimer_) event_free(resumeTimer_);
   auto connections = std::move(connections_);
   connections_.clear();
   for (auto& [id, c] : connections) c->close();
@@ -62,7 +61,7 @@ Expected<std::string> ControlServer::listen(const std::filesystem::path& socketP
   }
   socket_->fd.release();  // the listener owns it now
   evconnlistener_set_error_cb(listener_, &ControlServer::onAcceptError);
-  resumeTimer_ = evtimer_new(main_.base(), &ControlServer::onResume, this);
+  resumeTimer_ = Event::timer(main_.base(), &ControlServer::onResume, this);
   spdlog::info("control socket: {}", socket_->path.string());
   return socket_->path.string();
 }
@@ -77,7 +76,7 @@ void ControlServer::onAcceptError(evconnlistener* l, void* arg) {
   spdlog::warn("control socket: accept failed: {}; pausing for 100 ms", evutil_socket_error_to_string(e));
   evconnlistener_disable(l);
   timeval tv{0, 100000};
-  evtimer_add(self->resumeTimer_, &tv);
+  self->resumeTimer_.add(tv);
 }
 
 void ControlServer::onResume(evutil_socket_t, short, void* arg) {

@@ -65,7 +65,7 @@ class ControlServer {
   ControlServerInfo info_;
   std::optional<BoundSocket> socket_;
   evconnlistener* listener_ = nullptr;
-  event* resumeTimer_ = nullptr;  // re-enables accepting after an accept error (e.g. out of fds)
+  Event resumeTimer_;  // re-enables accepting after an accept error (e.g. out of fds)
   std::map<std::uint64_t, std::shared_ptr<ControlConnection>> connections_;
   std::uint64_t nextId_ = 1;
 };

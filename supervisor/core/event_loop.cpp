@@ -22,20 +22,21 @@ EventLoop::EventLoop(std::string name) : name_(std::move(name)) {
   base_ = event_base_new();
   if (base_ == nullptr) throw std::runtime_error("event_base_new failed for loop " + name_);
   event_base_priority_init(base_, kPriorities);
-  postedEvent_ = event_new(base_, -1, 0, &EventLoop::onPosted, this);
-  endOfTurnEvent_ = event_new(base_, -1, 0, &EventLoop::onEndOfTurn, this);
-  event_priority_set(endOfTurnEvent_, kEndOfTurnPriority);
-  stopEvent_ = event_new(
-      base_, -1, 0, [](evutil_socket_t, short, void* b) { event_base_loopbreak(static_cast<event_base*>(b)); }, base_);
-  event_priority_set(stopEvent_, 0);
+  postedEvent_ = Event::timer(base_, &EventLoop::onPosted, this);
+  endOfTurnEvent_ = Event::timer(base_, &EventLoop::onEndOfTurn, this);
+  endOfTurnEvent_.setPriority(kEndOfTurnPriority);
+  stopEvent_ = Event::timer(
+      base_, [](evutil_socket_t, short, void* b) { event_base_loopbreak(static_cast<event_base*>(b)); }, base_);
+  stopEvent_.setPriority(0);
   loopThread_ = std::this_thread::get_id();
 }
 
 EventLoop::~EventLoop() {
   stop();
-  event_free(postedEvent_);
-  event_free(endOfTurnEvent_);
-  event_free(stopEvent_);
+  // The events go before their base.
+  postedEvent_.reset();
+  endOfTurnEvent_.reset();
+  stopEvent_.reset();
   event_base_free(base_);
 }
 
@@ -45,7 +46,7 @@ void EventLoop::post(std::function<void()> fn) {
     if (stopped_) return;
     posted_.push_back(std::move(fn));
   }
-  event_active(postedEvent_, 0, 0);
+  postedEvent_.activate(0);
 }
 
 void EventLoop::onPosted(evutil_socket_t, short, void* self) {
@@ -61,7 +62,7 @@ void EventLoop::onPosted(evutil_socket_t, short, void* self) {
 void EventLoop::atEndOfTurn(const void* key, std::function<void()> fn) {
   for (auto& [k, f] : endOfTurn_)
     if (k == key) return;
-  if (endOfTurn_.empty()) event_active(endOfTurnEvent_, 0, 0);
+  if (endOfTurn_.empty()) endOfTurnEvent_.activate(0);
   endOfTurn_.emplace_back(key, std::move(fn));
 }
 
@@ -87,7 +88,7 @@ void EventLoop::stop() {
     stopped_ = true;
   }
   // event_base_loopbreak alone is lost if the loop has not started yet (libevent clears the flag).
-  event_active(stopEvent_, 0, 0);
+  stopEvent_.activate(0);
   if (thread_.joinable() && std::this_thread::get_id() != thread_.get_id()) thread_.join();
 }
 

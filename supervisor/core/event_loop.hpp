@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "supervisor/event.hpp"
+
 namespace ringserve::supervisor {
 
 class EventLoop {
@@ -42,9 +44,9 @@ class EventLoop {
 
   std::string name_;
   event_base* base_ = nullptr;
-  event* postedEvent_ = nullptr;
-  event* endOfTurnEvent_ = nullptr;
-  event* stopEvent_ = nullptr;  // activated by stop(): stays pending until the loop runs, so no stop is lost
+  Event postedEvent_;
+  Event endOfTurnEvent_;
+  Event stopEvent_;  // activated by stop(): stays pending until the loop runs, so no stop is lost
   std::mutex mutex_;
   std::vector<std::function<void()>> posted_;
   bool stopped_ = false;

@@ -51,12 +51,12 @@ LaneClient::LaneClient(EventLoop& loop, std::shared_ptr<WorkerLink> link, std::u
       link_(std::move(link)),
       lane_(link_->shm->segment(), lane, link_->shm->laneEventFd(lane)),
       maxInRing_(link_->shm->segment().geometry().ring_slots / 2) {
-  event_ = event_new(loop_.base(), lane_.eventFd(), EV_READ | EV_PERSIST, &LaneClient::onEvent, this);
-  event_add(event_, nullptr);
+  event_ = Event(loop_.base(), lane_.eventFd(), EV_READ | EV_PERSIST, &LaneClient::onEvent, this);
+  event_.add();
 }
 
 LaneClient::~LaneClient() {
-  event_free(event_);
+  event_.reset();
   failAll(unavailable("worker " + link_->id + " of pool " + link_->pool + " is no longer serving"));
 }
 

@@ -90,7 +90,7 @@ class LaneClient : public std::enable_shared_from_this<LaneClient> {
   EventLoop& loop_;
   std::shared_ptr<WorkerLink> link_;
   transport::SupervisorLane lane_;
-  event* event_ = nullptr;
+  Event event_;
   std::uint64_t nextTag_ = 1;
   std::unordered_map<std::uint64_t, Pending> pending_;
   std::deque<transport::Descriptor> backlog_;

@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "supervisor/codec/json_text.hpp"
+#include "supervisor/event.hpp"
 #include "supervisor/environments/environment.hpp"
 
 namespace ringserve::supervisor {
@@ -43,14 +44,11 @@ struct ServerCore::Slot {
   bool ready = false;
   bool gaveUp = false;
   std::string lastReason;
-  event* timer = nullptr;
+  Event timer;  // the restart backoff
   std::uint64_t incarnation = 0;
   bool killedAsHung = false;  // our kill() after request_timeout: a failure, so it restarts
   WorkerHeartbeat lastHeartbeat;
   std::set<Instance*> models;  // placed here
-  ~Slot() {
-    if (timer != nullptr) event_free(timer);
-  }
 };
 
 struct ServerCore::Pool {
@@ -82,10 +80,7 @@ struct ServerCore::Instance {
   bool shadow = false;                 // a reload candidate, not routed yet
   bool removed = false;
   ServerCore* core = nullptr;
-  event* loadTimer = nullptr;          // the load deadline; its argument is this instance
-  ~Instance() {
-    if (loadTimer != nullptr) event_free(loadTimer);
-  }
+  Event loadTimer;                     // the load deadline; its argument is this instance
 };
 
 namespace {
@@ -353,16 +348,15 @@ void ServerCore::onExit(Slot& slot, const WorkerExit& exit) {
 }
 
 void ServerCore::scheduleRestart(Slot& slot, std::chrono::milliseconds delay) {
-  if (slot.timer == nullptr)
-    slot.timer = event_new(
-        main_.base(), -1, 0,
+  if (!slot.timer)
+    slot.timer = Event::timer(
+        main_.base(),
         [](evutil_socket_t, short, void* arg) {
           auto* s = static_cast<Slot*>(arg);
           s->core->spawn(*s);
         },
         &slot);
-  timeval tv{static_cast<time_t>(delay.count() / 1000), static_cast<suseconds_t>((delay.count() % 1000) * 1000)};
-  evtimer_add(slot.timer, &tv);
+  slot.timer.add(delay);
 }
 
 bool ServerCore::poolUnused(const Pool& pool) const {
@@ -477,9 +471,9 @@ void ServerCore::load(Instance& inst) {
 
 void ServerCore::armLoadDeadline(Instance& inst) {
   inst.core = this;
-  if (inst.loadTimer == nullptr)
-    inst.loadTimer = event_new(
-        main_.base(), -1, 0,
+  if (!inst.loadTimer)
+    inst.loadTimer = Event::timer(
+        main_.base(),
         [](evutil_socket_t, short, void* arg) {
           auto& in = *static_cast<Instance*>(arg);
           if (in.removed || in.state != ModelState::loading) return;
@@ -495,8 +489,7 @@ void ServerCore::armLoadDeadline(Instance& inst) {
           in.core->publish();
         },
         &inst);
-  timeval tv{static_cast<time_t>(kLoadDeadline.count()), 0};
-  evtimer_add(inst.loadTimer, &tv);
+  inst.loadTimer.add(kLoadDeadline);
 }
 
 void ServerCore::sendLoad(Slot& slot, Instance& inst) {
@@ -616,21 +609,19 @@ void ServerCore::beginUnload(Instance& inst, Done done) {
     ServerCore* core;
     std::shared_ptr<Instance> inst;
     Done done;
-    event* timer = nullptr;
     Clock::time_point deadline;
+    Event timer;  // polls the drain; freed with the Ctx, inside its own callback (libevent allows it)
   };
-  auto* ctx = new Ctx{this, self, std::move(done), nullptr, Clock::now() + std::chrono::seconds(60)};
-  ctx->timer = event_new(
-      main_.base(), -1, 0,
+  auto* ctx = new Ctx{this, self, std::move(done), Clock::now() + std::chrono::seconds(60), {}};
+  ctx->timer = Event::timer(
+      main_.base(),
       [](evutil_socket_t, short, void* arg) {
         auto* c = static_cast<Ctx*>(arg);
         // Drain: in-flight requests keep their route and finish before the runtime unloads.
         if (c->inst->counters->inFlight.load() > 0 && Clock::now() < c->deadline) {
-          timeval tv{0, 2000};
-          evtimer_add(c->timer, &tv);
+          c->timer.add(std::chrono::milliseconds(2));
           return;
         }
-        event_free(c->timer);
         std::unique_ptr<Ctx> owned(c);
         auto& in = *c->inst;
         for (Slot* s : in.loaded) c->core->unloadFrom(*s, in.handle);
@@ -646,8 +637,7 @@ void ServerCore::beginUnload(Instance& inst, Done done) {
         if (c->done) c->done(std::string("model " + display(in.name, in.version) + " unloaded"));
       },
       ctx);
-  timeval tv{0, 0};
-  evtimer_add(ctx->timer, &tv);
+  ctx->timer.add(std::chrono::microseconds(0));
 }
 
 const settings::ModelSettings* ServerCore::findSettings(const std::string& name) const {
@@ -819,7 +809,7 @@ void ServerCore::shutdown(std::function<void()> done) {
   const auto grace = std::chrono::milliseconds(static_cast<long>(options_.settings.parallelWorkersTimeout * 1000));
   for (auto& [k, pool] : pools_)
     for (auto& slot : pool->slots) {
-      if (slot->timer != nullptr) evtimer_del(slot->timer);
+      slot->timer.del();
       if (slot->proc) {
         any = true;
         slot->proc->stop(grace);

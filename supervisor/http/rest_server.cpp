@@ -23,6 +23,7 @@
 #include "supervisor/codec/cloud_events.hpp"
 #include "supervisor/codec/evbuffer_io.hpp"
 #include "supervisor/codec/json_text.hpp"
+#include "supervisor/event.hpp"
 #include "supervisor/codec/request_decoder.hpp"
 #include "supervisor/codec/request_frame.hpp"
 #include "supervisor/codec/response_encoder.hpp"
@@ -383,7 +384,7 @@ struct InferCall {
   LaneClient* lane = nullptr;
   std::uint64_t tag = 0;
   std::uint64_t progressAtSend = 0;
-  event* timer = nullptr;
+  Event timer;  // request_timeout; freed when the answer or the timeout comes, whichever is first
   bool done = false;
   bool gzip = false;
 };
@@ -506,10 +507,7 @@ void RestServer::PerLoop::infer(evhttp_request* req, const RouteMatch& route, Cl
   auto tag = lane->submit(frame->offset, frame->size, arena.take(), [call](Completion& c) {
     auto& self = *call->pl;
     call->counters->inFlight.fetch_sub(1, std::memory_order_relaxed);
-    if (call->timer != nullptr) {
-      event_free(call->timer);
-      call->timer = nullptr;
-    }
+    call->timer.reset();
     if (call->done) return;
     call->done = true;
     auto failWith = [&](const ApiError& e) {
@@ -577,12 +575,11 @@ void RestServer::PerLoop::infer(evhttp_request* req, const RouteMatch& route, Cl
   call->tag = tag.value();
 
   if (const auto& timeout = server->settings_.requestTimeout) {
-    call->timer = event_new(
-        loop->base(), -1, 0,
+    call->timer = Event::timer(
+        loop->base(),
         [](evutil_socket_t, short, void* arg) {
           auto* c = static_cast<InferCall*>(arg);
-          event_free(c->timer);
-          c->timer = nullptr;
+          c->timer.reset();  // inside its own callback: libevent allows it
           if (c->done) return;
           c->done = true;
           c->counters->failure->inc();
@@ -595,9 +592,7 @@ void RestServer::PerLoop::infer(evhttp_request* req, const RouteMatch& route, Cl
           c->pl->server->core_.reportTimeout(c->link, c->progressAtSend);
         },
         call.get());
-    const double t = *timeout;
-    timeval tv{static_cast<time_t>(t), static_cast<suseconds_t>((t - static_cast<double>(static_cast<time_t>(t))) * 1e6)};
-    evtimer_add(call->timer, &tv);
+    call->timer.add(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::duration<double>(*timeout)));
   }
 }
 

@@ -19,6 +19,7 @@
 #include "supervisor/process/restart_policy.hpp"
 #include "supervisor/process/spawn_child.hpp"
 #include "supervisor/process/worker_codec.hpp"
+#include "supervisor/event.hpp"
 #include "transport/frame.hpp"
 #include "transport/wake.hpp"
 
@@ -91,7 +92,7 @@ class WorkerProcess::Impl {
   bool handleHello(detail::HelloFrame hello);
   void checkExited();
   void onReaped(int waitStatus, bool statusKnown);
-  event* makeTimer(void (*fn)(evutil_socket_t, short, void*));
+  Event makeTimer(event_callback_fn fn) { return Event::timer(base_, fn, this); }
 
   static void readCb(bufferevent*, void* self) { static_cast<Impl*>(self)->onReadable(); }
   static void eventCb(bufferevent*, short what, void* self) { static_cast<Impl*>(self)->onChannelEvent(what); }
@@ -109,11 +110,11 @@ class WorkerProcess::Impl {
   bufferevent* channel_ = nullptr;
   transport::StreamFrameDecoder decoder_{transport::kMaxControlFrame};
   int pidfd_ = -1;
-  event* pidEvent_ = nullptr;
-  event* handshakeTimer_ = nullptr;
-  event* stopTimer_ = nullptr;
-  event* channelClosedTimer_ = nullptr;
-  event* sigchldKick_ = nullptr;  // fallback mode: one check right after registration
+  Event pidEvent_;
+  Event handshakeTimer_;
+  Event stopTimer_;
+  Event channelClosedTimer_;
+  Event sigchldKick_;  // fallback mode: one check right after registration
   bool usesSigchld_ = false;
 
   std::uint64_t nextId_ = 1;
@@ -133,6 +134,8 @@ class WorkerProcess::Impl {
     static std::map<pid_t, Impl*> r;
     return r;
   }
+  // Shared by every Impl of the main loop and freed by the last one to unregister. A raw event,
+  // not an Event: a static owner would free it after the loop's base is gone, at exit.
   static inline event* sigchldEvent_ = nullptr;
 };
 
@@ -212,10 +215,6 @@ void WorkerProcess::kill() { impl_->kill(); }
 std::size_t WorkerProcess::pendingControlRequests() const { return impl_->pendingCount(); }
 void WorkerProcess::forceSigchldFallbackForTesting(bool on) { gForceSigchld = on; }
 
-event* WorkerProcess::Impl::makeTimer(void (*fn)(evutil_socket_t, short, void*)) {
-  return evtimer_new(base_, fn, this);
-}
-
 bool WorkerProcess::Impl::start(int controlFd) {
   evutil_make_socket_nonblocking(controlFd);
   channel_ = bufferevent_socket_new(base_, controlFd, BEV_OPT_CLOSE_ON_FREE);
@@ -229,14 +228,13 @@ bool WorkerProcess::Impl::start(int controlFd) {
   handshakeTimer_ = makeTimer(&Impl::handshakeTimeoutCb);
   stopTimer_ = makeTimer(&Impl::stopTimeoutCb);
   channelClosedTimer_ = makeTimer(&Impl::channelClosedCb);
-  if (handshakeTimer_ == nullptr || stopTimer_ == nullptr || channelClosedTimer_ == nullptr) return false;
-  const timeval tv = toTimeval(owner_->launch_.handshakeTimeout);
-  evtimer_add(handshakeTimer_, &tv);
+  if (!handshakeTimer_ || !stopTimer_ || !channelClosedTimer_) return false;
+  handshakeTimer_.add(toTimeval(owner_->launch_.handshakeTimeout));
 
   pidfd_ = gForceSigchld ? -1 : openPidfd(owner_->pid_);
   if (pidfd_ >= 0) {
-    pidEvent_ = event_new(base_, pidfd_, EV_READ | EV_PERSIST, &Impl::pidfdCb, this);
-    return pidEvent_ != nullptr && event_add(pidEvent_, nullptr) == 0;
+    pidEvent_ = Event(base_, pidfd_, EV_READ | EV_PERSIST, &Impl::pidfdCb, this);
+    return pidEvent_.add();
   }
   if (!gForceSigchld) spdlog::warn("pidfd_open: {}; watching {} through SIGCHLD", std::strerror(errno), who());
   registerSigchld();
@@ -246,8 +244,7 @@ bool WorkerProcess::Impl::start(int controlFd) {
 WorkerProcess::Impl::~Impl() {
   *alive_ = false;
   if (channel_ != nullptr) bufferevent_free(channel_);
-  for (event* e : {pidEvent_, handshakeTimer_, stopTimer_, channelClosedTimer_, sigchldKick_})
-    if (e != nullptr) event_free(e);
+  for (Event* e : {&pidEvent_, &handshakeTimer_, &stopTimer_, &channelClosedTimer_, &sigchldKick_}) e->reset();  // before the pidfd closes
   if (!reaped_ && owner_->pid_ > 0) {
     signalKill();
     int status = 0;
@@ -270,7 +267,7 @@ void WorkerProcess::Impl::registerSigchld() {
   }
   // A child that died before the signal event existed sent its SIGCHLD to nobody.
   sigchldKick_ = makeTimer(&Impl::pidfdCb);
-  if (sigchldKick_ != nullptr) event_active(sigchldKick_, EV_TIMEOUT, 0);
+  sigchldKick_.activate(EV_TIMEOUT);
 }
 
 void WorkerProcess::Impl::unregisterSigchld() {
@@ -407,7 +404,7 @@ bool WorkerProcess::Impl::handleFrame(detail::FromWorkerFrame frame) {
 
 bool WorkerProcess::Impl::handleHello(detail::HelloFrame hello) {
   helloSeen_ = true;
-  evtimer_del(handshakeTimer_);
+  handshakeTimer_.del();
   if (const std::string refusal = detail::judgeHello(hello, owner_->poolLabel()); !refusal.empty()) {
     spdlog::error("{}: {}", who(), refusal);
     killFor(refusal, true);
@@ -431,8 +428,7 @@ void WorkerProcess::Impl::onChannelEvent(short what) {
   // An exiting worker's pidfd normally fires at the same time; give it the chance to report the
   // real exit status. A stopping worker is already under the stop timer.
   if (!reaped_ && owner_->state_ != WorkerState::stopping) {
-    const timeval tv = toTimeval(kChannelClosedGrace);
-    evtimer_add(channelClosedTimer_, &tv);
+    channelClosedTimer_.add(toTimeval(kChannelClosedGrace));
   }
 }
 
@@ -477,8 +473,7 @@ void WorkerProcess::Impl::stop(std::chrono::milliseconds grace) {
   state = WorkerState::stopping;
   grace_ = grace;
   send(detail::encodeShutdown(0));
-  const timeval tv = toTimeval(grace);
-  evtimer_add(stopTimer_, &tv);
+  stopTimer_.add(toTimeval(grace));
 }
 
 void WorkerProcess::Impl::stopTimeoutCb(evutil_socket_t, short, void* p) {
@@ -514,8 +509,8 @@ void WorkerProcess::Impl::onReaped(int waitStatus, bool statusKnown) {
   reaped_ = true;  // from here signalKill() is a no-op: the pid may already be someone else's
   if (!drainChannel()) return;
   owner_->state_ = WorkerState::exited;
-  if (pidEvent_ != nullptr) event_del(pidEvent_);
-  for (event* e : {handshakeTimer_, stopTimer_, channelClosedTimer_}) evtimer_del(e);
+  pidEvent_.del();
+  for (Event* e : {&handshakeTimer_, &stopTimer_, &channelClosedTimer_}) e->del();
   if (usesSigchld_) unregisterSigchld();
   if (channel_ != nullptr) {
     bufferevent_free(channel_);
