@@ -1,5 +1,5 @@
 @0xe87431d992c7195c;
-# The control socket (SPEC §7): `ringserve ctl` <-> supervisor. One length-prefixed request frame,
+# The control socket (docs/cli.md#the-control-socket): `ringserve ctl` <-> supervisor. One length-prefixed request frame,
 # one response frame, per operation (transport/frame.hpp framing). A connection may carry several
 # operations one after another.
 

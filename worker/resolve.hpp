@@ -1,5 +1,5 @@
 #pragma once
-// `implementation` resolution (SPEC §5, issue 11): "<module>.<Class>" -> a runtime plugin.
+// `implementation` resolution (docs/runtimes.md#implementation-resolution): "<module>.<Class>" -> a runtime plugin.
 // The supervisor sends the search path: model folder, environment library folder(s), built-in
 // runtime folder. Searched in this order, first hit wins:
 //   model folder:      <module>.so, lib<module>.so, then <module>.py, <module>/__init__.py

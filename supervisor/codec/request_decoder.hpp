@@ -2,7 +2,7 @@
 // Decodes a V2 inference request body (JSON, or the binary tensor extension) straight into a
 // worker lane's arena.
 //
-// Accepted (SPEC §3, Triton's binary extension):
+// Accepted (docs/rest-api.md#inference, Triton's binary extension):
 //  - JSON body: {"id"?, "parameters"?, "inputs":[{name, shape, datatype, parameters?, data}],
 //    "outputs"?:[{name, parameters?}]}. `data` nested or flat (flattened row-major; only the
 //    total element count is checked against the shape, as Triton does).

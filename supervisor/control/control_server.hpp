@@ -1,5 +1,5 @@
 #pragma once
-// The control socket server (SPEC §7): a Unix-domain socket on the supervisor's main loop that runs
+// The control socket server (docs/cli.md#the-control-socket): a Unix-domain socket on the supervisor's main loop that runs
 // `ringserve ctl` operations against the ServerCore. Only peers with the server's uid or root are
 // served (SO_PEERCRED); others get an error reply, a log line naming their uid and pid, and are
 // disconnected.

@@ -1,7 +1,8 @@
 #pragma once
 // The supervisor's model and worker management, on the main loop: pools of workers (one per pool
-// key, SPEC §6), placement of model versions on workers, loading and unloading through the
-// control channel, worker deaths and restarts, and the routing table the HTTP loops read.
+// key, docs/environments.md#pools-and-workers), placement of model versions on workers, loading
+// and unloading through the control channel, worker deaths and restarts, and the routing table
+// the HTTP loops read.
 //
 // Threads: every member runs on the main loop except the ones marked "any thread", which post
 // to it. HTTP loops see only routing() snapshots and the LoopLanes the core posts deaths to.

@@ -1,5 +1,5 @@
 #pragma once
-// Environments (SPEC §6): turning a model's `environment_tarball` / `environment_path` into a
+// Environments (docs/environments.md): turning a model's `environment_tarball` / `environment_path` into a
 // verified folder that a pool's workers can be launched from, and the pool key of each model.
 //
 // Cache layout in environments_dir (shared by every server using it):
@@ -62,7 +62,7 @@ Expected<std::optional<PreparedEnvironment>> prepareForModel(const settings::Mod
 // The pool gid of a model: inference_pool_gid, else a fresh uuid4 when
 // autogenerate_inference_pool_gid (so call once per model load), else nullopt.
 std::optional<std::string> poolGid(const settings::ModelParameters& parameters);
-// SPEC §6 pool key: the environment key, the gid, "<env key>-<gid>" when both, "default" when none.
+// The pool key (docs/environments.md#pools-and-workers): the environment key, the gid, "<env key>-<gid>" when both, "default" when none.
 std::string poolKey(const std::optional<PreparedEnvironment>& environment, const std::optional<std::string>& gid);
 
 // LD_LIBRARY_PATH for the environment's workers: its lib/ first, then `inherited` (the

@@ -1,5 +1,5 @@
 #pragma once
-// ringserve-env.json, the manifest at the root of an environment (SPEC §6): which architecture,
+// ringserve-env.json, the manifest at the root of an environment (docs/environments.md): which architecture,
 // worker protocol and plugin SDK ABI the environment was built for, and by which ringserve. Read
 // and checked before any worker of the environment is launched.
 //

@@ -1,7 +1,8 @@
 #pragma once
 // Extraction of one tar archive (plain, gzip, zstd, xz, bzip2) into a folder that nothing else
-// uses yet, refusing every entry that could write or point outside it (SPEC §6, §11). The caller
-// owns the folder: on error it is left as is (partly written) for the caller to remove.
+// uses yet, refusing every entry that could write or point outside it
+// (docs/environments.md#the-cache). The caller owns the folder: on error it is left as is (partly
+// written) for the caller to remove.
 #include <cstdint>
 #include <filesystem>
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// The V2 REST API (SPEC §3) on `http_threads` libevent loops that share one listening socket.
+// The V2 REST API (docs/rest-api.md) on `http_threads` libevent loops that share one listening socket.
 // Loop k owns lane k of every worker: an inference request is decoded straight into the chosen
 // worker's lane-k arena, sent through its ring, and answered from the loop's eventfd callback;
 // no loop ever blocks on a worker.

@@ -1,5 +1,5 @@
 #pragma once
-// model-settings.json (SPEC §2.2): one model of the repository, with MLServer's field names.
+// model-settings.json (docs/settings.md#model-settingsjson-model): one model of the repository, with MLServer's field names.
 //
 // Precedence per field: the file > RINGSERVE_MODEL_<FIELD> > MLSERVER_MODEL_<FIELD> > default.
 // `parameters.*` fields are overridden by their bare name (RINGSERVE_MODEL_URI -> parameters.uri).

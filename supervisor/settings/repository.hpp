@@ -1,5 +1,6 @@
 #pragma once
-// Model repository discovery (SPEC §2) and default-version choice (SPEC §2.4).
+// Model repository discovery (docs/settings.md#repository-layout) and default-version choice
+// (docs/settings.md#versions).
 #include <cstddef>
 #include <filesystem>
 #include <optional>
@@ -29,7 +30,7 @@ struct DiscoveredModel {
 // MLSERVER_MODEL_IMPLEMENTATION is set (an error entry if building it fails); else nothing.
 std::vector<DiscoveredModel> discoverModels(const std::filesystem::path& repoDir, const EnvMap& env);
 
-// Index of the default version among the versions of one model (SPEC §2.4): a model without a
+// Index of the default version among the versions of one model (docs/settings.md#versions): a model without a
 // version counts as newest; otherwise the highest integer version; otherwise the
 // lexicographically highest. nullopt only for an empty list. Ties keep the first.
 std::optional<std::size_t> defaultVersionIndex(const std::vector<std::optional<std::string>>& versions);

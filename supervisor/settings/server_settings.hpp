@@ -1,5 +1,5 @@
 #pragma once
-// settings.json (SPEC §2.1): the server's configuration, with MLServer's field names.
+// settings.json (docs/settings.md#settingsjson-server): the server's configuration, with MLServer's field names.
 //
 // Precedence per field: the file > RINGSERVE_<FIELD> > MLSERVER_<FIELD> > the default below.
 // Environment values are converted by the field's type: booleans accept true/false/1/0/yes/no/on/off
