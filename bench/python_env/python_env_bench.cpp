@@ -36,6 +36,8 @@ double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
 }
+double lowest(const std::vector<double>& v) { return v.empty() ? 0 : *std::min_element(v.begin(), v.end()); }
+double highest(const std::vector<double>& v) { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); }
 
 struct Start {
   std::string implementation;
@@ -128,6 +130,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   spdlog::set_level(spdlog::level::warn);
+  // Workers inherit this process's environment: with PYTHONDONTWRITEBYTECODE set (some shells and
+  // CI set it) no .pyc is ever written into the pycache prefix and "warm" would compile every .py
+  // on every start, as the no-.pyc row does on purpose.
+  if (std::getenv("PYTHONDONTWRITEBYTECODE") != nullptr) {
+    std::printf("PYTHONDONTWRITEBYTECODE is set here; unset for the workers (warm = cached .pyc)\n");
+    ::unsetenv("PYTHONDONTWRITEBYTECODE");
+  }
   const fs::path tmp = fs::temp_directory_path() / ("python_env_bench-" + std::to_string(::getpid()));
   fs::create_directories(tmp);
   env::PackOptions o;
@@ -169,14 +178,23 @@ int main(int argc, char** argv) {
   event_base_free(base);
   fs::remove_all(tmp);
   const double b = median(echo);
-  std::printf("worker start to ready, medians of %d alternating runs       prepare ms  start ms  total ms  vs C++ echo\n",
+  std::vector<double> coldTotal, warmTotal, nopycTotal;
+  for (std::size_t i = 0; i < echo.size(); ++i) {
+    coldTotal.push_back(coldPrep[i] + coldStart[i]);
+    warmTotal.push_back(warmPrep[i] + warmStart[i]);
+    nopycTotal.push_back(warmPrep[i] + nopycStart[i]);
+  }
+  std::printf("worker start to ready, medians of %d alternating runs       prepare ms  start ms  total ms  vs C++ echo"
+              "  total min-max ms\n",
               runs);
-  std::printf("C++ echo worker (baseline)                                  %10s %9.1f %9.1f     1.00x\n", "-", b, b);
-  auto row = [&](const char* what, double prep, double start) {
-    std::printf("%-59s %10.1f %9.1f %9.1f  %8.2fx\n", what, prep, start, prep + start, (prep + start) / b);
+  std::printf("C++ echo worker (baseline)                                  %10s %9.1f %9.1f     1.00x  %7.1f-%.1f\n", "-",
+              b, b, lowest(echo), highest(echo));
+  auto row = [&](const char* what, double prep, double start, const std::vector<double>& total) {
+    std::printf("%-59s %10.1f %9.1f %9.1f  %8.2fx  %7.1f-%.1f\n", what, prep, start, median(total), median(total) / b,
+                lowest(total), highest(total));
   };
-  row("Python env, cold (unpack + first .pyc compile)", median(coldPrep), median(coldStart));
-  row("Python env, warm (cached unpack and .pyc)", median(warmPrep), median(warmStart));
-  row("Python env, cached unpack, no .pyc (compiled every start)", median(warmPrep), median(nopycStart));
+  row("Python env, cold (unpack + first .pyc compile)", median(coldPrep), median(coldStart), coldTotal);
+  row("Python env, warm (cached unpack and .pyc)", median(warmPrep), median(warmStart), warmTotal);
+  row("Python env, cached unpack, no .pyc (compiled every start)", median(warmPrep), median(nopycStart), nopycTotal);
   return 0;
 }
