@@ -8,6 +8,7 @@ import enum
 import json as _json
 
 REQUIRED = object()
+_MISSING = object()
 
 
 class ValidationError(ValueError):
@@ -68,31 +69,34 @@ class BaseModel:
     _extra_allowed = False
 
     def __init__(self, **kwargs):
-        fields = self._fields
+        # Hot: runtimes build an InferenceResponse and its outputs on every request, so one pass
+        # over the fields, each popped from kwargs once.
         d = self.__dict__
-        d["_fields_set"] = set()
-        for name, (default, conv) in fields.items():
-            if name in kwargs:
-                value = kwargs.pop(name)
-                if conv is not None and value is not None:
-                    try:
-                        value = conv(value)
-                    except ValidationError:
-                        raise
-                    except (TypeError, ValueError) as e:
-                        raise ValidationError(f"{type(self).__name__}.{name}: {e}") from None
-                d[name] = value
-                d["_fields_set"].add(name)
-            elif default is REQUIRED:
-                raise ValidationError(f"{type(self).__name__}: field '{name}' is required")
-            else:
+        fields_set = set()
+        d["_fields_set"] = fields_set
+        for name, (default, conv) in self._fields.items():
+            value = kwargs.pop(name, _MISSING)
+            if value is _MISSING:
+                if default is REQUIRED:
+                    raise ValidationError(f"{type(self).__name__}: field '{name}' is required")
                 d[name] = _copy.copy(default) if isinstance(default, (list, dict)) else default
-        for name, value in kwargs.items():
-            if name.startswith("_"):
-                d[name] = value        # private attributes (e.g. _decoded_payload, _source)
-            elif self._extra_allowed:
-                d[name] = value
-                d["_fields_set"].add(name)
+                continue
+            if conv is not None and value is not None:
+                try:
+                    value = conv(value)
+                except ValidationError:
+                    raise
+                except (TypeError, ValueError) as e:
+                    raise ValidationError(f"{type(self).__name__}.{name}: {e}") from None
+            d[name] = value
+            fields_set.add(name)
+        if kwargs:
+            for name, value in kwargs.items():
+                if name.startswith("_"):
+                    d[name] = value        # private attributes (e.g. _decoded_payload, _source)
+                elif self._extra_allowed:
+                    d[name] = value
+                    fields_set.add(name)
 
     def __setattr__(self, name, value):
         if not name.startswith("_") and name not in self._fields and not self._extra_allowed:

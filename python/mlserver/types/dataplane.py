@@ -30,9 +30,12 @@ class Datatype(str, enum.Enum):
     BYTES = "BYTES"
 
 
+_DATATYPE_SET = frozenset(_DATATYPES + ("BF16",))  # BF16: a ringserve datatype MLServer lacks
+
+
 def _datatype(v):
     v = v.value if isinstance(v, enum.Enum) else v
-    if v not in _DATATYPES and v != "BF16":  # BF16: a ringserve datatype MLServer lacks
+    if not (isinstance(v, str) and v in _DATATYPE_SET):
         raise ValidationError("Input should be " + ", ".join(f"'{d}'" for d in _DATATYPES[:-1])
                               + " or 'BYTES'")
     return v
@@ -247,6 +250,6 @@ class RepositoryUnloadErrorResponse(InferenceErrorResponse):
 def _new(cls, **fields):
     """Fast construction for the host's hot path (fields already valid)."""
     obj = cls.__new__(cls)
-    fields["_fields_set"] = set(k for k in fields)
+    fields["_fields_set"] = set(fields)
     obj.__dict__.update(fields)
     return obj
