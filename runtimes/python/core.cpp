@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core_api.h"
@@ -378,6 +379,16 @@ bool findModuleDir(std::string_view implementation, const std::string& modelDir,
   return false;
 }
 
+// The C++ payload of a capsule handed to Python: freed by the capsule's destructor when Python
+// drops its last reference, which for a token Python keeps (ringserve_host's last-created-model
+// token for logs outside calls, a model object a module still references) is never, since the
+// interpreter is never finalised. Allocated only here so tests/sanitizers/lsan.supp can name
+// exactly these (noinline keeps the name in the allocation's stack).
+template <typename T, typename... Args>
+__attribute__((noinline)) T* capsulePayload(Args&&... args) {
+  return new T{std::forward<Args>(args)...};
+}
+
 // --- entry points -----------------------------------------------------------------------------
 
 int32_t create(const ringserve_host* host, ringserve_call* call, const ringserve_model_info* info, void** out) {
@@ -393,11 +404,11 @@ int32_t create(const ringserve_host* host, ringserve_call* call, const ringserve
     return fail(host, call, RINGSERVE_NOT_FOUND, "Python module of '" + std::string(view(info->implementation)) +
                                                      "' not found; looked for:" + tried);
   }
-  auto* mt = new ModelToken{host, info->host_model};
+  auto* mt = capsulePayload<ModelToken>(host, info->host_model);
   m->modelToken = PyCapsule_New(mt, kModelCapsule, [](PyObject* c) {
     delete static_cast<ModelToken*>(PyCapsule_GetPointer(c, kModelCapsule));
   });
-  auto* ct = new CallToken{host, nullptr, PyList_New(0)};
+  auto* ct = capsulePayload<CallToken>(host, nullptr, PyList_New(0));
   m->callToken = PyCapsule_New(ct, kCallCapsule, [](PyObject* c) {
     auto* t = static_cast<CallToken*>(PyCapsule_GetPointer(c, kCallCapsule));
     Py_XDECREF(t->views);
