@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import unittest
 
 from ringserve_fixture import EXAMPLES, Server, run_threads
@@ -77,6 +78,14 @@ class PythonRepositoryTest(unittest.TestCase):
                        settings={"environments_dir": os.path.join(cls.tmp, "envs")})
         for name in ("iris", "xgb") + tuple(f"custom-py3{m}" for m in cls.minors):
             cls.s.wait_ready(model=name, timeout=60)
+        # The broken model never becomes ready: wait for its load to end (its worker may still be
+        # importing scikit-learn when the others are ready).
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            index = {m["name"]: m for m in cls.s.post("/v2/repository/index", json={}).json()}
+            if index["broken"]["state"] != "LOADING":
+                break
+            time.sleep(0.05)
 
     @classmethod
     def tearDownClass(cls):
