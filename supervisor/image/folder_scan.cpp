@@ -20,17 +20,25 @@ std::string relativeTo(const fs::path& p, const fs::path& root) {
   return rel.empty() ? "." : rel;
 }
 
-// settings.json's fields as the variables that set them. MLSERVER_<FIELD>, the prefix that loses
-// to RINGSERVE_<FIELD>: so `-e RINGSERVE_X` wins over the baked default and `-e MLSERVER_X`
-// replaces it.
-ImageResult<bool> readSettings(const fs::path& file, FolderScan& scan) {
-  simdjson::dom::parser parser;
+// `file` as a JSON object, owned by `parser`; one line naming the file when it is not one.
+ImageResult<simdjson::dom::object> loadObject(simdjson::dom::parser& parser, const fs::path& file) {
   simdjson::dom::element doc;
   if (auto err = parser.load(file.string()).get(doc)) {
     return ImageError{file.string() + ": not valid JSON (" + simdjson::error_message(err) + ")"};
   }
   simdjson::dom::object object;
   if (doc.get(object)) return ImageError{file.string() + ": must hold a JSON object"};
+  return object;
+}
+
+// settings.json's fields as the variables that set them. MLSERVER_<FIELD>, the prefix that loses
+// to RINGSERVE_<FIELD>: so `-e RINGSERVE_X` wins over the baked default and `-e MLSERVER_X`
+// replaces it.
+ImageResult<bool> readSettings(const fs::path& file, FolderScan& scan) {
+  simdjson::dom::parser parser;
+  auto loaded = loadObject(parser, file);
+  if (!loaded) return loaded.error();
+  simdjson::dom::object object = loaded.value();
   for (auto [key, value] : object) {
     std::string name = "MLSERVER_";
     for (char c : key) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -51,12 +59,9 @@ constexpr const char* kBuiltinPythonRuntimes[] = {"mlserver_sklearn", "mlserver_
 // the model brings no environment: the image needs that runtime's libraries.
 ImageResult<bool> readModelSettings(const fs::path& file, FolderScan& scan) {
   simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (auto err = parser.load(file.string()).get(doc)) {
-    return ImageError{file.string() + ": not valid JSON (" + simdjson::error_message(err) + ")"};
-  }
-  simdjson::dom::object object;
-  if (doc.get(object)) return ImageError{file.string() + ": must hold a JSON object"};
+  auto loaded = loadObject(parser, file);
+  if (!loaded) return loaded.error();
+  simdjson::dom::object object = loaded.value();
   simdjson::dom::element implementation;
   // No implementation: the server refuses the model when it loads it, with its own message.
   if (object["implementation"].get(implementation)) return true;

@@ -147,6 +147,12 @@ class Server:
             self.proc.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def finish(self):
+        """A test class's teardown: a graceful stop that must exit 0, then cleanup."""
+        code = self.stop()
+        self.cleanup()
+        assert code == 0, code
+
 
 def run_threads(n, fn):
     """Runs fn(i) on n threads; returns the list of results (exceptions re-raised)."""

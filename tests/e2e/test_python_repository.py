@@ -90,9 +90,7 @@ class PythonRepositoryTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         if hasattr(cls, "s"):
-            code = cls.s.stop()
-            cls.s.cleanup()
-            assert code == 0, code
+            cls.s.finish()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def iris(self, model, outputs=None, inputs=IRIS):

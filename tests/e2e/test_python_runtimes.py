@@ -108,9 +108,7 @@ class BehaviourTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.s.stop()
-        cls.s.cleanup()
-        assert code == 0, code
+        cls.s.finish()
 
     def do(self, what):
         return self.s.infer("bad", X, extra={"parameters": {"do": what}})
@@ -334,9 +332,7 @@ class MLServerDocumentedModelsTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.s.stop()
-        cls.s.cleanup()
-        assert code == 0, code
+        cls.s.finish()
 
     def answer(self, model, body, **kw):
         r = self.s.post(f"/v2/models/{model}/infer", json=body, **kw)

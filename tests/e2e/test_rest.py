@@ -86,9 +86,7 @@ class RestApiTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        code = cls.s.stop()
-        cls.s.cleanup()
-        assert code == 0, code
+        cls.s.finish()
 
     def load_flaky(self):
         r = self.s.post("/v2/repository/models/flaky/load")
