@@ -87,4 +87,12 @@ bool validUtf8(std::string_view text) { return simdjson::validate_utf8(text.data
 
 std::string sanitizedUtf8(std::string_view text) { return validUtf8(text) ? std::string(text) : sanitizeUtf8(text); }
 
+void appendJsonStringRepaired(std::string& out, std::string_view text) {
+  if (validUtf8(text)) {
+    appendJsonString(out, text);
+  } else {
+    appendJsonString(out, sanitizeUtf8(text));
+  }
+}
+
 }  // namespace ringserve::transport

@@ -13,5 +13,8 @@ void appendJsonString(std::string& out, std::string_view text);
 bool validUtf8(std::string_view text);
 // `text` with every invalid UTF-8 byte replaced by U+FFFD (e.g. HTTP header values).
 std::string sanitizedUtf8(std::string_view text);
+// appendJsonString of text nobody vouches for (an error message, a log line): invalid UTF-8 bytes
+// become U+FFFD, so the output is valid JSON; valid text is appended without a copy.
+void appendJsonStringRepaired(std::string& out, std::string_view text);
 
 }  // namespace ringserve::transport

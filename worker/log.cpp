@@ -10,11 +10,10 @@ namespace {
 std::string gWorkerId;
 bool gJson = false;
 
-// A JSON string literal; a message is not trusted to be UTF-8 (a runtime's text, a path), so
-// invalid bytes become U+FFFD and the line stays valid JSON.
+// A JSON string literal; a message is not trusted to be UTF-8 (a runtime's text, a path).
 std::string quote(std::string_view s) {
   std::string out;
-  transport::appendJsonString(out, transport::sanitizedUtf8(s));
+  transport::appendJsonStringRepaired(out, s);
   return out;
 }
 }  // namespace

@@ -18,8 +18,7 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
     std::string s;
-    supervisor::codec::appendJsonString(s, supervisor::codec::sanitizedUtf8(
-                                               std::string_view(msg.payload.data(), msg.payload.size())));
+    supervisor::codec::appendJsonStringRepaired(s, std::string_view(msg.payload.data(), msg.payload.size()));
     dest.append(s.data(), s.data() + s.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonMessageFlag>(); }

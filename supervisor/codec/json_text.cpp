@@ -4,11 +4,7 @@ namespace ringserve::supervisor::codec {
 
 std::string errorBody(std::string_view message) {
   std::string body = "{\"error\":";
-  if (transport::validUtf8(message)) {
-    appendJsonString(body, message);
-  } else {
-    appendJsonString(body, transport::sanitizedUtf8(message));
-  }
+  transport::appendJsonStringRepaired(body, message);
   body += '}';
   return body;
 }

@@ -9,6 +9,7 @@
 namespace ringserve::supervisor::codec {
 
 using transport::appendJsonString;
+using transport::appendJsonStringRepaired;
 using transport::sanitizedUtf8;
 using transport::validUtf8;
 

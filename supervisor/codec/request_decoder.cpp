@@ -266,9 +266,9 @@ std::string headersObject(const std::vector<Header>& headers) {
   std::string o = "{";
   for (const auto& [name, value] : joined) {
     if (o.size() > 1) o += ',';
-    appendJsonString(o, sanitizedUtf8(name));
+    appendJsonStringRepaired(o, name);
     o += ':';
-    appendJsonString(o, sanitizedUtf8(value));
+    appendJsonStringRepaired(o, value);
   }
   o += '}';
   return o;

@@ -287,13 +287,13 @@ Expected<EncodedResponse> ResponseEncoder::Impl::encode(schema::InferResult::Rea
   const std::string_view name = result.getModelName().size() != 0 ? text(result.getModelName()) : modelName;
   const std::string_view version = result.getModelVersion().size() != 0 ? text(result.getModelVersion()) : modelVersion;
   const std::string_view id = !format.requestId.empty() ? std::string_view(format.requestId) : text(result.getId());
-  appendJsonString(j, sanitizedUtf8(name));
+  appendJsonStringRepaired(j, name);
   if (!version.empty()) {
     j += ",\"model_version\":";
-    appendJsonString(j, sanitizedUtf8(version));
+    appendJsonStringRepaired(j, version);
   }
   j += ",\"id\":";
-  appendJsonString(j, sanitizedUtf8(id));
+  appendJsonStringRepaired(j, id);
   if (!parameters.empty()) {
     j += ",\"parameters\":{";
     j += parameters;

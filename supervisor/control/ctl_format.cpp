@@ -43,7 +43,7 @@ std::string joined(const std::vector<std::string>& items) {
 
 std::string port(std::uint16_t p) { return p == 0 ? std::string("-") : ":" + std::to_string(p); }
 
-void str(std::string& out, const std::string& s) { codec::appendJsonString(out, codec::sanitizedUtf8(s)); }
+void str(std::string& out, const std::string& s) { codec::appendJsonStringRepaired(out, s); }
 
 void key(std::string& out, const char* k) {
   if (out.back() != '{') out += ',';
