@@ -402,6 +402,24 @@ void onReferenceDone(const void*, std::size_t, void* arg) {
 
 }  // namespace
 
+// A request counts as in flight from the moment it holds its route, not only once it is
+// submitted: the unload drain (core/server_core.cpp) unloads when the count is zero, and a request
+// still decoding a large body under the old route would otherwise reach a worker whose model is
+// gone. Ownership of the count passes to the completion with release().
+class InFlightHold {
+ public:
+  explicit InFlightHold(std::atomic<int>& count) : count_(&count) { count_->fetch_add(1); }
+  ~InFlightHold() {
+    if (count_ != nullptr) count_->fetch_sub(1);
+  }
+  InFlightHold(const InFlightHold&) = delete;
+  InFlightHold& operator=(const InFlightHold&) = delete;
+  void release() { count_ = nullptr; }
+
+ private:
+  std::atomic<int>* count_;
+};
+
 void RestServer::PerLoop::infer(evhttp_request* req, const RouteMatch& route, Clock::time_point t0) {
   auto& core = server->core_;
   auto table = core.routing();
@@ -418,6 +436,7 @@ void RestServer::PerLoop::infer(evhttp_request* req, const RouteMatch& route, Cl
     auto& mv = table->models.at(route.model);
     model = mv.byVersion.at(route.version.empty() ? mv.defaultVersion : route.version);
   }
+  InFlightHold inFlight(model->counters->inFlight);
   auto fail = [&](const ApiError& e) {
     model->counters->failure->inc();
     replyError(req, e, route, t0);
@@ -502,7 +521,7 @@ void RestServer::PerLoop::infer(evhttp_request* req, const RouteMatch& route, Cl
   call->lane = lane;
   call->progressAtSend = target->link->shm->progress();
   call->gzip = server->settings_.gzipEnabled && acceptsGzip(req);
-  model->counters->inFlight.fetch_add(1, std::memory_order_relaxed);
+  inFlight.release();  // the completion below, or the submit failure, ends it
 
   auto tag = lane->submit(frame->offset, frame->size, arena.take(), [call](Completion& c) {
     auto& self = *call->pl;
