@@ -6,6 +6,7 @@ base class does, while `dict()` keeps them (pydantic v2's deprecated alias)."""
 import copy as _copy
 import enum
 import json as _json
+import keyword as _keyword
 
 REQUIRED = object()
 _MISSING = object()
@@ -64,13 +65,80 @@ def json_default(value):
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+def _store_extra(obj, d, fields_set, kwargs):
+    for name, value in kwargs.items():
+        if name.startswith("_"):
+            d[name] = value        # private attributes (e.g. _decoded_payload, _source)
+        elif obj._extra_allowed:
+            d[name] = value
+            fields_set.add(name)
+
+
+def _bad_value(obj, name, error):
+    return ValidationError(f"{type(obj).__name__}.{name}: {error}")
+
+
+def _fast_init(cls):
+    """An `__init__` written for `cls._fields`, as dataclasses writes one: keyword-only arguments
+    parsed by CPython itself instead of a loop popping each field from **kwargs. Runtimes build
+    an InferenceResponse and its outputs on every request; this halves what that costs. Same
+    behaviour as BaseModel.__init__ (which stays the general path: a subclass whose `_fields`
+    differ from those the code was written for falls back to it)."""
+    fields = cls._fields
+    names = list(fields)
+    if any(not n.isidentifier() or _keyword.iskeyword(n) or n in ("self", "kwargs") for n in names):
+        return None
+    env = {"_M": _MISSING, "_F": fields, "_generic": BaseModel.__init__, "_copy": _copy.copy,
+           "_extra": _store_extra, "_bad": _bad_value, "ValidationError": ValidationError}
+    lines = [f"def __init__(self, *, {', '.join(n + '=_M' for n in names)}, **kwargs):",
+             "    if type(self)._fields is not _F:",
+             "        return _generic(self, **kwargs, **{k: v for k, v in ("
+             + ", ".join(f"({n!r}, {n})" for n in names) + ") if v is not _M})",
+             "    d = self.__dict__",
+             "    fs = set()",
+             "    d['_fields_set'] = fs"]
+    for i, (name, (default, conv)) in enumerate(fields.items()):
+        env[f"_D{i}"], env[f"_C{i}"] = default, conv
+        lines.append(f"    if {name} is _M:")
+        if default is REQUIRED:
+            lines.append(f"        raise ValidationError(type(self).__name__ + \": field '{name}' is required\")")
+        elif isinstance(default, (list, dict)):
+            lines.append(f"        d[{name!r}] = _copy(_D{i})")
+        else:
+            lines.append(f"        d[{name!r}] = _D{i}")
+        lines.append("    else:")
+        if conv is not None:
+            guard = f"{name} is not None" + (f" and type({name}) is not {conv.__name__}"
+                                             if conv in (str, int, float, bool) else "")
+            lines += [f"        if {guard}:",
+                      "            try:",
+                      f"                {name} = _C{i}({name})",
+                      "            except ValidationError:",
+                      "                raise",
+                      "            except (TypeError, ValueError) as e:",
+                      f"                raise _bad(self, {name!r}, e) from None"]
+        lines += [f"        d[{name!r}] = {name}", f"        fs.add({name!r})"]
+    lines += ["    if kwargs:", "        _extra(self, d, fs, kwargs)"]
+    exec("\n".join(lines), env)
+    init = env["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init
+
+
 class BaseModel:
     _fields = {}           # name -> (default, converter or None); filled by subclasses
     _extra_allowed = False
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" not in cls.__dict__ and cls._fields:
+            init = _fast_init(cls)
+            if init is not None:
+                cls.__init__ = init
+
     def __init__(self, **kwargs):
-        # Hot: runtimes build an InferenceResponse and its outputs on every request, so one pass
-        # over the fields, each popped from kwargs once.
+        # The general path (classes with their own __init__, e.g. the settings); most classes get
+        # a generated one (_fast_init) that does the same.
         d = self.__dict__
         fields_set = set()
         d["_fields_set"] = fields_set
@@ -91,12 +159,7 @@ class BaseModel:
             d[name] = value
             fields_set.add(name)
         if kwargs:
-            for name, value in kwargs.items():
-                if name.startswith("_"):
-                    d[name] = value        # private attributes (e.g. _decoded_payload, _source)
-                elif self._extra_allowed:
-                    d[name] = value
-                    fields_set.add(name)
+            _store_extra(self, d, fields_set, kwargs)
 
     def __setattr__(self, name, value):
         if not name.startswith("_") and name not in self._fields and not self._extra_allowed:

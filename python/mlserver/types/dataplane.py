@@ -5,6 +5,7 @@ the request arena (inputs, see ringserve_host) and a numpy array (outputs made b
 Either is turned into MLServer's flat list only when `root` is read, so codecs and the host can
 use the buffer directly (zero copies in, one copy out)."""
 import enum
+import json as _json
 import struct
 from typing import Any, Dict, List, Optional
 
@@ -190,9 +191,32 @@ class RequestOutput(BaseModel):
     _fields = {"name": (REQUIRED, str), "parameters": (None, _params)}
 
 
+class _PendingParameters:
+    """`parameters` of a request the host built (ringserve_host): kept as the JSON text the
+    supervisor sent (it always carries the HTTP headers) and parsed on first read, so a runtime
+    that never looks pays nothing. A non-data descriptor: once parsed, or once a runtime assigns
+    `parameters`, the instance's own attribute wins and this is not consulted again."""
+    __slots__ = ()
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self
+        d = obj.__dict__
+        text = d.pop("_parameters_json", None)
+        value = Parameters(**_json.loads(text)) if text else None
+        d["parameters"] = value
+        return value
+
+
 class InferenceRequest(BaseModel):
     _fields = {"id": (None, str), "parameters": (None, _params),
                "inputs": (REQUIRED, list_of(RequestInput)), "outputs": (None, list_of(RequestOutput))}
+    parameters = _PendingParameters()
+
+    def _public(self):
+        if "parameters" not in self.__dict__:
+            self.parameters  # parse pending parameters before a dump/repr lists the fields
+        return super()._public()
 
 
 class InferenceResponse(BaseModel):
@@ -252,4 +276,17 @@ def _new(cls, **fields):
     obj = cls.__new__(cls)
     fields["_fields_set"] = set(fields)
     obj.__dict__.update(fields)
+    return obj
+
+
+def _new_request(request_id, parameters_json, inputs, outputs):
+    """The host's InferenceRequest: as `_new`, with `parameters` parsed only when read."""
+    obj = InferenceRequest.__new__(InferenceRequest)
+    d = obj.__dict__
+    d["_fields_set"] = {"id", "parameters", "inputs", "outputs"}
+    d["id"], d["inputs"], d["outputs"] = request_id, inputs, outputs
+    if parameters_json:
+        d["_parameters_json"] = parameters_json
+    else:
+        d["parameters"] = None
     return obj
