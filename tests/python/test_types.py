@@ -92,6 +92,46 @@ class TypesTest(unittest.TestCase):
                                               "parameters": {"content_type": "np"}}]})
         self.assertEqual(json.loads(req.json(exclude={"inputs"})), {"id": None, "parameters": None, "outputs": None})
 
+    def test_generated_init_behaves_as_the_general_one(self):
+        # types/base.py writes an __init__ per class; a subclass with other fields falls back.
+        out = ResponseOutput(name="o", shape=("2",), datatype="FP32", data=[1, 2], _private=3, unknown=4)
+        self.assertEqual(out.model_dump(), {"name": "o", "shape": [2], "datatype": "FP32", "data": [1, 2]})
+        self.assertEqual(out._private, 3)
+        self.assertFalse(hasattr(out, "unknown"))
+        self.assertEqual(out.model_fields_set, {"name", "shape", "datatype", "data"})
+        with self.assertRaisesRegex(ValidationError, "ResponseOutput.shape: "):
+            ResponseOutput(name="o", shape=["x"], datatype="FP32", data=[1])
+        with self.assertRaisesRegex(ValidationError, "InferenceResponse: field 'model_name' is required"):
+            InferenceResponse(outputs=[])
+        extra = Parameters(content_type="np", custom=1)
+        self.assertEqual(extra.model_dump(), {"content_type": "np", "custom": 1})
+
+        class Narrow(ResponseOutput):
+            _fields = {"name": (None, str)}
+
+            def __init__(self, **kwargs):
+                super().__init__(**kwargs)   # ResponseOutput's generated __init__ sees other fields
+
+        self.assertEqual(Narrow(name="n").model_dump(), {"name": "n"})
+
+    def test_host_built_request_parses_parameters_on_first_read(self):
+        from mlserver.types.dataplane import _new_request
+        text = '{"headers": {"x-a": "1"}, "content_type": "np"}'
+        req = _new_request("id1", text, [], None)
+        self.assertNotIn("parameters", req.__dict__)
+        self.assertEqual(req.parameters.headers, {"x-a": "1"})
+        self.assertEqual(req.parameters.content_type, "np")
+        self.assertIs(req.parameters, req.parameters)
+        dumped = _new_request("id1", text, [], None).model_dump()
+        self.assertEqual(dumped, {"id": "id1", "parameters": {"headers": {"x-a": "1"}, "content_type": "np"},
+                                  "inputs": []})
+        assigned = _new_request(None, text, [], None)
+        assigned.parameters = Parameters(content_type="str")
+        self.assertEqual(assigned.model_dump(), {"parameters": {"content_type": "str"}, "inputs": []})
+        self.assertIsNone(_new_request(None, "", [], None).parameters)
+        self.assertEqual(_new_request(None, "", [], None).dict(), {"id": None, "parameters": None,
+                                                                   "inputs": [], "outputs": None})
+
 
 class SettingsTest(unittest.TestCase):
     def test_fields_defaults_and_version(self):
