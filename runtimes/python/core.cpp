@@ -85,6 +85,10 @@ struct Interpreter {
   PyObject* metadata = nullptr;
   PyObject* predict = nullptr;
   PyObject* unload = nullptr;
+  // Made once at start (under the GIL) and kept for the process: every predict would otherwise
+  // build these strings again (a datatype name per input, "release" per view).
+  PyObject* datatypeNames[kDatatypeCount] = {};
+  PyObject* releaseName = nullptr;
   std::vector<std::string> pythonPath;
 };
 Interpreter* interp = nullptr;
@@ -472,9 +476,13 @@ PyObject* inputList(const ringserve_request* r, PyObject* views) {
     char* data = t.data != nullptr ? static_cast<char*>(const_cast<void*>(t.data)) : empty;
     PyObject* mv = PyMemoryView_FromMemory(data, static_cast<Py_ssize_t>(t.size), PyBUF_READ);
     if (mv != nullptr) PyList_Append(views, mv);
+    PyObject* datatype = t.datatype < kDatatypeCount ? interp->datatypeNames[t.datatype] : nullptr;
     PyList_SetItem(list, i,
-                   Py_BuildValue("(NsNNN)", text(t.name), t.datatype < kDatatypeCount ? kDatatypes[t.datatype] : "?",
-                                 shapeTuple(t.shape, t.rank), mv, text(t.parameters_json)));
+                   datatype != nullptr
+                       ? Py_BuildValue("(NONNN)", text(t.name), datatype, shapeTuple(t.shape, t.rank), mv,
+                                       text(t.parameters_json))
+                       : Py_BuildValue("(NsNNN)", text(t.name), "?", shapeTuple(t.shape, t.rank), mv,
+                                       text(t.parameters_json)));
   }
   return list;
 }
@@ -495,7 +503,9 @@ PyObject* requestedList(const ringserve_request* r) {
 void releaseViews(PyObject* views) {
   const Py_ssize_t n = PyList_Size(views);
   for (Py_ssize_t i = 0; i < n; ++i) {
-    PyObject* r = PyObject_CallMethod(PyList_GetItem(views, i), "release", nullptr);
+    PyObject* view = PyList_GetItem(views, i);
+    PyObject* r = interp->releaseName != nullptr ? PyObject_CallMethodObjArgs(view, interp->releaseName, nullptr)
+                                                 : PyObject_CallMethod(view, "release", nullptr);
     Py_XDECREF(r);
   }
   PyErr_Clear();
@@ -580,6 +590,8 @@ bool initialise(const char* pythonPath, const char* program, std::string& error)
     if (sysPath != nullptr && s != nullptr) PyList_Insert(sysPath, static_cast<Py_ssize_t>(i), s);
     Py_XDECREF(s);
   }
+  for (unsigned i = 0; i < kDatatypeCount; ++i) in->datatypeNames[i] = PyUnicode_InternFromString(kDatatypes[i]);
+  in->releaseName = PyUnicode_InternFromString("release");
   PyObject* mod = PyModule_Create(&kModule);
   if (mod == nullptr || PyDict_SetItemString(PyImport_GetModuleDict(), "_ringserve", mod) != 0) {
     error = "cannot create the _ringserve module: " + takeException();
