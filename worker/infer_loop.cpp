@@ -110,6 +110,86 @@ bool wanted(const DecodedRequest& req, const std::string& name) {
   return false;
 }
 
+// What serving one request needs of the loop.
+struct Served {
+  transport::WorkerEndpoint& endpoint;
+  ModelTable& models;
+  const std::string& workerId;
+};
+
+void writeOk(schema::InferRequest::Reader req, const LoadedModel& model, const ringserve_call& call,
+             const DecodedRequest& decoded, const OutputSink& sink, schema::InferResult::Builder ok);
+std::optional<Failure> predictOne(const Served& at, schema::InferRequest::Reader req, std::uint32_t lane,
+                                  schema::InferResponse::Builder response, OutputSink& sink, std::string& modelLabel);
+
+// One request, read from its frame (transport's checked requestFrame; every field read under
+// readGuarded, so a frame whose pointers lie is a bad input, never a crash), run, and its answer
+// built into `response`. The model's label is set once the model is known, for the log line.
+std::optional<Failure> readAndPredict(const Served& at, const Descriptor& d, std::uint32_t lane,
+                                      schema::InferResponse::Builder response, OutputSink& sink,
+                                      std::string& modelLabel) {
+  auto reader = at.endpoint.requestFrame(lane, d);
+  if (!reader) {
+    if (d.kind != static_cast<std::uint32_t>(DescriptorKind::infer))
+      return Failure{schema::ErrorCode::BAD_INPUT, "unknown descriptor kind " + std::to_string(d.kind)};
+    return Failure{schema::ErrorCode::BAD_INPUT, "malformed request frame: " + reader.error().message};
+  }
+  auto root = reader.value().root<schema::InferRequest>();
+  if (!root) return Failure{schema::ErrorCode::BAD_INPUT, "malformed request frame: " + root.error().message};
+  auto done =
+      transport::readGuarded([&] { return predictOne(at, root.value(), lane, response, sink, modelLabel); });
+  if (!done) return Failure{schema::ErrorCode::BAD_INPUT, done.error().message};  // "malformed frame: ..."
+  return std::move(done.value());
+}
+
+std::optional<Failure> predictOne(const Served& at, schema::InferRequest::Reader req, std::uint32_t lane,
+                                  schema::InferResponse::Builder response, OutputSink& sink, std::string& modelLabel) {
+  const std::shared_ptr<LoadedModel> model = at.models.find(req.getModelHandle());
+  if (!model)
+    return Failure{schema::ErrorCode::NOT_FOUND,
+                   "model handle " + std::to_string(req.getModelHandle()) + " is not loaded in worker " + at.workerId};
+  DecodedRequest decoded;
+  if (auto f = decodeRequest(req, at.endpoint, lane, decoded)) return f;
+  std::lock_guard busy(model->busy());
+  modelLabel = model->label();
+  if (!model->live()) return Failure{schema::ErrorCode::UNAVAILABLE, "model " + model->label() + " was unloaded"};
+  ringserve_call call;
+  call.outputs = &sink;
+  if (const std::int32_t rc = model->predict(call, decoded.raw); rc != RINGSERVE_OK) {
+    const auto code = codeOf(call.errorCode != RINGSERVE_OK ? call.errorCode : rc);
+    std::string msg = call.errorMessage.empty() ? "predict failed without a message" : call.errorMessage;
+    if (code == schema::ErrorCode::INTERNAL && !model->python()) msg = model->implementation() + ": " + msg;
+    return Failure{code, std::move(msg)};
+  }
+  if (auto bad = sink.verify()) return Failure{schema::ErrorCode::INTERNAL, model->implementation() + ": " + *bad};
+  writeOk(req, *model, call, decoded, sink, response.initOk());
+  return std::nullopt;
+}
+
+void writeOk(schema::InferRequest::Reader req, const LoadedModel& model, const ringserve_call& call,
+                        const DecodedRequest& decoded, const OutputSink& sink,
+                        schema::InferResult::Builder ok) {
+  ok.setModelName(text(model.name()));
+  ok.setModelVersion(text(model.version()));
+  ok.setId(req.getId());
+  ok.setParametersJson(text(call.responseParameters));
+  unsigned n = 0;
+  for (const auto& o : sink.outputs()) n += wanted(decoded, o.name) ? 1 : 0;
+  auto outs = ok.initOutputs(n);
+  unsigned i = 0;
+  for (const auto& o : sink.outputs()) {
+    if (!wanted(decoded, o.name)) continue;
+    auto t = outs[i++];
+    t.setName(text(o.name));
+    t.setDatatype(static_cast<schema::DataType>(o.datatype));
+    auto shape = t.initShape(static_cast<unsigned>(o.shape.size()));
+    for (unsigned k = 0; k < o.shape.size(); ++k) shape.set(k, o.shape[k]);
+    t.setOffset(o.offset);
+    t.setSize(o.size);
+    t.setParametersJson(text(o.parametersJson));
+  }
+}
+
 }  // namespace
 
 bool InferLoop::run(const std::atomic<bool>& stop) {
@@ -163,82 +243,8 @@ InferLoop::Answer InferLoop::serve(const Descriptor& d, std::uint32_t lane) {
   capnp::MallocMessageBuilder message(1024);
   auto response = message.initRoot<schema::InferResponse>();
   OutputSink sink(endpoint_);
-  std::optional<Failure> failure;
   std::string modelLabel;
-
-  if (d.kind != static_cast<std::uint32_t>(DescriptorKind::infer)) {
-    failure = Failure{schema::ErrorCode::BAD_INPUT, "unknown descriptor kind " + std::to_string(d.kind)};
-  } else {
-    auto frame = endpoint_.peerView(lane, d.frame_offset, d.frame_size);
-    std::optional<transport::FrameReader> reader;
-    if (frame) {
-      auto r = transport::FrameReader::open(frame.value());
-      if (r) reader.emplace(std::move(r.value()));
-      else failure = Failure{schema::ErrorCode::BAD_INPUT, "malformed request frame: " + r.error().message};
-    } else {
-      failure = Failure{schema::ErrorCode::BAD_INPUT, "request frame outside the lane's arena: " + frame.error().message};
-    }
-    if (reader) {
-      try {
-        auto root = reader->root<schema::InferRequest>();
-        std::shared_ptr<LoadedModel> model;
-        DecodedRequest decoded;
-        if (!root) {
-          failure = Failure{schema::ErrorCode::BAD_INPUT, "malformed request frame: " + root.error().message};
-        } else if (model = models_.find(root.value().getModelHandle()); !model) {
-          auto req = root.value();
-          failure = Failure{schema::ErrorCode::NOT_FOUND, "model handle " + std::to_string(req.getModelHandle()) +
-                                                                " is not loaded in worker " + workerId_};
-        } else if (auto f = decodeRequest(root.value(), endpoint_, lane, decoded)) {
-          failure = std::move(f);
-        } else {
-          auto req = root.value();
-          std::lock_guard busy(model->busy());
-          modelLabel = model->label();
-          if (!model->live()) {
-            failure = Failure{schema::ErrorCode::UNAVAILABLE, "model " + model->label() + " was unloaded"};
-          } else {
-            ringserve_call call;
-            call.outputs = &sink;
-            const std::int32_t rc = model->predict(call, decoded.raw);
-            if (rc != RINGSERVE_OK) {
-              const auto code = codeOf(call.errorCode != RINGSERVE_OK ? call.errorCode : rc);
-              std::string msg = call.errorMessage.empty() ? "predict failed without a message" : call.errorMessage;
-              if (code == schema::ErrorCode::INTERNAL && !model->python()) msg = model->implementation() + ": " + msg;
-              failure = Failure{code, std::move(msg)};
-            } else if (auto bad = sink.verify()) {
-              failure = Failure{schema::ErrorCode::INTERNAL, model->implementation() + ": " + *bad};
-            } else {
-              auto ok = response.initOk();
-              ok.setModelName(text(model->name()));
-              ok.setModelVersion(text(model->version()));
-              ok.setId(req.getId());
-              ok.setParametersJson(text(call.responseParameters));
-              unsigned n = 0;
-              for (const auto& o : sink.outputs()) n += wanted(decoded, o.name) ? 1 : 0;
-              auto outs = ok.initOutputs(n);
-              unsigned i = 0;
-              for (const auto& o : sink.outputs()) {
-                if (!wanted(decoded, o.name)) continue;
-                auto t = outs[i++];
-                t.setName(text(o.name));
-                t.setDatatype(static_cast<schema::DataType>(o.datatype));
-                auto shape = t.initShape(static_cast<unsigned>(o.shape.size()));
-                for (unsigned k = 0; k < o.shape.size(); ++k) shape.set(k, o.shape[k]);
-                t.setOffset(o.offset);
-                t.setSize(o.size);
-                t.setParametersJson(text(o.parametersJson));
-              }
-            }
-          }
-        }
-      } catch (const kj::Exception& e) {
-        failure = Failure{schema::ErrorCode::BAD_INPUT, std::string("malformed request frame: ") + e.getDescription().cStr()};
-      }
-    }
-  }
-
-  if (failure) {
+  if (auto failure = readAndPredict({endpoint_, models_, workerId_}, d, lane, response, sink, modelLabel)) {
     sink.freeAll();
     if (failure->code == schema::ErrorCode::INTERNAL) logWarn(modelLabel, "request failed: {}", failure->message);
     auto err = response.initError();

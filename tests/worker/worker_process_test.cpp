@@ -12,7 +12,11 @@
 #include <fstream>
 #include <set>
 
+#include <capnp/message.h>
+
 #include "harness.hpp"
+#include "transport/frame.hpp"
+#include "worker.capnp.h"
 #include "schema/version.hpp"
 
 namespace ringserve::testing {
@@ -184,6 +188,70 @@ TEST(WorkerProcess, MalformedInputsAreBadInput) {
   negative.shape = {-1};
   r = w.infer(1, {negative});
   EXPECT_EQ(r.code, ErrorCode::BAD_INPUT);
+  EXPECT_TRUE(w.infer(1, {fp32("a", {1})}).ok) << "the worker keeps serving";
+}
+
+// Posts a hand-made `infer` descriptor for `frame` (copied into the lane's request arena), or
+// for an offset outside the arena when `frame` is empty, and returns the worker's answer.
+InferOutcome postFrame(WorkerHarness& w, const std::vector<std::byte>& frame, std::uint32_t kind = 0) {
+  auto& lane = w.lane(0);
+  transport::Descriptor d{};
+  d.kind = kind != 0 ? kind : static_cast<std::uint32_t>(transport::DescriptorKind::infer);
+  d.tag = 1000 + frame.size();
+  if (frame.empty()) {
+    d.frame_offset = w.segment().size() + 64;
+    d.frame_size = 64;
+  } else {
+    auto block = lane.allocate(frame.size());
+    EXPECT_TRUE(block.ok());
+    std::memcpy(lane.at(block.value()), frame.data(), frame.size());
+    d.frame_offset = block.value();
+    d.frame_size = frame.size();
+  }
+  EXPECT_TRUE(lane.post(d));
+  lane.flush();
+  return w.awaitResponse();
+}
+
+// A request frame for handle 1 whose pointer section (id, parameters, inputs, ...) points far
+// outside the message: the root opens, the model is found, and reading the inputs fails.
+std::vector<std::byte> frameWithLyingPointers() {
+  capnp::MallocMessageBuilder b;
+  auto req = b.initRoot<schema::InferRequest>();
+  req.setModelHandle(1);
+  req.setId("lying");
+  req.initInputs(1)[0].setName("a");
+  std::vector<std::byte> bytes(transport::frameSize(b));
+  transport::writeFrame(b, bytes);
+  std::uint64_t root = 0;
+  std::memcpy(&root, bytes.data() + 8, 8);  // after the one-segment table
+  const auto offset = static_cast<std::int32_t>(static_cast<std::uint32_t>(root) & ~3u) >> 2;
+  const std::uint64_t dataWords = (root >> 32) & 0xffff, pointers = root >> 48;
+  const std::size_t first = 8 + 8 * static_cast<std::size_t>(1 + offset + static_cast<std::int64_t>(dataWords));
+  const std::uint64_t outOfBounds = std::uint64_t{0x1fffff00} << 2;  // a struct pointer 512M words on
+  for (std::uint64_t k = 0; k < pointers; ++k) std::memcpy(bytes.data() + first + 8 * k, &outOfBounds, 8);
+  return bytes;
+}
+
+TEST(WorkerProcess, FramesThatLieAreBadInputAndTheWorkerKeepsServing) {
+  WorkerHarness w;
+  ASSERT_TRUE(w.load(echoModel()).ok);
+  auto r = postFrame(w, {});
+  EXPECT_EQ(r.code, ErrorCode::BAD_INPUT);
+  EXPECT_NE(r.message.find("malformed request frame"), std::string::npos) << r.message;
+
+  r = postFrame(w, std::vector<std::byte>(64, std::byte{0xff}));
+  EXPECT_EQ(r.code, ErrorCode::BAD_INPUT);
+  EXPECT_NE(r.message.find("malformed request frame"), std::string::npos) << r.message;
+
+  r = postFrame(w, frameWithLyingPointers());
+  EXPECT_EQ(r.code, ErrorCode::BAD_INPUT);
+  EXPECT_NE(r.message.find("malformed frame"), std::string::npos) << r.message;
+
+  r = postFrame(w, std::vector<std::byte>(16), 99);
+  EXPECT_EQ(r.code, ErrorCode::BAD_INPUT);
+  EXPECT_NE(r.message.find("unknown descriptor kind 99"), std::string::npos) << r.message;
+
   EXPECT_TRUE(w.infer(1, {fp32("a", {1})}).ok) << "the worker keeps serving";
 }
 
