@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <thread>
 
 #include "supervisor/codec/json_text.hpp"
 #include "supervisor/event.hpp"
@@ -91,6 +92,7 @@ std::string display(const std::string& name, const std::string& version) {
 
 ServerCore::ServerCore(Options options, EventLoop& main, std::vector<LoopLanes*> httpLanes, MetricsRegistry& metrics)
     : options_(std::move(options)), main_(main), httpLanes_(std::move(httpLanes)), metrics_(metrics) {
+  mainGuard_->loop = &main_;
   metrics_.addCollector([this](std::string& out) {
     // Runs on the main loop (the metrics server lives there), like everything it reads.
     out += "# HELP ringserve_worker_restarts_total Worker processes restarted after dying.\n"
@@ -153,6 +155,11 @@ ServerCore::ServerCore(Options options, EventLoop& main, std::vector<LoopLanes*>
 }
 
 ServerCore::~ServerCore() {
+  {
+    // An environment still being prepared finds the core gone and posts nothing.
+    std::lock_guard lock(mainGuard_->mutex);
+    mainGuard_->loop = nullptr;
+  }
   // Workers are killed and reaped by ~WorkerProcess; no callback runs.
   pools_.clear();
 }
@@ -160,33 +167,18 @@ ServerCore::~ServerCore() {
 // ---------------------------------------------------------------------------------------------
 // pools and workers
 
-ServerCore::Pool& ServerCore::poolFor(const settings::ModelSettings& s, std::string& error) {
+ServerCore::Pool& ServerCore::poolFor(const settings::ModelSettings& s,
+                                      const std::optional<environments::PreparedEnvironment>& env) {
   std::string key = "default";
   std::string label = "default";
   const auto& p = s.parameters;
-  std::optional<environments::PreparedEnvironment> env;
-  if (p.environmentTarball || p.environmentPath) {
-    // Runs on the main loop: a first unpack holds it (HTTP loops keep serving); a cached
-    // environment costs a stat.
-    auto prepared = environments::prepareForModel(p, options_.settings.environmentsDir, {},
-                                                  environments::logProgress("environment for " + s.displayName()));
-    if (!prepared) {
-      error = prepared.error().message;
-    } else {
-      env = std::move(prepared).value();
-      if (env) {
-        for (const auto& w : env->warnings) spdlog::warn("{}", w);
-        key = environments::poolKey(env, p.inferencePoolGid);
-        label = env->label;
-        if (env->unpackedNow)
-          metrics_.histogram("ringserve_environment_unpack_seconds", "Time to unpack an environment tarball.", {})
-              .observe(env->unpackSeconds);
-      }
-    }
-    if (!error.empty()) {
-      static Pool none;
-      return none;
-    }
+  if (env) {
+    for (const auto& w : env->warnings) spdlog::warn("{}", w);
+    key = environments::poolKey(env, p.inferencePoolGid);
+    label = env->label;
+    if (env->unpackedNow)
+      metrics_.histogram("ringserve_environment_unpack_seconds", "Time to unpack an environment tarball.", {})
+          .observe(env->unpackSeconds);
   } else if (p.inferencePoolGid) {
     key = "gid:" + *p.inferencePoolGid;
     label = "gid " + *p.inferencePoolGid;
@@ -409,9 +401,8 @@ ServerCore::Instance& ServerCore::addInstance(std::shared_ptr<const settings::Mo
 
 void ServerCore::start(std::vector<settings::DiscoveredModel> models) {
   // The default pool always runs, so the first model load does not wait for a worker to start.
-  std::string ignored;
   settings::ModelSettings none;
-  poolFor(none, ignored);
+  poolFor(none, std::nullopt);
   for (auto& m : models) {
     for (const auto& w : m.warnings) spdlog::warn("{}", w);
     if (!m.ok()) {
@@ -435,14 +426,42 @@ void ServerCore::start(std::vector<settings::DiscoveredModel> models) {
 }
 
 void ServerCore::load(Instance& inst) {
-  std::string error;
-  Pool& pool = poolFor(*inst.settings, error);
-  if (!error.empty()) {
+  const auto& p = inst.settings->parameters;
+  if (!p.environmentTarball && !p.environmentPath) return place(inst, poolFor(*inst.settings, std::nullopt));
+  inst.state = ModelState::loading;
+  inst.reason = "preparing its environment";
+  std::weak_ptr<Instance> weak;
+  for (auto& i : instances_)
+    if (i.get() == &inst) weak = i;
+  // A first unpack can take minutes: it runs on a thread of its own (environments/README.md),
+  // and the main loop goes on serving control requests, heartbeats and worker exits. Concurrent
+  // preparations of one environment are safe: the cache locks and the second finds it unpacked.
+  std::thread([guard = mainGuard_, settings = inst.settings, dir = options_.settings.environmentsDir,
+               limits = options_.environmentLimits, weak, this] {
+    auto prepared = std::make_shared<Expected<std::optional<environments::PreparedEnvironment>>>(
+        environments::prepareForModel(settings->parameters, dir, limits,
+                                      environments::logProgress("environment for " + settings->displayName())));
+    std::lock_guard lock(guard->mutex);
+    if (guard->loop == nullptr) return;  // the core is gone: nobody waits for this any more
+    guard->loop->post([guard, weak, prepared, this] {
+      if (!guard->alive()) return;
+      if (auto target = weak.lock(); target && !target->removed) environmentPrepared(*target, std::move(*prepared));
+    });
+  }).detach();
+}
+
+void ServerCore::environmentPrepared(Instance& inst,
+                                     Expected<std::optional<environments::PreparedEnvironment>> prepared) {
+  if (!prepared || shuttingDown_) {
     inst.state = ModelState::unavailable;
-    inst.reason = error;
+    inst.reason = prepared ? "the server is shutting down" : prepared.error().message;
     finishWaiters(inst);
     return;
   }
+  place(inst, poolFor(*inst.settings, prepared.value()));
+}
+
+void ServerCore::place(Instance& inst, Pool& pool) {
   inst.pool = &pool;
   inst.handle = nextHandle_++;
   const int n = static_cast<int>(pool.slots.size());

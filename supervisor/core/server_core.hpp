@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -22,6 +23,7 @@ struct event;
 #include "supervisor/core/loop_lanes.hpp"
 #include "supervisor/core/metrics.hpp"
 #include "supervisor/core/routing.hpp"
+#include "supervisor/environments/environment.hpp"
 #include "supervisor/process/restart_policy.hpp"
 #include "supervisor/process/worker_process.hpp"
 #include "supervisor/settings/repository.hpp"
@@ -43,6 +45,7 @@ class ServerCore {
     std::string workerExecutable;   // the server's own ringserve-worker
     std::string builtinRuntimeDir;  // <install>/lib/ringserve/runtimes
     settings::EnvMap env;           // for re-reading model-settings.json on load
+    environments::Limits environmentLimits;  // of every unpack (tests: a writeHook holding one)
   };
 
   ServerCore(Options options, EventLoop& main, std::vector<LoopLanes*> httpLanes, MetricsRegistry& metrics);
@@ -99,7 +102,7 @@ class ServerCore {
   struct Instance;
 
   // pools and workers
-  Pool& poolFor(const settings::ModelSettings& s, std::string& error);
+  Pool& poolFor(const settings::ModelSettings& s, const std::optional<environments::PreparedEnvironment>& env);
   void spawn(Slot& slot);
   void onReady(Slot& slot);
   void onExit(Slot& slot, const WorkerExit& exit);
@@ -118,7 +121,9 @@ class ServerCore {
   // models
   void loadSettings(std::vector<settings::ModelSettings> found, Done done);
   Instance& addInstance(std::shared_ptr<const settings::ModelSettings> s);
-  void load(Instance& inst);
+  void load(Instance& inst);  // prepares the environment first (off the main loop) when it has one
+  void environmentPrepared(Instance& inst, Expected<std::optional<environments::PreparedEnvironment>> prepared);
+  void place(Instance& inst, Pool& pool);
   void sendLoad(Slot& slot, Instance& inst);
   void unloadFrom(Slot& slot, std::uint32_t handle);
   void recompute(Instance& inst);
@@ -128,8 +133,19 @@ class ServerCore {
   std::string metadataJson(const Instance& inst) const;
   settings::ModelSettings const* findSettings(const std::string& name) const;
 
+  // Lets a thread preparing an environment post its result only while the core exists.
+  struct MainGuard {
+    std::mutex mutex;
+    EventLoop* loop = nullptr;  // cleared by ~ServerCore
+    bool alive() {
+      std::lock_guard lock(mutex);
+      return loop != nullptr;
+    }
+  };
+
   Options options_;
   EventLoop& main_;
+  std::shared_ptr<MainGuard> mainGuard_ = std::make_shared<MainGuard>();
   std::vector<LoopLanes*> httpLanes_;
   MetricsRegistry& metrics_;
   RoutingPublisher routing_;

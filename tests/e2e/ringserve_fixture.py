@@ -103,13 +103,22 @@ class Server:
             try:
                 if requests.get(self.url + path, timeout=2).status_code == 200:
                     return
-            # A slow answer is not ready yet either: the supervisor's main loop answers readiness
-            # and is held while an environment is unpacked for the first time
-            # (supervisor/core/server_core.cpp, poolFor).
             except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(0.02)
         raise RuntimeError(f"not ready within {timeout}s:\n" + self.read_log())
+
+    def wait_loaded(self, model, timeout=60):
+        """The repository index entry of `model` once its load has ended (READY or UNAVAILABLE):
+        for a model that never becomes ready. Loads run concurrently (environments are prepared
+        off the main loop), so another model being ready says nothing about this one."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            entry = {m["name"]: m for m in self.post("/v2/repository/index", json={}).json()}.get(model)
+            if entry is not None and entry["state"] != "LOADING":
+                return entry
+            time.sleep(0.05)
+        raise RuntimeError(f"{model} still loading after {timeout}s:\n" + self.read_log())
 
     def get(self, path, **kw):
         return requests.get(self.url + path, timeout=kw.pop("timeout", 30), **kw)

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import time
 import unittest
 
 from ringserve_fixture import EXAMPLES, Server, run_threads
@@ -80,12 +79,7 @@ class PythonRepositoryTest(unittest.TestCase):
             cls.s.wait_ready(model=name, timeout=60)
         # The broken model never becomes ready: wait for its load to end (its worker may still be
         # importing scikit-learn when the others are ready).
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            index = {m["name"]: m for m in cls.s.post("/v2/repository/index", json={}).json()}
-            if index["broken"]["state"] != "LOADING":
-                break
-            time.sleep(0.05)
+        cls.s.wait_loaded("broken")
 
     @classmethod
     def tearDownClass(cls):

@@ -131,9 +131,9 @@ class IsolationTest(unittest.TestCase):
                         {"model-v1/env.tar.gz": self.tar[1], "model-proto/env.tar.gz": self.tar_proto})
         try:
             s.wait_ready(timeout=120, model="model-v1")
-            index = {m["name"]: m for m in s.post("/v2/repository/index", json={}).json()}
-            self.assertEqual(index["model-proto"]["state"], "UNAVAILABLE")
-            reason = index["model-proto"]["reason"]
+            entry = s.wait_loaded("model-proto", timeout=120)
+            self.assertEqual(entry["state"], "UNAVAILABLE")
+            reason = entry["reason"]
             self.assertIn("environment sha256:", reason)
             self.assertIn("protocol 99.0", reason)
             self.assertIn("this server speaks", reason)

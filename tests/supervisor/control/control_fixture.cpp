@@ -34,7 +34,7 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ec);
 }
 
-RunningServer::RunningServer(ServerOptions options) : options_(std::move(options)) {
+RunningServer::RunningServer(ServerOptions options, EnvironmentOptions environment) : options_(std::move(options)) {
   main_ = std::make_unique<EventLoop>("main");
   http_ = std::make_unique<EventLoop>("http-0");
   lanes_ = std::make_unique<LoopLanes>(*http_, 0);
@@ -45,6 +45,8 @@ RunningServer::RunningServer(ServerOptions options) : options_(std::move(options
   o.settings.loadModelsAtStartup = false;
   o.workerExecutable = options_.workerExecutable.empty() ? "/nonexistent/ringserve-worker" : options_.workerExecutable;
   o.builtinRuntimeDir = options_.runtimeDir;
+  if (!environment.environmentsDir.empty()) o.settings.environmentsDir = environment.environmentsDir;
+  o.environmentLimits.writeHook = std::move(environment.unpackWriteHook);
   core_ = std::make_unique<ServerCore>(o, *main_, std::vector<LoopLanes*>{lanes_.get()}, metrics_);
   ControlServerInfo info;
   info.version = "test-version";

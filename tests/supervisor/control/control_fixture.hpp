@@ -38,11 +38,18 @@ struct ServerOptions {
   bool startCore = false;  // ServerCore::start(discoverModels(repository)) on the loop
 };
 
+// For environment tests (a separate struct so ServerOptions stays brace-initialisable in full).
+struct EnvironmentOptions {
+  std::filesystem::path environmentsDir;  // empty: the settings' default
+  // ServerCore::Options::environmentLimits.writeHook: runs on the thread preparing an environment.
+  std::function<bool(std::uint64_t)> unpackWriteHook;
+};
+
 // Constructed and listened on before the loop thread starts; destroyed after it stopped, in the
 // order `ringserve start` uses.
 class RunningServer {
  public:
-  explicit RunningServer(ServerOptions options);
+  explicit RunningServer(ServerOptions options, EnvironmentOptions environment = {});
   ~RunningServer();
 
   const Expected<std::string>& listenResult() const { return listen_; }

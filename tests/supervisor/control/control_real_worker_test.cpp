@@ -3,8 +3,11 @@
 // status show the result. Prints how long `load` takes until READY (a figure, not an assertion).
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <future>
 
 #include "control_fixture.hpp"
 #include "supervisor/control/ctl_client.hpp"
@@ -94,6 +97,61 @@ TEST_F(ControlRealWorkerTest, BrokenReloadKeepsTheOldCopyServing) {
   auto e = entry("echo");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->state, ModelState::ready) << e->reason;
+}
+
+// An environment tarball is unpacked off the main loop: while its unpack is held (the write hook
+// blocks on the preparing thread), the main loop still runs posted work and answers `ctl list`,
+// which shows the model LOADING while its environment is prepared; released, the load finishes.
+TEST(ControlEnvironmentTest, TheMainLoopServesWhileAnEnvironmentUnpacks) {
+  TempDir tmp;
+  const fs::path repo = tmp.path() / "repo", envSource = tmp.path() / "env-src";
+  fs::create_directories(repo / "echo-env");
+  fs::create_directories(envSource / "lib");
+  std::ofstream(envSource / "lib" / "data.txt") << std::string(4096, 'x');
+  const fs::path tarball = tmp.path() / "env.tar.gz";
+  ASSERT_EQ(std::system(("tar -czf " + tarball.string() + " -C " + envSource.string() + " .").c_str()), 0);
+  std::ofstream(repo / "echo-env" / "model-settings.json")
+      << R"({"name": "echo-env", "implementation": "echo.EchoRuntime", "parameters": {"environment_tarball": ")"
+      << tarball.string() << R"("}})";
+
+  std::promise<void> entered, release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> first{true};
+  ServerOptions options{repo, tmp.path() / "run" / "ringserve-1.sock", RINGSERVE_WORKER_BINARY, RINGSERVE_RUNTIME_DIR,
+                        /*startCore=*/true};
+  EnvironmentOptions environment;
+  environment.environmentsDir = tmp.path() / "envs";
+  environment.unpackWriteHook = [&, released](std::uint64_t) {
+    if (first.exchange(false)) {
+      entered.set_value();
+      released.wait();
+    }
+    return true;
+  };
+  RunningServer server(options, environment);
+  ASSERT_TRUE(server.listenResult().ok()) << server.listenResult().error().message;
+
+  auto load = std::async(std::launch::async, [&] { return callControl(server.socket(), {Operation::load, "echo-env", "", ""}); });
+  ASSERT_EQ(entered.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready)
+      << "the unpack never started";
+  server.onLoop([] {});  // would hang here if the unpack held the main loop
+  auto list = callControl(server.socket(), {Operation::list, "", "", ""});
+  ASSERT_TRUE(list.ok()) << list.error().message;
+  bool seen = false;
+  for (const auto& m : list.value().models)
+    if (m.name == "echo-env") {
+      seen = true;
+      EXPECT_EQ(m.state, ModelState::loading);
+      EXPECT_EQ(m.reason, "preparing its environment");
+    }
+  EXPECT_TRUE(seen);
+  EXPECT_EQ(load.wait_for(std::chrono::seconds(0)), std::future_status::timeout) << "the load cannot be done yet";
+
+  release.set_value();
+  auto r = load.get();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r.value().kind, Reply::Kind::ok) << r.value().message;
+  EXPECT_TRUE(fs::exists(environment.environmentsDir));
 }
 
 }  // namespace
