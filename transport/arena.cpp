@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "transport/bug.hpp"
 #include "transport/layout.hpp"
 
 namespace ringserve::transport {
@@ -68,7 +69,8 @@ Result<std::uint64_t> ArenaAllocator::allocate(std::uint64_t bytes) {
 
 void ArenaAllocator::free(std::uint64_t offset) {
   auto it = live_.find(offset);
-  if (it == live_.end()) {
+  if (RINGSERVE_BUG_IF(it == live_.end(), "arena free",
+                       what_ + ": offset " + std::to_string(offset) + " is not a live block (double free?)")) {
     ++badFrees_;
     return;
   }

@@ -30,8 +30,8 @@ class ArenaAllocator {
   // Offset of a block of at least `bytes` (0 bytes gives a minimal block), or arenaFull with a
   // message naming shm_size, the request, the arena size and what is in use.
   Result<std::uint64_t> allocate(std::uint64_t bytes);
-  // Frees a block returned by allocate(). Unknown offsets are ignored and counted (a bug, not peer
-  // input: offsets freed here never come from the peer).
+  // Frees a block returned by allocate(). An unknown offset is a bug here, not peer input (offsets
+  // freed here never come from the peer): reported (transport/bug.hpp), counted, ignored.
   void free(std::uint64_t offset);
   // Gives every block back (e.g. a worker restart resets its arena).
   void reset();

@@ -2,6 +2,7 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include "transport/bug.hpp"
 #include "transport/json_text.hpp"
 
 namespace ringserve::worker {
@@ -29,6 +30,7 @@ void initLogging(const std::string& workerId, const std::string& level, bool jso
   logger->set_level(spdlog::level::from_str(level == "warning" ? "warn" : level));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+  transport::setBugSink([](std::string_view line) { logLine(spdlog::level::err, "", line); });
 }
 
 void logLine(spdlog::level::level_enum level, std::string_view model, std::string_view message) {

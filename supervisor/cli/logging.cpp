@@ -8,6 +8,7 @@
 #include <string>
 
 #include "supervisor/codec/json_text.hpp"
+#include "transport/bug.hpp"
 
 namespace ringserve::cli {
 
@@ -28,6 +29,7 @@ class JsonMessageFlag final : public spdlog::custom_flag_formatter {
 void setUpLogging(bool debug, bool json) {
   auto logger = spdlog::stderr_color_mt("ringserve");
   spdlog::set_default_logger(logger);
+  transport::setBugSink([](std::string_view line) { spdlog::error("{}", line); });
   spdlog::set_level(debug ? spdlog::level::debug : spdlog::level::info);
   if (json) {
     auto f = std::make_unique<spdlog::pattern_formatter>();

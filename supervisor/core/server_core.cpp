@@ -9,6 +9,7 @@
 
 #include "supervisor/codec/json_text.hpp"
 #include "supervisor/event.hpp"
+#include "transport/bug.hpp"
 #include "supervisor/environments/environment.hpp"
 
 namespace ringserve::supervisor {
@@ -93,6 +94,11 @@ std::string display(const std::string& name, const std::string& version) {
 ServerCore::ServerCore(Options options, EventLoop& main, std::vector<LoopLanes*> httpLanes, MetricsRegistry& metrics)
     : options_(std::move(options)), main_(main), httpLanes_(std::move(httpLanes)), metrics_(metrics) {
   mainGuard_->loop = &main_;
+  metrics_.addCollector([](std::string& out) {
+    out += "# HELP ringserve_bugs_total Broken invariants of the supervisor's own code, each logged as 'BUG in "
+           "ringserve'; stays 0.\n# TYPE ringserve_bugs_total counter\nringserve_bugs_total " +
+           std::to_string(transport::bugCount()) + "\n";
+  });
   metrics_.addCollector([this](std::string& out) {
     // Runs on the main loop (the metrics server lives there), like everything it reads.
     out += "# HELP ringserve_worker_restarts_total Worker processes restarted after dying.\n"

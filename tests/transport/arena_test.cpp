@@ -4,8 +4,11 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "transport/arena.hpp"
+#include "transport/bug.hpp"
 #include "transport/layout.hpp"
 
 using namespace ringserve::transport;
@@ -104,13 +107,23 @@ TEST(Arena, BestFitKeepsLargeHolesForLargeBlocks) {
   EXPECT_EQ(a.allocate(8 * 64).value(), large);
 }
 
-TEST(Arena, FreeingWhatWasNeverAllocatedIsCountedAndIgnored) {
+TEST(Arena, FreeingWhatWasNeverAllocatedIsABugReportedCountedAndIgnored) {
   auto a = arena(1 << 12);
   auto off = a.allocate(64).value();
-  a.free(off + 64);
-  a.free(12345);
-  a.free(off);
-  a.free(off);  // double free
+  std::vector<std::string> lines;
+  setBugSink([&](std::string_view line) { lines.emplace_back(line); });
+  {
+    ScopedBugExpectation expect;  // a debug build would abort on these otherwise
+    a.free(off + 64);
+    a.free(12345);
+    a.free(off);
+    a.free(off);  // double free
+    EXPECT_EQ(expect.reported(), 3u);
+  }
+  setBugSink(nullptr);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_NE(lines[1].find("BUG in ringserve (arena free): "), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].find("offset 12345 is not a live block"), std::string::npos) << lines[1];
   EXPECT_EQ(a.badFrees(), 3u);
   EXPECT_EQ(a.used(), 0u);
   EXPECT_EQ(a.largestFree(), 1u << 12);
