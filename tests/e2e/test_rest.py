@@ -410,7 +410,7 @@ class RestApiTest(unittest.TestCase):
         # Every dispatched request is one observation of MLServer's parallel_request_queue.
         self.assertRegex(text, r'(?m)^parallel_request_queue_count [1-9]')
         self.assertRegex(text, r'(?m)^parallel_request_queue_bucket\{le="0"\} 0$')
-        # Every test of this class ran against this server (hostile clients included): no bug.
+        # The tests before this one (hostile clients among them) used this server: no bug so far.
         self.assertRegex(text, r'(?m)^ringserve_bugs_total 0$')
 
 
