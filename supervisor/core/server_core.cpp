@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <thread>
 
-#include "supervisor/codec/json_text.hpp"
+#include "supervisor/codec/v2_bodies.hpp"
 #include "supervisor/event.hpp"
 #include "transport/bug.hpp"
 #include "supervisor/environments/environment.hpp"
@@ -851,60 +851,22 @@ void ServerCore::shutdown(std::function<void()> done) {
 // publishing
 
 std::string ServerCore::metadataJson(const Instance& inst) const {
-  using codec::appendJsonString;
   const auto& s = *inst.settings;
-  std::string j = "{\"name\":";
-  appendJsonString(j, inst.name);
-  j += ",\"versions\":[";
-  for (std::size_t i = 0; i < s.versions.size(); ++i) {
-    if (i) j += ',';
-    appendJsonString(j, s.versions[i]);
-  }
-  j += "],\"platform\":";
-  appendJsonString(j, s.platform);
-  auto tensors = [&](const char* key, const std::vector<settings::TensorMetadata>& declared,
-                     const std::vector<TensorInfo>* reported) {
-    j += ",\"";
-    j += key;
-    j += "\":[";
-    bool first = true;
-    auto one = [&](const std::string& name, const std::string& dt, const std::vector<std::int64_t>& shape,
-                   const std::string& ct) {
-      if (!first) j += ',';
-      first = false;
-      j += "{\"name\":";
-      appendJsonString(j, name);
-      j += ",\"datatype\":";
-      appendJsonString(j, dt);
-      j += ",\"shape\":[";
-      for (std::size_t i = 0; i < shape.size(); ++i) {
-        if (i) j += ',';
-        j += std::to_string(shape[i]);
-      }
-      j += "]";
-      if (!ct.empty()) {
-        j += ",\"parameters\":{\"content_type\":";
-        appendJsonString(j, ct);
-        j += "}";
-      }
-      j += "}";
-    };
+  codec::ModelMetadata m{inst.name, s.versions, s.platform, {}, {}, std::nullopt};
+  // Declared tensors win; what the runtime reported fills in when none are declared.
+  auto tensors = [](const std::vector<settings::TensorMetadata>& declared, const std::vector<TensorInfo>* reported) {
+    std::vector<codec::TensorEntry> out;
     if (!declared.empty() || reported == nullptr) {
-      for (const auto& t : declared) one(t.name, t.datatype, t.shape, t.contentType);
+      for (const auto& t : declared) out.push_back({t.name, t.datatype, t.shape, t.contentType});
     } else {
-      for (const auto& t : *reported) one(t.name, t.datatype, t.shape, t.contentType);
+      for (const auto& t : *reported) out.push_back({t.name, t.datatype, t.shape, t.contentType});
     }
-    j += "]";
+    return out;
   };
-  tensors("inputs", s.inputs, inst.reported ? &inst.reported->inputs : nullptr);
-  tensors("outputs", s.outputs, inst.reported ? &inst.reported->outputs : nullptr);
-  j += ",\"parameters\":{";
-  if (s.parameters.contentType) {
-    j += "\"content_type\":";
-    appendJsonString(j, *s.parameters.contentType);
-  }
-  j += "}}";
-  return j;
+  m.inputs = tensors(s.inputs, inst.reported ? &inst.reported->inputs : nullptr);
+  m.outputs = tensors(s.outputs, inst.reported ? &inst.reported->outputs : nullptr);
+  if (s.parameters.contentType) m.contentType = *s.parameters.contentType;
+  return codec::modelMetadataBody(m);
 }
 
 void ServerCore::publish() {

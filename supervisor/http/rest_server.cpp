@@ -13,8 +13,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include <simdjson.h>
-
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -27,6 +25,7 @@
 #include "supervisor/codec/request_decoder.hpp"
 #include "supervisor/codec/request_frame.hpp"
 #include "supervisor/codec/response_encoder.hpp"
+#include "supervisor/codec/v2_bodies.hpp"
 #include "supervisor/core/request_arena.hpp"
 #include "supervisor/http/gzip.hpp"
 #include "supervisor/http/route.hpp"
@@ -115,7 +114,6 @@ struct RestServer::PerLoop {
   evhttp_bound_socket* bound = nullptr;
   codec::RequestDecoder decoder;
   codec::ResponseEncoder encoder;
-  simdjson::dom::parser indexParser;
   std::map<std::tuple<std::string, int, std::string>, Counter*> requestCounters;
   std::map<std::string, Histogram*> requestDurations;
 
@@ -252,28 +250,18 @@ void RestServer::PerLoop::handle(evhttp_request* req) {
       return;
     case RouteKind::live:
       if (!get) return wrongMethod();
-      reply(req, 200, "{\"live\":true}", route, t0);
+      reply(req, 200, codec::liveBody(), route, t0);
       return;
     case RouteKind::ready: {
       if (!get) return wrongMethod();
       const bool ok = core.routing()->allReady;
-      reply(req, ok ? 200 : 400, ok ? "{\"ready\":true}" : "{\"ready\":false}", route, t0);
+      reply(req, ok ? 200 : 400, codec::serverReadyBody(ok), route, t0);
       return;
     }
     case RouteKind::serverMetadata: {
       if (!get) return wrongMethod();
       const auto& s = server->settings_;
-      std::string j = "{\"name\":";
-      codec::appendJsonString(j, s.serverName);
-      j += ",\"version\":";
-      codec::appendJsonString(j, s.serverVersion);
-      j += ",\"extensions\":[";
-      for (std::size_t i = 0; i < s.extensions.size(); ++i) {
-        if (i) j += ',';
-        codec::appendJsonString(j, s.extensions[i]);
-      }
-      j += "]}";
-      reply(req, 200, j, route, t0);
+      reply(req, 200, codec::serverMetadataBody(s.serverName, s.serverVersion, s.extensions), route, t0);
       return;
     }
     case RouteKind::modelMetadata:
@@ -292,10 +280,7 @@ void RestServer::PerLoop::handle(evhttp_request* req) {
         reply(req, 200, m->metadataJson, route, t0);
       } else {
         const bool ok = m->state == ModelState::ready;
-        std::string j = "{\"name\":";
-        codec::appendJsonString(j, route.model);
-        j += ok ? ",\"ready\":true}" : ",\"ready\":false}";
-        reply(req, ok ? 200 : 400, j, route, t0);
+        reply(req, ok ? 200 : 400, codec::modelReadyBody(route.model, ok), route, t0);
       }
       return;
     }
@@ -317,37 +302,19 @@ void RestServer::PerLoop::handle(evhttp_request* req) {
 
 void RestServer::PerLoop::repositoryIndex(evhttp_request* req, const RouteMatch& route, Clock::time_point t0) {
   evbuffer* in = evhttp_request_get_input_buffer(req);
-  const std::size_t n = evbuffer_get_length(in);
-  std::optional<bool> readyFilter;
-  if (n > 0) {
-    std::string body(n, '\0');
-    evbuffer_copyout(in, body.data(), n);
-    simdjson::dom::element doc;
-    if (indexParser.parse(body).get(doc) != simdjson::SUCCESS || !doc.is_object()) {
-      replyError(req, badRequest("repository index body must be a JSON object like {\"ready\": true}"), route, t0);
-      return;
-    }
-    bool r = false;
-    if (doc["ready"].get(r) == simdjson::SUCCESS) readyFilter = r;
+  std::string body(evbuffer_get_length(in), '\0');
+  evbuffer_copyout(in, body.data(), body.size());
+  auto readyFilter = codec::parseRepositoryIndexRequest(body);
+  if (!readyFilter) {
+    replyError(req, readyFilter.error(), route, t0);
+    return;
   }
-  std::string j = "[";
-  bool first = true;
-  for (const auto& e : server->core_.index()) {
-    if (readyFilter && *readyFilter != (e.state == ModelState::ready)) continue;
-    if (!first) j += ',';
-    first = false;
-    j += "{\"name\":";
-    codec::appendJsonString(j, e.name);
-    j += ",\"version\":";
-    codec::appendJsonString(j, e.version);
-    j += ",\"state\":\"";
-    j += toString(e.state);
-    j += "\",\"reason\":";
-    codec::appendJsonString(j, e.reason);
-    j += "}";
-  }
-  j += "]";
-  reply(req, 200, j, route, t0);
+  const auto entries = server->core_.index();
+  std::vector<codec::IndexEntryText> rows;
+  for (const auto& e : entries)
+    if (!*readyFilter || **readyFilter == (e.state == ModelState::ready))
+      rows.push_back({e.name, e.version, toString(e.state), e.reason});
+  reply(req, 200, codec::repositoryIndexBody(rows), route, t0);
 }
 
 void RestServer::PerLoop::repositoryChange(evhttp_request* req, const RouteMatch& route, Clock::time_point t0,
