@@ -1,8 +1,8 @@
 #pragma once
 // The V2 REST API (docs/rest-api.md) on `http_threads` libevent loops that share one listening socket.
-// Loop k owns lane k of every worker: an inference request is decoded straight into the chosen
-// worker's lane-k arena, sent through its ring, and answered from the loop's eventfd callback;
-// no loop ever blocks on a worker.
+// Translation only: routes, methods, health/metadata/repository bodies (codec/v2_bodies.hpp),
+// REST metrics and gzip. Inference goes to loop k's dispatch::Dispatcher, which owns lane k of
+// every worker (supervisor/dispatch/README.md); no loop ever blocks on a worker.
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,13 +34,12 @@ class RestServer {
   std::size_t loopCount() const;
 
   struct PerLoop;
+  class RestWriter;
 
  private:
   ServerCore& core_;
   const settings::ServerSettings& settings_;
   MetricsRegistry& metrics_;
-  // MLServer's `parallel_request_queue`: requests in flight on the chosen worker, per dispatch.
-  Histogram* parallelQueue_;
   std::vector<std::unique_ptr<PerLoop>> loops_;
   int listenFd_ = -1;
 };

@@ -6,11 +6,11 @@
 
 #include "supervisor/error.hpp"
 
-namespace ringserve::supervisor {
+namespace ringserve::supervisor::codec {
 
 std::string gzipCompress(std::string_view plain);
 // Inflates a gzip body; 413 when the result would exceed `limit` bytes (max_request_size applies
 // to what the request expands to, not just to what was sent), 400 when it is not valid gzip.
 Expected<std::string> gzipDecompress(std::string_view compressed, std::uint64_t limit);
 
-}  // namespace ringserve::supervisor
+}  // namespace ringserve::supervisor::codec

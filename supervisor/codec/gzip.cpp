@@ -1,8 +1,8 @@
-#include "supervisor/http/gzip.hpp"
+#include "supervisor/codec/gzip.hpp"
 
 #include <zlib.h>
 
-namespace ringserve::supervisor {
+namespace ringserve::supervisor::codec {
 
 std::string gzipCompress(std::string_view plain) {
   z_stream z{};
@@ -49,4 +49,4 @@ Expected<std::string> gzipDecompress(std::string_view compressed, std::uint64_t 
   return out;
 }
 
-}  // namespace ringserve::supervisor
+}  // namespace ringserve::supervisor::codec

@@ -1,0 +1,214 @@
+#include "supervisor/dispatch/dispatcher.hpp"
+
+#include <spdlog/spdlog.h>
+#include <strings.h>
+
+#include <algorithm>
+
+#include "supervisor/codec/cloud_events.hpp"
+#include "supervisor/codec/gzip.hpp"
+#include "supervisor/codec/request_frame.hpp"
+#include "supervisor/core/request_arena.hpp"
+#include "supervisor/core/server_core.hpp"
+#include "supervisor/dispatch/target.hpp"
+#include "supervisor/event.hpp"
+
+namespace ringserve::supervisor::dispatch {
+
+Models modelsOf(ServerCore& core) {
+  return {[&core] { return core.routing(); },
+          [&core](std::shared_ptr<WorkerLink> link, std::uint64_t progress) {
+            core.reportTimeout(std::move(link), progress);
+          }};
+}
+
+// A request on its way through a worker: what the completion and the deadline need. Shared by
+// the lane's pending entry (until the worker answers or dies) and the deadline timer's owner.
+struct Dispatcher::Call {
+  Dispatcher* dispatcher = nullptr;
+  std::unique_ptr<ResponseWriter> writer;   // null once answered
+  std::shared_ptr<const ModelRoute> model;  // keeps names and counters alive
+  Clock::time_point received;
+  codec::ResponseFormat format;
+  std::shared_ptr<WorkerLink> link;
+  std::uint64_t progressAtSend = 0;
+  bool deadlineIsRequestTimeout = false;  // which limit the timer enforces
+  Event timer;                            // freed when the answer or the deadline comes
+};
+
+namespace {
+
+// Counts the spans handed over by reference: only then must the response blocks outlive the
+// completion (otherwise they are released at once).
+class CountingSink final : public codec::OutputSink {
+ public:
+  explicit CountingSink(codec::OutputSink& inner) : inner_(inner) {}
+  void appendCopy(std::string_view bytes) override { inner_.appendCopy(bytes); }
+  void appendReference(std::span<const std::byte> bytes) override {
+    ++references_;
+    inner_.appendReference(bytes);
+  }
+  std::size_t references() const { return references_; }
+
+ private:
+  codec::OutputSink& inner_;
+  std::size_t references_ = 0;
+};
+
+// The runtime's headers, then MLServer's CloudEvents headers the runtime did not set itself.
+std::vector<std::pair<std::string, std::string>> responseHeaders(
+    std::vector<std::pair<std::string, std::string>> headers, std::string_view serverName,
+    std::string_view modelName, std::string_view requestId) {
+  const std::size_t fromRuntime = headers.size();
+  for (auto& [k, v] : codec::cloudEventsHeaders(serverName, modelName, requestId, true)) {
+    const auto end = headers.begin() + static_cast<std::ptrdiff_t>(fromRuntime);
+    const bool set =
+        std::any_of(headers.begin(), end, [&](const auto& h) { return ::strcasecmp(h.first.c_str(), k.c_str()) == 0; });
+    if (!set) headers.emplace_back(std::move(k), std::move(v));
+  }
+  return headers;
+}
+
+}  // namespace
+
+Dispatcher::Dispatcher(Options options, Models models, EventLoop& loop, LoopLanes& lanes, MetricsRegistry& metrics)
+    : options_(std::move(options)),
+      models_(std::move(models)),
+      loop_(loop),
+      lanes_(lanes),
+      parallelQueue_(&metrics.histogram("parallel_request_queue",
+                                        "Requests in flight on the worker an inference request is dispatched to.",
+                                        {}, queueBuckets())) {}
+
+Dispatcher::~Dispatcher() = default;
+
+void Dispatcher::infer(RequestInfo info, const RequestBody& body, std::unique_ptr<ResponseWriter> writer) {
+  auto table = models_.routing();
+  auto found = findModel(*table, info.model, info.version);
+  if (!found) return writer->fail(found.error());
+  auto call = std::make_shared<Call>();
+  call->dispatcher = this;
+  call->writer = std::move(writer);
+  call->model = std::move(found.value());
+  call->received = info.received;
+  InFlightHold inFlight(call->model->counters->inFlight);
+  auto target = chooseWorker(*call->model, info.version, lanes_);
+  if (!target) return fail(*call, target.error());
+  parallelQueue_->observe(target->queued + 1);
+  const auto deadline = info.deadline;
+  auto tag = send(call, info, body, target.value());
+  if (!tag) return fail(*call, tag.error());
+  inFlight.release();  // the completion ends it
+  armDeadline(call, deadline);
+}
+
+// The body (inflated when gzip) decoded into the chosen worker's arena, the frame beside it,
+// and the submission. On failure every arena block is freed (RequestArena, or submit itself).
+BasicResult<std::uint64_t, Failure> Dispatcher::send(const std::shared_ptr<Call>& call, RequestInfo& info,
+                                                     const RequestBody& body, const Target& target) {
+  const codec::BodySource* bytes = body.bytes;
+  std::string inflated;
+  codec::ContiguousBody inflatedBody{std::string_view()};
+  if (body.contentEncoding.find("gzip") != std::string_view::npos) {
+    std::string compressed(bytes->size(), '\0');
+    bytes->copyOut(0, std::as_writable_bytes(std::span(compressed)));
+    auto r = codec::gzipDecompress(compressed, options_.maxRequestSize);
+    if (!r) return failureOf(r.error());
+    inflated = std::move(r.value());
+    inflatedBody = codec::ContiguousBody(inflated);
+    bytes = &inflatedBody;
+  }
+  codec::RequestInfo decodeInfo;
+  decodeInfo.modelName = info.model;
+  decodeInfo.headers = std::move(info.headers);
+  decodeInfo.declaredInputs = &call->model->settings->inputs;
+  RequestArena arena(*target.lane);
+  auto decoded = decoder_.decode(*bytes, decodeInfo, arena);
+  if (!decoded) return failureOf(decoded.error());
+  if (decoded->clientHeadersOverwritten)
+    spdlog::warn("model {}: request {} set parameters.headers; replaced by the HTTP headers", info.model,
+                 decoded->id);
+  auto frame = codec::writeRequestFrame(decoded.value(), target.route->handle, arena);
+  if (!frame) return failureOf(frame.error());
+  call->format = decoded->responseFormat();
+  call->link = target.route->link;
+  call->progressAtSend = call->link->shm->progress();
+  auto tag = target.lane->submit(frame->offset, frame->size, arena.take(),
+                                 [call](Completion& c) { call->dispatcher->complete(*call, c); });
+  if (!tag) return failureOf(tag.error());
+  return tag.value();
+}
+
+void Dispatcher::complete(Call& call, Completion& c) {
+  call.model->counters->inFlight.fetch_sub(1, std::memory_order_relaxed);
+  call.timer.reset();
+  if (!call.writer) return;  // the deadline answered first
+  if (c.error) return fail(call, failureOf(*c.error));
+  auto resp = *c.response;
+  if (resp.isError()) {
+    auto err = resp.getError();
+    return fail(call, failureOf(codec::apiErrorFromWorker(err.getCode(), err.getMessage().cStr())));
+  }
+  const auto& model = *call.model;
+  CountingSink sink(call.writer->body());
+  auto encoded = encoder_.encode(
+      resp.getOk(), [&c](std::uint64_t off, std::uint64_t size) { return c.outputBytes(off, size); }, call.format,
+      model.name, model.version, sink);
+  if (!encoded) return fail(call, failureOf(encoded.error()));
+  for (const auto& w : encoded->warnings) spdlog::warn("model {}: {}", model.name, w);
+  ResponseHead head;
+  head.headers =
+      responseHeaders(std::move(encoded->headers), options_.serverName, model.name, call.format.requestId);
+  head.inferenceHeaderContentLength = encoded->inferenceHeaderContentLength;
+  head.bodyBytes = encoded->bodyBytes;
+  // Binary outputs were handed over by reference into the response arena: its blocks stay
+  // allocated until the writer drops this handle.
+  std::shared_ptr<void> keepAlive = sink.references() > 0 ? c.retain() : nullptr;
+  std::exchange(call.writer, nullptr)->finish(head, std::move(keepAlive));
+  model.counters->success->inc();
+  model.counters->duration->observe(std::chrono::duration<double>(Clock::now() - call.received).count());
+}
+
+void Dispatcher::armDeadline(const std::shared_ptr<Call>& call, std::optional<Clock::time_point> deadline) {
+  const auto now = Clock::now();
+  std::optional<Clock::time_point> due;
+  if (options_.requestTimeout) {
+    due = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*options_.requestTimeout));
+    call->deadlineIsRequestTimeout = true;
+  }
+  if (deadline && (!due || *deadline < *due)) {
+    due = deadline;
+    call->deadlineIsRequestTimeout = false;
+  }
+  if (!due) return;
+  call->timer = Event::timer(
+      loop_.base(),
+      [](evutil_socket_t, short, void* arg) {
+        auto* c = static_cast<Call*>(arg);
+        c->dispatcher->expire(*c);
+      },
+      call.get());
+  call->timer.add(std::chrono::duration_cast<std::chrono::microseconds>(*due - now));
+}
+
+void Dispatcher::expire(Call& call) {
+  call.timer.reset();  // inside its own callback: libevent allows it
+  if (!call.writer) return;
+  // The worker's late answer is dropped (its blocks are still freed when it arrives).
+  const std::string& name = call.model->name;
+  if (!call.deadlineIsRequestTimeout) {
+    fail(call, {ErrorKind::timeout,
+                "Model " + name + " did not answer before the request's deadline on worker " + call.link->id});
+    return;
+  }
+  fail(call, {ErrorKind::timeout, "Model " + name + " did not answer within request_timeout (" +
+                                      std::to_string(*options_.requestTimeout) + " s) on worker " + call.link->id});
+  models_.reportTimeout(call.link, call.progressAtSend);
+}
+
+void Dispatcher::fail(Call& call, const Failure& failure) {
+  call.model->counters->failure->inc();
+  std::exchange(call.writer, nullptr)->fail(failure);
+}
+
+}  // namespace ringserve::supervisor::dispatch

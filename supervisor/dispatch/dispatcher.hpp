@@ -1,0 +1,80 @@
+#pragma once
+// The inference path: one entry point every front end calls. Dispatcher::infer takes a request
+// (RequestInfo, RequestBody) and a ResponseWriter and does the rest, in this order:
+//   1. target choice (target.hpp): the model version, then its least loaded live worker;
+//   2. the body: inflated when gzip, then decoded straight into that worker's lane arena (codec);
+//   3. the InferRequest frame next to the tensors (codec/request_frame.hpp);
+//   4. submission on this loop's lane (core/lane_client.hpp), and the deadline timer;
+//   5. completion: the worker's result encoded into the writer's body (codec/response_encoder),
+//      binary outputs by reference, CloudEvents headers, the model's counters.
+// One Dispatcher per HTTP loop (its decoder and encoder keep buffers between requests); loop
+// thread only.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "supervisor/codec/request_decoder.hpp"
+#include "supervisor/codec/response_encoder.hpp"
+#include "supervisor/core/event_loop.hpp"
+#include "supervisor/core/loop_lanes.hpp"
+#include "supervisor/core/metrics.hpp"
+#include "supervisor/core/routing.hpp"
+#include "supervisor/dispatch/request.hpp"
+
+namespace ringserve::supervisor {
+class ServerCore;
+}
+
+namespace ringserve::supervisor::dispatch {
+
+struct Target;
+
+// What the inference path needs from the model manager. Both are called on the loop thread.
+struct Models {
+  std::function<std::shared_ptr<const RoutingTable>()> routing;
+  // request_timeout passed for a request sent to `link` when its progress counter read
+  // `progressAtSend`: the manager replaces the worker if it made no progress since.
+  std::function<void(std::shared_ptr<WorkerLink> link, std::uint64_t progressAtSend)> reportTimeout;
+};
+Models modelsOf(ServerCore& core);
+
+struct Options {
+  std::string serverName;                // CloudEvents Ce-Source / Ce-Inferenceservicename
+  std::optional<double> requestTimeout;  // seconds (request_timeout)
+  std::uint64_t maxRequestSize = 64u << 20;  // bounds an inflated gzip body
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(Options options, Models models, EventLoop& loop, LoopLanes& lanes, MetricsRegistry& metrics);
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  // Answers through `writer` exactly once: at once for a request that fails before submission,
+  // otherwise when the worker answers, the worker dies, or the deadline passes.
+  // `info` is taken by value: its headers move on into the request's parameters.
+  void infer(RequestInfo info, const RequestBody& body, std::unique_ptr<ResponseWriter> writer);
+
+  struct Call;
+
+ private:
+  BasicResult<std::uint64_t, Failure> send(const std::shared_ptr<Call>& call, RequestInfo& info,
+                                           const RequestBody& body, const Target& target);
+  void complete(Call& call, Completion& c);
+  void expire(Call& call);
+  void armDeadline(const std::shared_ptr<Call>& call, std::optional<Clock::time_point> deadline);
+  void fail(Call& call, const Failure& failure);
+
+  Options options_;
+  Models models_;
+  EventLoop& loop_;
+  LoopLanes& lanes_;
+  codec::RequestDecoder decoder_;
+  codec::ResponseEncoder encoder_;
+  // MLServer's `parallel_request_queue`: requests in flight on the chosen worker, per dispatch.
+  Histogram* parallelQueue_;
+};
+
+}  // namespace ringserve::supervisor::dispatch

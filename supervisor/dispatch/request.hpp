@@ -1,0 +1,64 @@
+#pragma once
+// What a front end hands the inference path for one request, and the interface it answers
+// through. Nothing here is HTTP: a gRPC front end fills the same structs from its message and
+// metadata and implements ResponseWriter over its stream.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "supervisor/codec/body.hpp"
+#include "supervisor/codec/response_encoder.hpp"
+#include "supervisor/dispatch/error_kind.hpp"
+
+namespace ringserve::supervisor::dispatch {
+
+using Clock = std::chrono::steady_clock;
+
+// The request body as received. It is only read during Dispatcher::infer (decoded into the
+// arena before infer returns), so the front end may free it afterwards.
+struct RequestBody {
+  const codec::BodySource* bytes = nullptr;
+  // The body's content coding as the client declared it; one naming gzip is inflated first,
+  // bounded by max_request_size (413 tooLarge beyond).
+  std::string_view contentEncoding;
+};
+
+struct RequestInfo {
+  std::string model;
+  std::string version;  // "" = the model's default version
+  // Every request header or metadata pair (any case). Inference-Header-Content-Length selects
+  // the binary extension; all of them reach the runtime in parameters.headers.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // The front end's own deadline (a gRPC deadline). request_timeout applies regardless; a
+  // deadline that passes first answers `timeout` without treating the worker as hung.
+  std::optional<Clock::time_point> deadline;
+  Clock::time_point received = Clock::now();  // for the model's duration histogram
+};
+
+struct ResponseHead {
+  // The runtime's response parameters.headers, then the CloudEvents headers it did not set.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // Set when binary outputs follow a JSON header of this many bytes (the binary extension).
+  std::optional<std::uint64_t> inferenceHeaderContentLength;
+  std::uint64_t bodyBytes = 0;  // everything written to body()
+};
+
+// One request's answer. The dispatcher calls body() and then finish(), or fail(), exactly once,
+// on the loop thread that called Dispatcher::infer, and then destroys the writer.
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+  // Where the encoder writes the body. Referenced spans (binary outputs, read in place in the
+  // worker's response arena) stay valid while the `keepAlive` passed to finish() lives; a writer
+  // that sends them later keeps that handle until then.
+  virtual codec::OutputSink& body() = 0;
+  virtual void finish(const ResponseHead& head, std::shared_ptr<void> keepAlive) = 0;
+  virtual void fail(const Failure& failure) = 0;
+};
+
+}  // namespace ringserve::supervisor::dispatch

@@ -1,0 +1,88 @@
+#pragma once
+// An in-process inference path: a main loop with a real ServerCore (real ringserve-worker
+// processes), one HTTP loop with its LoopLanes and a Dispatcher on it, and a recording
+// ResponseWriter standing in for a front end. The repository holds the example `echo` and
+// `flaky` (tests/e2e/runtimes/misbehave.cpp: throw, bad_input, crash, sleep on request), and
+// `broken`, whose runtime does not exist.
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "supervisor/codec/response_encoder.hpp"
+#include "supervisor/core/event_loop.hpp"
+#include "supervisor/core/loop_lanes.hpp"
+#include "supervisor/core/metrics.hpp"
+#include "supervisor/core/server_core.hpp"
+#include "supervisor/dispatch/dispatcher.hpp"
+
+namespace ringserve::supervisor::dispatch::test {
+
+// What the front end saw: finish() (head, body, whether the response blocks were kept) or fail().
+struct Outcome {
+  std::optional<ResponseHead> head;
+  std::string body;
+  bool keptAlive = false;
+  std::optional<Failure> failure;
+  bool answeredOnce = true;  // false if the dispatcher called the writer twice
+};
+
+class RecordingWriter final : public ResponseWriter {
+ public:
+  explicit RecordingWriter(std::shared_ptr<std::promise<Outcome>> done) : done_(std::move(done)) {}
+  ~RecordingWriter() override;
+  codec::OutputSink& body() override { return sink_; }
+  void finish(const ResponseHead& head, std::shared_ptr<void> keepAlive) override;
+  void fail(const Failure& failure) override;
+
+ private:
+  void answer();
+  std::shared_ptr<std::promise<Outcome>> done_;
+  codec::StringSink sink_;
+  Outcome outcome_;
+  bool answered_ = false;
+};
+
+struct FixtureOptions {
+  std::optional<double> requestTimeout;
+  std::uint64_t maxRequestSize = 1u << 20;
+  std::vector<std::string> load = {"echo", "flaky"};  // loaded before the test runs
+};
+
+class InferencePath {
+ public:
+  explicit InferencePath(FixtureOptions options = {});
+  ~InferencePath();
+
+  // Runs Dispatcher::infer on the HTTP loop and waits for the writer's answer (a 60 s guard
+  // against a hang, not a timing check).
+  Outcome infer(RequestInfo info, std::string body, std::string contentEncoding = "");
+  Outcome infer(const std::string& model, std::string body) {
+    RequestInfo info;
+    info.model = model;
+    return infer(std::move(info), std::move(body));
+  }
+  // ServerCore::repositoryLoad, waited for.
+  Expected<std::string> load(const std::string& name);
+  // Runs fn on the main loop and waits for it.
+  void onMain(std::function<void()> fn);
+  ServerCore& core() { return *core_; }
+  std::vector<int> workerPids();
+  // The model's in-flight count as the routing table shows it (the unload drain waits for 0),
+  // read on the HTTP loop.
+  int inFlight(const std::string& model);
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<EventLoop> main_;
+  std::unique_ptr<EventLoop> http_;
+  std::unique_ptr<LoopLanes> lanes_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<ServerCore> core_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+};
+
+}  // namespace ringserve::supervisor::dispatch::test
