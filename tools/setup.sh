@@ -14,7 +14,7 @@ groups[build]="build-essential cmake ninja-build pkg-config ccache
   libsimdjson-dev libcli11-dev libarchive-dev libssl-dev zlib1g-dev libzstd-dev"
 groups[test]="libgtest-dev libgmock-dev libbenchmark-dev
   curl python3 python3-requests python3-yaml
-  wrk zstd xz-utils file binutils"
+  wrk zstd xz-utils file binutils valgrind"
 # The Python runtime host (runtimes/python: CPython headers, built against the stable ABI); the
 # repository's Dockerfile builds with `build python-host`.
 groups[python-host]="python3-dev"

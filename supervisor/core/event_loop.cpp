@@ -33,6 +33,16 @@ EventLoop::EventLoop(std::string name) : name_(std::move(name)) {
 
 EventLoop::~EventLoop() {
   stop();
+  // Work that never ran goes before the base: a callback may hold the last owner of an event of
+  // this base (e.g. a WorkerProcess), whose destructor frees that event. post() from such a
+  // destructor is dropped (stopped_).
+  std::vector<std::function<void()>> neverRan;
+  {
+    std::lock_guard lock(mutex_);
+    neverRan.swap(posted_);
+  }
+  neverRan.clear();
+  endOfTurn_.clear();
   // The events go before their base.
   postedEvent_.reset();
   endOfTurnEvent_.reset();
