@@ -180,6 +180,8 @@ struct ResponseEncoder::Impl {
   Expected<EncodedResponse> encode(schema::InferResult::Reader result, const OutputBytes& outputBytes,
                                    const ResponseFormat& format, std::string_view modelName,
                                    std::string_view modelVersion, OutputSink& sink);
+  Expected<OutputPlan> planOutput(schema::TensorRef::Reader ref, const OutputBytes& outputBytes,
+                                  const ResponseFormat& format);
   // Parses a parameters object from the worker; appends its members (minus `skip`) to `out`.
   std::optional<ApiError> members(std::string_view json, std::string_view what, std::string_view skip,
                                   std::string& out, EncodedResponse* headersTo);
@@ -228,6 +230,77 @@ std::optional<ApiError> ResponseEncoder::Impl::members(std::string_view text, st
   return std::nullopt;
 }
 
+// One output checked against what its datatype and shape need, its parameters rewritten.
+Expected<OutputPlan> ResponseEncoder::Impl::planOutput(schema::TensorRef::Reader ref, const OutputBytes& outputBytes,
+                                                       const ResponseFormat& format) {
+  OutputPlan o;
+  o.name = text(ref.getName());
+  if (!validUtf8(o.name)) return internalError("the runtime returned an output whose name is not valid UTF-8");
+  const std::string where = "output " + quoteName(o.name);
+  o.type = ref.getDatatype();
+  if (static_cast<unsigned>(o.type) > static_cast<unsigned>(DataType::BYTES)) {
+    return internalError(where + " has an unknown datatype (" + std::to_string(static_cast<unsigned>(o.type)) + ")");
+  }
+  o.shape = ref.getShape();
+  std::vector<std::int64_t> shape;
+  shape.reserve(o.shape.size());
+  for (auto d : o.shape) shape.push_back(d);
+  const auto count = elementCount(shape);
+  if (!count) return internalError(where + " has an invalid shape " + shapeString(shape));
+  o.count = *count;
+  auto bytes = outputBytes(ref.getOffset(), ref.getSize());
+  if (!bytes) return bytes.error();
+  o.bytes = *bytes;
+  o.binary = format.binary(o.name);
+  if (o.type == DataType::BYTES) {
+    if (auto problem = checkBytes(o.bytes, o.count, !o.binary); !problem.empty()) {
+      return internalError(where + " (BYTES, shape " + shapeString(shape) + ") " + problem);
+    }
+  } else if (o.bytes.size() != o.count * elementSize(o.type)) {
+    return internalError(where + " has shape " + shapeString(shape) + " of " + std::string(dataTypeName(o.type)) +
+                         ", which needs " + std::to_string(o.count * elementSize(o.type)) + " bytes, but holds " +
+                         std::to_string(o.bytes.size()));
+  }
+  if (auto err = members(text(ref.getParametersJson()), where + " parameters", "binary_data_size", o.parameters,
+                         nullptr)) {
+    return *err;
+  }
+  if (o.binary) {
+    if (!o.parameters.empty()) o.parameters += ',';
+    o.parameters += "\"binary_data_size\":" + std::to_string(o.bytes.size());
+  }
+  return o;
+}
+
+namespace {
+
+// {"name","datatype","shape","parameters"?,"data"?}: `data` only when the output is not binary.
+void printOutput(std::string& j, const OutputPlan& o) {
+  j += "{\"name\":";
+  appendJsonString(j, o.name);
+  j += ",\"datatype\":\"";
+  j += dataTypeName(o.type);
+  j += "\",\"shape\":[";
+  for (std::size_t d = 0; d < o.shape.size(); ++d) {
+    if (d != 0) j += ',';
+    char buf[24];
+    j.append(buf, std::to_chars(buf, buf + sizeof buf, o.shape[d]).ptr);
+  }
+  j += ']';
+  if (!o.parameters.empty()) {
+    j += ",\"parameters\":{";
+    j += o.parameters;
+    j += '}';
+  }
+  if (!o.binary) {
+    j += ",\"data\":";
+    appendData(j, o);
+  }
+  j += '}';
+}
+
+}  // namespace
+
 Expected<EncodedResponse> ResponseEncoder::Impl::encode(schema::InferResult::Reader result,
                                                         const OutputBytes& outputBytes, const ResponseFormat& format,
                                                         std::string_view modelName, std::string_view modelVersion,
@@ -240,44 +313,12 @@ Expected<EncodedResponse> ResponseEncoder::Impl::encode(schema::InferResult::Rea
   auto outputs = result.getOutputs();
   plans.clear();
   plans.reserve(outputs.size());
+  bool anyBinary = false;
   for (auto ref : outputs) {
-    OutputPlan o;
-    o.name = text(ref.getName());
-    if (!validUtf8(o.name)) return internalError("the runtime returned an output whose name is not valid UTF-8");
-    const std::string where = "output " + quoteName(o.name);
-    o.type = ref.getDatatype();
-    if (static_cast<unsigned>(o.type) > static_cast<unsigned>(DataType::BYTES)) {
-      return internalError(where + " has an unknown datatype (" + std::to_string(static_cast<unsigned>(o.type)) + ")");
-    }
-    o.shape = ref.getShape();
-    std::vector<std::int64_t> shape;
-    shape.reserve(o.shape.size());
-    for (auto d : o.shape) shape.push_back(d);
-    const auto count = elementCount(shape);
-    if (!count) return internalError(where + " has an invalid shape " + shapeString(shape));
-    o.count = *count;
-    auto bytes = outputBytes(ref.getOffset(), ref.getSize());
-    if (!bytes) return bytes.error();
-    o.bytes = *bytes;
-    o.binary = format.binary(o.name);
-    if (o.type == DataType::BYTES) {
-      if (auto problem = checkBytes(o.bytes, o.count, !o.binary); !problem.empty()) {
-        return internalError(where + " (BYTES, shape " + shapeString(shape) + ") " + problem);
-      }
-    } else if (o.bytes.size() != o.count * elementSize(o.type)) {
-      return internalError(where + " has shape " + shapeString(shape) + " of " + std::string(dataTypeName(o.type)) +
-                           ", which needs " + std::to_string(o.count * elementSize(o.type)) + " bytes, but holds " +
-                           std::to_string(o.bytes.size()));
-    }
-    if (auto err = members(text(ref.getParametersJson()), where + " parameters", "binary_data_size", o.parameters,
-                           nullptr)) {
-      return *err;
-    }
-    if (o.binary) {
-      if (!o.parameters.empty()) o.parameters += ',';
-      o.parameters += "\"binary_data_size\":" + std::to_string(o.bytes.size());
-    }
-    plans.push_back(std::move(o));
+    auto o = planOutput(ref, outputBytes, format);
+    if (!o) return o.error();
+    anyBinary = anyBinary || o->binary;
+    plans.push_back(std::move(o.value()));
   }
 
   // Everything is checked: print.
@@ -300,33 +341,9 @@ Expected<EncodedResponse> ResponseEncoder::Impl::encode(schema::InferResult::Rea
     j += '}';
   }
   j += ",\"outputs\":[";
-  bool anyBinary = false;
   for (std::size_t k = 0; k < plans.size(); ++k) {
-    const auto& o = plans[k];
     if (k != 0) j += ',';
-    j += "{\"name\":";
-    appendJsonString(j, o.name);
-    j += ",\"datatype\":\"";
-    j += dataTypeName(o.type);
-    j += "\",\"shape\":[";
-    for (std::size_t d = 0; d < o.shape.size(); ++d) {
-      if (d != 0) j += ',';
-      char buf[24];
-      j.append(buf, std::to_chars(buf, buf + sizeof buf, o.shape[d]).ptr);
-    }
-    j += ']';
-    if (!o.parameters.empty()) {
-      j += ",\"parameters\":{";
-      j += o.parameters;
-      j += '}';
-    }
-    if (o.binary) {
-      anyBinary = true;
-    } else {
-      j += ",\"data\":";
-      appendData(j, o);
-    }
-    j += '}';
+    printOutput(j, plans[k]);
   }
   j += "]}";
 
