@@ -23,6 +23,7 @@ enum class ErrorCode {
 struct TransportError {
   ErrorCode code;
   std::string message;
+  int sysErrno = 0;  // ErrorCode::system: the errno of the failed call (callers tell EMFILE from EINVAL)
 };
 
 // A value or a TransportError. Small on purpose: the transport needs no more than this.

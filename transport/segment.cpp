@@ -14,7 +14,8 @@
 namespace ringserve::transport {
 
 TransportError systemError(const std::string& what) {
-  return makeError(ErrorCode::system, what + ": " + std::strerror(errno));
+  const int e = errno;
+  return TransportError{ErrorCode::system, what + ": " + std::strerror(e), e};
 }
 
 namespace {

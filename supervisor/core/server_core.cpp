@@ -49,6 +49,7 @@ struct ServerCore::Slot {
   Event timer;  // the restart backoff
   std::uint64_t incarnation = 0;
   bool killedAsHung = false;  // our kill() after request_timeout: a failure, so it restarts
+  std::uint32_t resourceRetries = 0;  // spawns refused by the supervisor's own limits, in a row
   WorkerHeartbeat lastHeartbeat;
   std::set<Instance*> models;  // placed here
 };
@@ -243,6 +244,7 @@ void ServerCore::spawn(Slot& slot) {
   ev.onHeartbeat = [this, sp](const WorkerHeartbeat& hb) { onHeartbeat(*sp, hb); };
   ++spawns_;
   auto proc = WorkerProcess::spawn(main_.base(), launch, std::move(ev));
+  if (!proc && proc.error().ownResources) return spawnLater(slot, proc.error().message);
   if (!proc) {
     WorkerExit e;
     e.reason = proc.error().message;
@@ -261,7 +263,27 @@ void ServerCore::spawn(Slot& slot) {
   spdlog::info("worker {} (pool {}) started, pid {}", slot.id, slot.pool->label, slot.proc->pid());
 }
 
+// The supervisor itself is out of fds, memory or processes: not a crash of the worker, so the
+// restart policy does not hear of it and the slot never gives up over it; it tries again every
+// second (one log line when this starts, one when it ends) until the resources are back.
+void ServerCore::spawnLater(Slot& slot, const std::string& why) {
+  if (slot.resourceRetries++ == 0)
+    spdlog::error("worker {} (pool {}) cannot start: {}; the supervisor is out of resources, retrying every {}", slot.id,
+                  slot.pool->label, why, formatDuration(kResourceRetry));
+  slot.lastReason = why;
+  for (Instance* inst : slot.models)
+    if (inst->loaded.empty() && inst->state != ModelState::unavailable) {
+      inst->restarting = true;
+      inst->reason = "worker " + slot.id + " cannot start (" + why + "); retrying";
+    }
+  scheduleRestart(slot, kResourceRetry);
+  publish();
+}
+
 void ServerCore::onReady(Slot& slot) {
+  if (slot.resourceRetries > 0)
+    spdlog::info("worker {} (pool {}) started after {} attempts the supervisor's resources refused", slot.id,
+                 slot.pool->label, std::exchange(slot.resourceRetries, 0));
   slot.ready = true;
   slot.policy.started(Clock::now());
   spdlog::info("worker {} ready", slot.id);

@@ -104,6 +104,7 @@ class ServerCore {
   // pools and workers
   Pool& poolFor(const settings::ModelSettings& s, const std::optional<environments::PreparedEnvironment>& env);
   void spawn(Slot& slot);
+  void spawnLater(Slot& slot, const std::string& why);
   void onReady(Slot& slot);
   void onExit(Slot& slot, const WorkerExit& exit);
   void onHeartbeat(Slot& slot, const WorkerHeartbeat& hb);
@@ -165,6 +166,7 @@ class ServerCore {
   };
   std::map<std::string, std::deque<PendingOp>> opQueues_;
   static constexpr std::chrono::seconds kLoadDeadline{120};
+  static constexpr std::chrono::milliseconds kResourceRetry{1000};
   std::function<void()> shutdownDone_;
 };
 

@@ -112,7 +112,8 @@ SpawnResult spawnChild(const ChildSpec& spec) {
   for (int fd : spec.inherit) {
     const int hi = ::fcntl(fd, F_DUPFD_CLOEXEC, 3 + n);
     if (hi < 0) {
-      result.error = std::string("duplicating an fd for the worker: ") + std::strerror(errno);
+      result.sysErrno = errno;
+      result.error = std::string("duplicating an fd for the worker: ") + std::strerror(result.sysErrno);
       cleanup();
       return result;
     }
@@ -120,7 +121,8 @@ SpawnResult spawnChild(const ChildSpec& spec) {
   }
   int rawPipe[2];
   if (::pipe2(rawPipe, O_CLOEXEC) != 0) {
-    result.error = std::string("pipe2: ") + std::strerror(errno);
+    result.sysErrno = errno;
+    result.error = std::string("pipe2: ") + std::strerror(result.sysErrno);
     cleanup();
     return result;
   }
@@ -128,14 +130,16 @@ SpawnResult spawnChild(const ChildSpec& spec) {
   pipeFds[1] = ::fcntl(rawPipe[1], F_DUPFD_CLOEXEC, 3 + n);
   ::close(rawPipe[1]);
   if (pipeFds[1] < 0) {
-    result.error = std::string("duplicating the exec-status pipe: ") + std::strerror(errno);
+    result.sysErrno = errno;
+    result.error = std::string("duplicating the exec-status pipe: ") + std::strerror(result.sysErrno);
     cleanup();
     return result;
   }
 
   const pid_t pid = ::fork();
   if (pid < 0) {
-    result.error = std::string("fork: ") + std::strerror(errno);
+    result.sysErrno = errno;
+    result.error = std::string("fork: ") + std::strerror(result.sysErrno);
     cleanup();
     return result;
   }
@@ -159,8 +163,10 @@ SpawnResult spawnChild(const ChildSpec& spec) {
   if (got != static_cast<ssize_t>(sizeof f) || f.stage < 0 || f.stage >= static_cast<int>(std::size(kStages))) {
     result.error = "the child failed before exec";
   } else if (f.stage == 4) {
+    result.sysErrno = f.error;
     result.error = "exec " + spec.executable + ": " + std::strerror(f.error);
   } else {
+    result.sysErrno = f.error;
     result.error = std::string(kStages[f.stage]) + " in the child: " + std::strerror(f.error);
   }
   return result;

@@ -28,6 +28,7 @@ struct ChildSpec {
 struct SpawnResult {
   pid_t pid = -1;
   std::string error;
+  int sysErrno = 0;  // the errno behind `error` (0 when it is not a failed call's)
 };
 SpawnResult spawnChild(const ChildSpec& spec);
 

@@ -141,15 +141,20 @@ class WorkerProcess::Impl {
 
 // --- spawning ---
 
-Expected<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(event_base* mainLoop, WorkerLaunch launch,
+namespace {
+// The supervisor's own limits, not the worker's doing (see SpawnError).
+bool ownResources(int err) { return err == EMFILE || err == ENFILE || err == ENOMEM || err == EAGAIN; }
+}  // namespace
+
+BasicResult<std::unique_ptr<WorkerProcess>, SpawnError> WorkerProcess::spawn(event_base* mainLoop, WorkerLaunch launch,
                                                                WorkerEvents events) {
   const std::string who = "worker " + launch.workerId + " (" + launch.poolLabel + ")";
-  if (mainLoop == nullptr) return internalError("cannot start " + who + ": no event loop");
-  if (launch.executable.empty()) return internalError("cannot start " + who + ": no worker executable given");
-  if (launch.workerId.empty()) return internalError("cannot start a worker of " + launch.poolLabel + ": empty worker id");
+  if (mainLoop == nullptr) return SpawnError{"cannot start " + who + ": no event loop"};
+  if (launch.executable.empty()) return SpawnError{"cannot start " + who + ": no worker executable given"};
+  if (launch.workerId.empty()) return SpawnError{"cannot start a worker of " + launch.poolLabel + ": empty worker id"};
 
   auto seg = transport::Segment::create(launch.segment, "ringserve:" + launch.workerId);
-  if (!seg) return internalError("cannot start " + who + ": shared memory: " + seg.error().message);
+  if (!seg) return SpawnError{"cannot start " + who + ": shared memory: " + seg.error().message, ownResources(seg.error().sysErrno)};
 
   std::vector<int> laneFds;
   auto closeAll = [&laneFds] {
@@ -158,17 +163,17 @@ Expected<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(event_base* mainLo
   for (std::uint32_t k = 0; k < launch.segment.lane_count; ++k) {
     const int fd = transport::makeEventFd();
     if (fd < 0) {
-      const std::string err = std::strerror(errno);
+      const int e = errno;
       closeAll();
-      return internalError("cannot start " + who + ": eventfd: " + err);
+      return SpawnError{"cannot start " + who + ": eventfd: " + std::strerror(e), ownResources(e)};
     }
     laneFds.push_back(fd);
   }
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    const std::string err = std::strerror(errno);
+    const int e = errno;
     closeAll();
-    return internalError("cannot start " + who + ": socketpair: " + err);
+    return SpawnError{"cannot start " + who + ": socketpair: " + std::strerror(e), ownResources(e)};
   }
 
   detail::ChildSpec child;
@@ -190,7 +195,7 @@ Expected<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(event_base* mainLo
   if (spawned.pid < 0) {
     ::close(sv[0]);
     closeAll();
-    return internalError("cannot start " + who + ": " + spawned.error);
+    return SpawnError{"cannot start " + who + ": " + spawned.error, ownResources(spawned.sysErrno)};
   }
 
   std::unique_ptr<WorkerProcess> wp(new WorkerProcess());
@@ -199,7 +204,7 @@ Expected<std::unique_ptr<WorkerProcess>> WorkerProcess::spawn(event_base* mainLo
   wp->shm_ = std::make_shared<const WorkerShm>(wp->launch_.workerId, std::move(seg.value()), std::move(laneFds));
   wp->impl_ = std::make_unique<Impl>(wp.get(), mainLoop, std::move(events));
   // From here the destructor kills and reaps the child if anything below fails.
-  if (!wp->impl_->start(sv[0])) return internalError("cannot start " + who + ": registering it with the event loop failed");
+  if (!wp->impl_->start(sv[0])) return SpawnError{"cannot start " + who + ": registering it with the event loop failed"};
   spdlog::info("{}: started pid {} ({})", who, wp->pid_, wp->launch_.executable);
   return wp;
 }

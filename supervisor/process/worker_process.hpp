@@ -41,15 +41,23 @@ struct WorkerEvents {
   std::function<void(const WorkerHeartbeat&)> onHeartbeat;  // unsolicited heartbeats
 };
 
+// Why WorkerProcess::spawn failed. `ownResources`: the supervisor itself ran out of file
+// descriptors, memory or processes (EMFILE, ENFILE, ENOMEM, EAGAIN): not the worker's fault, so a
+// restart policy must not count it as a crash (ServerCore retries without giving up).
+struct SpawnError {
+  std::string message;
+  bool ownResources = false;
+};
+
 class WorkerProcess {
  public:
   // Creates the segment, the lane eventfds and the control socketpair, and fork+execs
   // `launch.executable` with the worker command line. Synchronous failures (memfd, socketpair,
-  // fork, exec: e.g. a missing or non-executable binary) come back as an error (status 500) whose
-  // message names the worker id and pool label; no process is left behind. After success, every
-  // later outcome is reported through `events`.
-  static Expected<std::unique_ptr<WorkerProcess>> spawn(event_base* mainLoop, WorkerLaunch launch,
-                                                        WorkerEvents events);
+  // fork, exec: e.g. a missing or non-executable binary) come back as a SpawnError whose message
+  // names the worker id and pool label; no process is left behind. After success, every later
+  // outcome is reported through `events`.
+  static BasicResult<std::unique_ptr<WorkerProcess>, SpawnError> spawn(event_base* mainLoop, WorkerLaunch launch,
+                                                                       WorkerEvents events);
   ~WorkerProcess();
   WorkerProcess(const WorkerProcess&) = delete;
   WorkerProcess& operator=(const WorkerProcess&) = delete;

@@ -9,6 +9,11 @@
 #include <fstream>
 #include <future>
 
+#include <signal.h>
+
+#include <thread>
+
+#include "../fd_exhaustion.hpp"
 #include "control_fixture.hpp"
 #include "supervisor/control/ctl_client.hpp"
 #include "supervisor/control/ctl_format.hpp"
@@ -97,6 +102,42 @@ TEST_F(ControlRealWorkerTest, BrokenReloadKeepsTheOldCopyServing) {
   auto e = entry("echo");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->state, ModelState::ready) << e->reason;
+}
+
+// A worker that dies while the supervisor has no free descriptors cannot be respawned (memfd,
+// eventfd, socketpair fail with EMFILE). That is the supervisor's own shortage, not a crash: the
+// slot keeps retrying past the restart policy's crash-loop limit (5 deaths) and the model comes
+// back once descriptors are free again, with no operator action.
+TEST_F(ControlRealWorkerTest, AWorkerLostDuringFdExhaustionComesBackAfterIt) {
+  ASSERT_EQ(call({Operation::load, "echo", "", ""}).kind, Reply::Kind::ok);
+  auto spawns = [&] {
+    std::uint64_t n = 0;
+    server_->onLoop([&] { n = server_->core().nextWorkerSpawnCount(); });
+    return n;
+  };
+  int pid = -1;
+  server_->onLoop([&] { pid = server_->core().workers().at(0).pid; });
+  ASSERT_GT(pid, 0);
+  const std::uint64_t before = spawns();
+  {
+    ringserve::testing::FdExhaustion exhausted;
+    ::kill(pid, SIGKILL);
+    // Wait (no new descriptors needed) until six respawns were refused: past the crash-loop limit.
+    const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (spawns() < before + 6 && std::chrono::steady_clock::now() < guard)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_GE(spawns(), before + 6);
+  }
+  const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::optional<ModelEntry> e;
+  while ((!(e = entry("echo")) || e->state != ModelState::ready) && std::chrono::steady_clock::now() < guard)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->state, ModelState::ready) << e->reason;
+  auto st = call({Operation::status, "", "", ""});
+  ASSERT_EQ(st.kind, Reply::Kind::status);
+  EXPECT_GT(st.status.pools.at(0).workers.at(0).pid, 0u);
+  EXPECT_NE(static_cast<int>(st.status.pools.at(0).workers.at(0).pid), pid);
 }
 
 // An environment tarball is unpacked off the main loop: while its unpack is held (the write hook

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include "../fd_exhaustion.hpp"
 #include "worker_harness.hpp"
 
 namespace ringserve::supervisor::test {
@@ -186,6 +187,22 @@ TEST(WorkerProcess, PinningToAMissingCpuIsASpawnError) {
   EXPECT_NE(w.error().message.find("does not exist"), std::string::npos) << w.error().message;
 }
 
+TEST(WorkerProcess, SpawningWithoutFreeDescriptorsIsTheSupervisorsOwnResources) {
+  const int before = countSegmentFds();
+  Loop loop;
+  auto launch = fakeLaunch("ok");
+  {
+    testing::FdExhaustion exhausted;
+    auto w = WorkerProcess::spawn(loop.base(), launch, {});
+    ASSERT_FALSE(w.ok());
+    EXPECT_TRUE(w.error().ownResources) << w.error().message;
+    EXPECT_NE(w.error().message.find("Too many open files"), std::string::npos) << w.error().message;
+  }
+  EXPECT_EQ(countSegmentFds(), before) << "nothing half-made is left open";
+  auto w = WorkerProcess::spawn(loop.base(), launch, {});
+  EXPECT_TRUE(w.ok()) << "descriptors are back: the same launch starts";
+}
+
 TEST(WorkerProcess, AMissingExecutableIsASpawnErrorNamingIt) {
   const int before = countSegmentFds();
   Loop loop;
@@ -196,6 +213,7 @@ TEST(WorkerProcess, AMissingExecutableIsASpawnErrorNamingIt) {
   EXPECT_EQ(w.error().message,
             "cannot start worker default/0 (environment sha256:ab12): exec /nonexistent/ringserve-worker: "
             "No such file or directory");
+  EXPECT_FALSE(w.error().ownResources) << "a missing binary is the launch's fault";
   EXPECT_EQ(countSegmentFds(), before);
 }
 
