@@ -3,6 +3,7 @@
 #include <event2/event.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <iostream>
@@ -23,6 +24,20 @@ namespace ringserve::cli {
 using namespace ringserve::supervisor;
 
 namespace {
+
+// Every open connection, worker channel and environment file is a descriptor, and the usual soft
+// limit (1024) is far below the hard one: raise it, as servers do. What happens when even the hard
+// limit is reached is handled where descriptors are made (a refused worker spawn is retried, not
+// counted as a crash: supervisor/process/README.md).
+void raiseFdLimit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur >= r.rlim_max) return;
+  const rlim_t before = r.rlim_cur;
+  r.rlim_cur = r.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &r) == 0)
+    spdlog::debug("file descriptor limit raised from {} to {}", static_cast<unsigned long long>(before),
+                  static_cast<unsigned long long>(r.rlim_max));
+}
 
 int runStart(const std::string& dir) {
   auto env = settings::currentEnvironment();
@@ -45,6 +60,7 @@ int runStart(const std::string& dir) {
     return 2;
   }
   ::signal(SIGPIPE, SIG_IGN);
+  raiseFdLimit();
 
   initLibevent();
   EventLoop mainLoop("main");

@@ -48,7 +48,7 @@ class Server:
     """A running `ringserve start` on a copy of a model repository."""
 
     def __init__(self, repo=None, settings=None, models=None, env=None, copy_examples=True, wait_ready=True,
-                 files=None):
+                 files=None, preexec_fn=None):
         self.dir = tempfile.mkdtemp(prefix="ringserve-e2e-")
         self.repo = os.path.join(self.dir, "repo")
         if repo is not None:
@@ -74,7 +74,8 @@ class Server:
         self.log = open(self.log_path, "wb")
         e = dict(os.environ)
         e.update(env or {})
-        self.proc = subprocess.Popen([BIN, "start", self.repo], stdout=self.log, stderr=subprocess.STDOUT, env=e)
+        self.proc = subprocess.Popen([BIN, "start", self.repo], stdout=self.log, stderr=subprocess.STDOUT, env=e,
+                                     preexec_fn=preexec_fn)
         self.port, self.metrics_port = self._wait_for_ports()
         self.url = f"http://127.0.0.1:{self.port}"
         if wait_ready:

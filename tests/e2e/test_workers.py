@@ -1,6 +1,7 @@
 """Worker pools end to end: crashes, restarts, timeouts, placement, shutdown, settings from the environment."""
 import json
 import os
+import resource
 import signal
 import threading
 import time
@@ -201,6 +202,22 @@ class ShutdownTest(unittest.TestCase):
             self.assertFalse(is_worker(p))
         s.stop()
         s.cleanup()
+
+
+class FdLimitTest(unittest.TestCase):
+    def test_the_soft_descriptor_limit_is_raised_to_the_hard_one(self):
+        def low_soft_limit():
+            _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, hard), hard))
+
+        s = Server(copy_examples=False, preexec_fn=low_soft_limit)
+        try:
+            with open(f"/proc/{s.proc.pid}/limits") as f:
+                line = next(l for l in f if l.startswith("Max open files"))
+            soft, hard = line.split()[3:5]
+            self.assertEqual(soft, hard, line)
+        finally:
+            s.finish()
 
 
 class EnvironmentSettingsTest(unittest.TestCase):
