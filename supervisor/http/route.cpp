@@ -21,11 +21,15 @@ std::vector<std::string_view> split(std::string_view path) {
   return parts;
 }
 
+// Every decoded byte is kept, NUL included: read as a C string, "echo%00junk" was "echo" (a
+// request for another name served, or unloaded, echo). A name with a NUL is simply a name no
+// model has (404).
 std::string decode(std::string_view s) {
   const std::string in(s);
-  char* d = evhttp_uridecode(in.c_str(), 0, nullptr);
+  std::size_t n = 0;
+  char* d = evhttp_uridecode(in.c_str(), 0, &n);
   if (d == nullptr) return in;
-  std::string out(d);
+  std::string out(d, n);
   std::free(d);
   return out;
 }

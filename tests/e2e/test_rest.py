@@ -127,6 +127,13 @@ class RestApiTest(unittest.TestCase):
         r = self.s.get("/v2/models/nope")
         self.assertEqual((r.status_code, r.json()), (404, {"error": "Model nope not found"}))
 
+    def test_a_nul_in_a_name_is_part_of_the_name(self):
+        # %00 must not cut the name short: "echo%00junk" is not echo, for infer and for unload.
+        x = [{"name": "x", "shape": [1], "datatype": "INT32", "data": [1]}]
+        self.assertError(self.s.infer("echo%00junk", x), 404, "Model echo\u0000junk not found")
+        self.assertError(self.s.post("/v2/repository/models/echo%00x/unload"), 404, "Model echo\u0000x not found")
+        self.assertEqual(self.s.get("/v2/models/echo/ready").json(), {"name": "echo", "ready": True})
+
     def test_unavailable_model_is_not_ready_with_a_reason(self):
         r = self.s.get("/v2/models/missing-impl/ready")
         self.assertEqual(r.status_code, 400)
