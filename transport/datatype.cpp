@@ -45,7 +45,7 @@ std::size_t elementSize(DataType type) {
 }
 
 std::optional<std::uint64_t> elementCount(std::span<const std::int64_t> shape) {
-  constexpr std::uint64_t kLimit = std::uint64_t{1} << 62;
+  constexpr std::uint64_t kLimit = std::uint64_t{1} << 60;  // * 8 bytes stays below 2^64
   std::uint64_t n = 1;
   for (auto d : shape) {
     if (d < 0) return std::nullopt;

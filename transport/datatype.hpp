@@ -22,8 +22,9 @@ std::string_view dataTypeName(DataType type);
 // Bytes per element; 0 for BYTES (variable: 4-byte LE length + bytes per element).
 std::size_t elementSize(DataType type);
 
-// Product of the dimensions; nullopt when a dimension is negative or the product overflows
-// 2^62 (so byte sizes computed from it cannot overflow either).
+// Product of the dimensions; nullopt when a dimension is negative or the product exceeds 2^60,
+// so count * elementSize (at most 8) cannot overflow 64 bits: shapes come from peers (clients,
+// workers), and a wrapped byte size once let [2^31, 2^31] FP32 pass as 0 bytes.
 std::optional<std::uint64_t> elementCount(std::span<const std::int64_t> shape);
 
 // "[1,3]" for messages.

@@ -428,11 +428,13 @@ Expected<DecodedRequest> RequestDecoder::Impl::decodeRaw(const BodySource& body,
     payload = size + 4;
   } else {
     const std::size_t esize = elementSize(*type);
-    std::uint64_t fixed = 1;
-    for (auto d : in.shape) {
-      if (d > 0) fixed *= static_cast<std::uint64_t>(d);
-      if (d == 0) fixed = 0;
-    }
+    std::vector<std::int64_t> known;  // the shape without its variable (-1) dimensions
+    for (auto d : in.shape)
+      if (d >= 0) known.push_back(d);
+    const auto product = elementCount(known);
+    if (!product) return badRequest("raw binary request for input " + quoteName(meta.name) + ": shape " +
+                                    shapeString(in.shape) + " is too large");
+    const std::uint64_t fixed = *product;
     const std::uint64_t elements = size / esize;
     const bool fits = size % esize == 0 && (variable == 0 ? elements == fixed : (fixed != 0 && elements % fixed == 0));
     if (!fits) {

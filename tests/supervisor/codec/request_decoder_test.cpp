@@ -328,6 +328,15 @@ TEST(RequestDecoderErrors, ShapeAndElementCountMismatch) {
                 "is too large");
 }
 
+TEST(RequestDecoderErrors, BinarySizesThatWouldWrapAreTooLarge) {
+  // [2^31, 2^31] FP32 is 2^64 bytes, which wraps to 0 in 64 bits: it must not pass as 0 bytes.
+  Fixture f;
+  const std::string json =
+      R"({"inputs":[{"name":"a","shape":[2147483648,2147483648],"datatype":"FP32","parameters":{"binary_data_size":0}}]})";
+  f.headers = {{"Inference-Header-Content-Length", std::to_string(json.size())}};
+  f.expectError(json, 400, "input 'a': shape [2147483648,2147483648] is too large");
+}
+
 TEST(RequestDecoderErrors, MissingDuplicateAndUnknownInputs) {
   Fixture f;
   f.expectError(one(R"({"name":"x","shape":[1],"datatype":"FP32"})"), 400,

@@ -243,6 +243,11 @@ TEST(ResponseEncoderErrors, MalformedResultsFailBeforeAnythingIsWritten) {
   expectFailure(Result({{"s", DataType::BYTES, {1}, std::string("\x01\0\0\0ab", 6), ""}}),
                 "has 1 bytes after its last element");
   expectFailure(Result({{"x", DataType::FP32, {-1}, "", ""}}), "output 'x' has an invalid shape [-1]");
+  // A lying worker: a huge shape whose byte size wraps to 0 in 64 bits (2^62 * 4) must not pass
+  // as the 0 bytes it sent (the encoder would then print 2^62 elements from nothing).
+  expectFailure(Result({{"x", DataType::FP32, {1ll << 31, 1ll << 31}, "", ""}}),
+                "output 'x' has an invalid shape [2147483648,2147483648]");
+  expectFailure(Result({{"x", DataType::FP64, {1ll << 30, 1ll << 31}, "", ""}}), "has an invalid shape");
   expectFailure(Result({{"x", DataType::FP32, {1}, raw<float>({1}), "[1]"}}),
                 "the runtime returned output 'x' parameters that are not a JSON object");
   expectFailure(Result({}, "{bad"), "response parameters that are not a JSON object");
