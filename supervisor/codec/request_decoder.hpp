@@ -62,4 +62,11 @@ class RequestDecoder {
   std::unique_ptr<Impl> impl_;
 };
 
+namespace detail {
+// A raw single-input request (Inference-Header-Content-Length: 0): the whole body is the one
+// declared input's tensor, copied once into the arena (raw_request.cpp).
+Expected<DecodedRequest> decodeRawRequest(const BodySource& body, const RequestInfo& info, ArenaTarget& target,
+                                          const std::string& headersJson);
+}  // namespace detail
+
 }  // namespace ringserve::supervisor::codec
