@@ -65,7 +65,6 @@ bool acceptsGzip(evhttp_request* req) {
 struct RestServer::PerLoop {
   RestServer* server = nullptr;
   EventLoop* loop = nullptr;
-  LoopLanes* lanes = nullptr;
   evhttp* http = nullptr;
   evhttp_bound_socket* bound = nullptr;
   std::unique_ptr<dispatch::Dispatcher> dispatcher;
@@ -97,7 +96,6 @@ RestServer::RestServer(ServerCore& core, const settings::ServerSettings& setting
     auto pl = std::make_unique<PerLoop>();
     pl->server = this;
     pl->loop = loops[k];
-    pl->lanes = lanes[k];
     pl->dispatcher = std::make_unique<dispatch::Dispatcher>(
         dispatch::Options{settings.serverName, settings.requestTimeout, settings.maxRequestSize},
         dispatch::modelsOf(core), *loops[k], *lanes[k], metrics);

@@ -19,7 +19,8 @@ namespace ringserve::supervisor {
 
 class RestServer {
  public:
-  // `loops[k]` and `lanes[k]` belong together; the server adds an evhttp to each loop.
+  // `loops[k]` and `lanes[k]` belong together; the server adds an evhttp and a dispatch::Dispatcher
+  // (over lanes[k]) to each loop.
   RestServer(ServerCore& core, const settings::ServerSettings& settings, std::vector<EventLoop*> loops,
              std::vector<LoopLanes*> lanes, MetricsRegistry& metrics);
   ~RestServer();
