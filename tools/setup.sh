@@ -24,12 +24,14 @@ groups[python]="${groups[python-host]} python3-numpy python3-pandas python3-skle
 # Image builds and their tests (tests/supervisor/image): podman with runc (crun fails on hybrid
 # cgroups), debootstrap for a local Debian base, uidmap for podman's user namespaces.
 groups[image]="podman runc uidmap debootstrap"
+# The fuzz preset: clang with libFuzzer and the sanitizer runtimes (tests/fuzz).
+groups[fuzz]="clang-14 libclang-rt-14-dev"
 
 selected=("$@")
 ((${#selected[@]} > 0)) || selected=(build test python)
 packages=()
 for g in "${selected[@]}"; do
-  [[ -n ${groups[$g]:-} ]] || { echo "setup: unknown group '$g' (build, test, python-host, python, image)" >&2; exit 2; }
+  [[ -n ${groups[$g]:-} ]] || { echo "setup: unknown group '$g' (build, test, python-host, python, image, fuzz)" >&2; exit 2; }
   read -r -a list <<<"$(echo ${groups[$g]})"
   packages+=("${list[@]}")
 done

@@ -1,0 +1,59 @@
+// Fuzz target: the supervisor reading a worker's response (an untrusted peer: a worker may come
+// from an environment tarball with its own binary). Input: 2 bytes giving the frame's length in
+// words, the frame (a Cap'n Proto InferResponse), then the bytes of the response arena the
+// frame's outputs point into. Read as the lane client and dispatcher do: the transport's checked
+// FrameReader, then the response encoder printing JSON or binary outputs.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include <capnp/message.h>
+
+#include "supervisor/codec/response_encoder.hpp"
+#include "transport/frame.hpp"
+#include "worker.capnp.h"
+
+using namespace ringserve;
+using namespace ringserve::supervisor;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size < 2) return 0;
+  const std::size_t words = static_cast<std::size_t>(data[0]) | static_cast<std::size_t>(data[1]) << 8;
+  const std::size_t frameBytes = std::min(words * 8, size - 2);
+  // Word-aligned copies, as frames sit aligned in the arena.
+  std::vector<capnp::word> frame((frameBytes + 7) / 8);
+  if (frameBytes > 0) std::memcpy(frame.data(), data + 2, frameBytes);
+  std::vector<std::byte> arena(size - 2 - frameBytes);
+  if (!arena.empty()) std::memcpy(arena.data(), data + 2 + frameBytes, arena.size());
+
+  auto reader = transport::FrameReader::open(std::as_bytes(std::span(frame)).first(frameBytes));
+  if (!reader) return 0;
+  auto root = reader.value().root<schema::InferResponse>();
+  if (!root) return 0;
+  static codec::ResponseEncoder encoder;
+  (void)transport::readGuarded([&] {
+    auto resp = root.value();
+    if (resp.isError()) {
+      auto e = codec::apiErrorFromWorker(resp.getError().getCode(), resp.getError().getMessage().cStr());
+      return e.status;
+    }
+    const codec::OutputBytes view = [&](std::uint64_t offset, std::uint64_t n) -> Expected<std::span<const std::byte>> {
+      if (offset > arena.size() || n > arena.size() - offset) return internalError("outside the response arena");
+      return std::span<const std::byte>(arena.data() + offset, n);
+    };
+    for (const bool binary : {false, true}) {
+      codec::ResponseFormat format;
+      format.binaryDataOutput = binary;
+      codec::StringSink sink;
+      auto r = encoder.encode(resp.getOk(), view, format, "fuzz", "", sink);
+      static const bool verbose = std::getenv("RINGSERVE_FUZZ_VERBOSE") != nullptr;
+      if (verbose) std::fprintf(stderr, "%s\n", r ? sink.out.c_str() : r.error().message.c_str());
+    }
+    return 0;
+  });
+  return 0;
+}
