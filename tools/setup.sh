@@ -11,9 +11,10 @@ set -euo pipefail
 declare -A groups
 groups[build]="build-essential cmake ninja-build pkg-config ccache
   libboost-dev capnproto libcapnp-dev libevent-dev libspdlog-dev libfmt-dev
-  libsimdjson-dev libcli11-dev libarchive-dev libssl-dev zlib1g-dev libzstd-dev"
+  libsimdjson-dev libcli11-dev libarchive-dev libssl-dev zlib1g-dev libzstd-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc"
 groups[test]="libgtest-dev libgmock-dev libbenchmark-dev
-  curl python3 python3-requests python3-yaml
+  curl python3 python3-requests python3-yaml python3-grpcio python3-protobuf
   wrk zstd xz-utils file binutils valgrind"
 # The Python runtime host (runtimes/python: CPython headers, built against the stable ABI); the
 # repository's Dockerfile builds with `build python-host`.

@@ -1,4 +1,4 @@
-// `ringserve start [DIR]`: read the repository, start the pools, serve REST and metrics until
+// `ringserve start [DIR]`: read the repository, start the pools, serve REST, gRPC and metrics until
 // SIGTERM/SIGINT, then drain and stop.
 #include <event2/event.h>
 #include <signal.h>
@@ -15,6 +15,7 @@
 #include "supervisor/control/control_server.hpp"
 #include "supervisor/core/server_core.hpp"
 #include "supervisor/event.hpp"
+#include "supervisor/grpc/grpc_server.hpp"
 #include "supervisor/http/rest_server.hpp"
 #include "supervisor/settings/repository.hpp"
 #include "supervisor/settings/server_settings.hpp"
@@ -110,10 +111,17 @@ int runStart(const std::string& dir) {
     }
     metricsPort = p.value();
   }
+  grpcfe::GrpcServer grpc(core, s, metrics);
+  auto grpcPort = grpc.listen(s.host, s.grpcPort);
+  if (!grpcPort) {
+    spdlog::error("{}", grpcPort.error().message);
+    return 1;
+  }
   control::ControlServerInfo controlInfo;
   controlInfo.version = s.serverVersion;
   controlInfo.httpPort = httpPort.value();
   controlInfo.metricsPort = metricsPort;
+  controlInfo.grpcPort = grpcPort.value();
   control::ControlServer controlServer(mainLoop, core, controlInfo);
   auto socketPath = controlServer.listen(s.controlSocket);
   if (!socketPath) {
@@ -121,10 +129,12 @@ int runStart(const std::string& dir) {
     return 1;
   }
   spdlog::info("control socket {} (ringserve ctl)", socketPath.value());
+  // Logged before the line below, which tools and tests wait for: once it is there, so is this.
+  spdlog::info("gRPC on {}:{} (inference.GRPCInferenceService, inference.model_repository.ModelRepositoryService)",
+               s.host, grpcPort.value());
   spdlog::info("ringserve {} serving {} on http://{}:{} ({} HTTP loop{}), metrics on :{}{}", s.serverVersion,
                s.modelRepositoryRoot.string(), s.host, httpPort.value(), n, n == 1 ? "" : "s", metricsPort,
                s.metricsEndpoint.value_or(""));
-  spdlog::info("gRPC (grpc_port {}) is not available in this build; use REST", s.grpcPort);
 
   core.start(settings::discoverModels(s.modelRepositoryRoot, env));
   for (auto& l : httpLoops) l->startThread();
@@ -142,6 +152,7 @@ int runStart(const std::string& dir) {
     stopping = true;
     spdlog::info("signal {}: draining in-flight requests and stopping", sig);
     rest.stopAccepting();
+    grpc.beginShutdown(std::chrono::milliseconds(static_cast<long>(s.parallelWorkersTimeout * 1000)));
     auto deadline = std::chrono::steady_clock::now() +
                     std::chrono::milliseconds(static_cast<long>(s.parallelWorkersTimeout * 1000));
     drainTimer = Event::timer(
@@ -162,6 +173,7 @@ int runStart(const std::string& dir) {
 
   mainLoop.run();
 
+  grpc.stop();  // waits for its shutdown (bounded by parallel_workers_timeout)
   for (auto& l : httpLoops) l->stop();
   for (auto& l : lanes) l->dropAll(unavailable("the server is shutting down"));
   spdlog::info("stopped");

@@ -78,6 +78,10 @@ class Server:
                                      preexec_fn=preexec_fn)
         self.port, self.metrics_port = self._wait_for_ports()
         self.url = f"http://127.0.0.1:{self.port}"
+        # Logged just before the REST line _wait_for_ports waits for.
+        m = re.search(r"gRPC on \S+:(\d+) ", self.read_log())
+        self.grpc_port = int(m.group(1)) if m else None
+        self.grpc_target = f"127.0.0.1:{self.grpc_port}"
         if wait_ready:
             self.wait_ready()
 

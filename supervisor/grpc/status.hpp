@@ -1,0 +1,18 @@
+#pragma once
+// The one place an error kind becomes a gRPC status (http/error_status.hpp is REST's): badInput
+// INVALID_ARGUMENT, notFound NOT_FOUND, unavailable UNAVAILABLE, timeout DEADLINE_EXCEEDED,
+// tooLarge RESOURCE_EXHAUSTED, internal INTERNAL; the message is REST's, unchanged.
+#include <grpcpp/support/status.h>
+
+#include "supervisor/dispatch/error_kind.hpp"
+#include "supervisor/error.hpp"
+
+namespace ringserve::supervisor::grpcfe {
+
+grpc::StatusCode grpcCode(dispatch::ErrorKind kind);
+grpc::Status toStatus(const dispatch::Failure& failure);
+inline grpc::Status toStatus(const ApiError& error) { return toStatus(dispatch::failureOf(error)); }
+// "OK", "INVALID_ARGUMENT", ...: the grpc_code label of grpc_server_handled_total.
+const char* codeName(grpc::StatusCode code);
+
+}  // namespace ringserve::supervisor::grpcfe
