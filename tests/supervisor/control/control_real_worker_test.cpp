@@ -120,13 +120,16 @@ TEST_F(ControlRealWorkerTest, AWorkerLostDuringFdExhaustionComesBackAfterIt) {
   ASSERT_GT(pid, 0);
   const std::uint64_t before = spawns();
   {
-    ringserve::testing::FdExhaustion exhausted;
+    ringserve::testing::FdExhaustion exhausted(/*leaveFree=*/2);
     ::kill(pid, SIGKILL);
     // Wait (no new descriptors needed) until six respawns were refused: past the crash-loop limit.
     const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (spawns() < before + 6 && std::chrono::steady_clock::now() < guard)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     ASSERT_GE(spawns(), before + 6);
+    int running = -1;
+    server_->onLoop([&] { running = server_->core().workers().at(0).pid; });
+    EXPECT_LE(running, 0) << "no worker could start while descriptors were exhausted";
   }
   const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   std::optional<ModelEntry> e;
