@@ -37,8 +37,10 @@ void reportBug(std::string_view where, std::string_view what) {
   line += "; please report it (the process goes on with a safe fallback)";
   {
     std::lock_guard lock(sinkMutex);
-    if (sink()) sink()(line);
-    else toStderr(line);
+    if (sink())
+      sink()(line);
+    else
+      toStderr(line);
   }
 #ifndef NDEBUG
   if (expectations.load(std::memory_order_acquire) == 0) {

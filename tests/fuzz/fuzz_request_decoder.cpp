@@ -42,8 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // RINGSERVE_FUZZ_VERBOSE=1: what each input decoded to (checking that seeds reach the success path).
   static const bool verbose = std::getenv("RINGSERVE_FUZZ_VERBOSE") != nullptr;
   if (verbose)
-    std::fprintf(stderr, "%s\n", decoded ? ("ok, " + std::to_string(decoded->inputs.size()) + " inputs").c_str()
-                                          : decoded.error().message.c_str());
+    std::fprintf(stderr, "%s\n",
+                 decoded ? ("ok, " + std::to_string(decoded->inputs.size()) + " inputs").c_str()
+                         : decoded.error().message.c_str());
   if (decoded) {
     // What the dispatcher does next with a decoded request: its format and id are read.
     (void)decoded->responseFormat();

@@ -43,8 +43,9 @@ void requestSeeds(const fs::path& dir) {
              R"({"name":"g","shape":[1],"datatype":"BF16","data":[null]},)"
              R"({"name":"s","shape":[2],"datatype":"BYTES","data":["h\u00e9",""]}],)"
              R"("outputs":[{"name":"x","parameters":{"binary_data":true}}]})"));
-  const std::string header = R"({"inputs":[{"name":"a","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":8}},)"
-                             R"({"name":"s","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":6}}]})";
+  const std::string header =
+      R"({"inputs":[{"name":"a","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":8}},)"
+      R"({"name":"s","shape":[1],"datatype":"BYTES","parameters":{"binary_data_size":6}}]})";
   std::string binary(1, '\1');
   binary += static_cast<char>(header.size() & 0xff);
   binary += static_cast<char>(header.size() >> 8);
@@ -78,7 +79,8 @@ void responseSeeds(const fs::path& dir) {
   outs[1].setSize(7);
   const std::string frame = flat(m);
   const auto words = frame.size() / 8;
-  write(dir, "ok-fp32-bytes", std::string{static_cast<char>(words & 0xff), static_cast<char>(words >> 8)} + frame + arena);
+  write(dir, "ok-fp32-bytes",
+        std::string{static_cast<char>(words & 0xff), static_cast<char>(words >> 8)} + frame + arena);
 
   capnp::MallocMessageBuilder e;
   auto err = e.initRoot<schema::InferResponse>().initError();

@@ -16,7 +16,9 @@ namespace {
 
 struct EventOwner {
   Event timer;
-  explicit EventOwner(event_base* base) : timer(Event::timer(base, [](evutil_socket_t, short, void*) {}, nullptr)) {}
+  explicit EventOwner(event_base* base)
+      : timer(Event::timer(
+            base, [](evutil_socket_t, short, void*) {}, nullptr)) {}
 };
 
 TEST(EventLoop, PostedWorkRunsOnTheLoopThreadInOrder) {
