@@ -15,7 +15,7 @@ groups[build]="build-essential cmake ninja-build pkg-config ccache
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc"
 groups[test]="libgtest-dev libgmock-dev libbenchmark-dev
   curl python3 python3-requests python3-yaml python3-grpcio python3-protobuf
-  wrk zstd xz-utils file binutils valgrind"
+  wrk zstd xz-utils file binutils valgrind clang-format-14"
 # The Python runtime host (runtimes/python: CPython headers, built against the stable ABI); the
 # repository's Dockerfile builds with `build python-host`.
 groups[python-host]="python3-dev"
