@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Fails when a source file includes a folder its own folder may not depend on.
+
+The rules below are the "may depend on" lines of the folders' READMEs (DEVELOPERS.md, "The tree"),
+written as data: for each source folder, the repository folders its `#include "..."` lines may
+name. An include is read as a repository path when its first component is a top-level folder of
+this repository (or `ringserve/`, the SDK's public headers); anything else is a system header, a
+file beside the includer or generated code (`worker.capnp.h`, `dataplane.pb.h`) and is not checked.
+A folder is ruled by its longest prefix in RULES; a source folder with no rule is an error, so a
+new folder gets its rule when it is created.
+
+    tools/check_includes.py          # run by the dev preset as the test `include_rules`
+"""
+import pathlib
+import re
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+# folder -> folders it may include from (its own is always allowed). `ringserve` is the SDK's
+# public include directory (sdk/include/ringserve).
+BASE = {"transport", "schema"}
+RULES = {
+    "schema": set(),
+    "transport": {"schema"},
+    "sdk": {"ringserve"},
+    "worker": BASE | {"ringserve"},
+    "runtimes": {"ringserve"},
+    "examples": {"ringserve"},
+    "supervisor/settings": BASE,
+    "supervisor/image": BASE,
+    "supervisor/loadgen": BASE,  # a client: never the server
+    "supervisor/environments": BASE | {"supervisor/error.hpp", "supervisor/settings"},
+    "supervisor/process": BASE | {"supervisor/error.hpp", "supervisor/event.hpp"},
+    "supervisor/codec": BASE | {"supervisor/error.hpp", "supervisor/settings"},
+    "supervisor/core": BASE | {"supervisor/error.hpp", "supervisor/event.hpp", "supervisor/codec",
+                               "supervisor/environments", "supervisor/process", "supervisor/settings"},
+    "supervisor/dispatch": BASE | {"supervisor/error.hpp", "supervisor/event.hpp", "supervisor/codec",
+                                   "supervisor/core"},
+    "supervisor/http": BASE | {"supervisor/error.hpp", "supervisor/event.hpp", "supervisor/codec",
+                               "supervisor/core", "supervisor/dispatch", "supervisor/settings"},
+    "supervisor/grpc": BASE | {"supervisor/error.hpp", "supervisor/codec", "supervisor/core",
+                               "supervisor/dispatch", "supervisor/settings"},
+    "supervisor/control": BASE | {"supervisor/error.hpp", "supervisor/event.hpp", "supervisor/codec",
+                                  "supervisor/core", "supervisor/settings"},
+    # the command line wires everything together
+    "supervisor/cli": BASE | {"supervisor"},
+    "supervisor": BASE | {"supervisor"},  # main.cpp, error.hpp, event.hpp
+    # benchmarks and tests may use anything
+    "bench": {"*"},
+    "tests": {"*"},
+}
+CHECKED_SUFFIXES = {".cpp", ".hpp", ".h", ".cc"}
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
+
+
+def rule_for(folder):
+    parts = folder.split("/")
+    for n in range(len(parts), 0, -1):
+        key = "/".join(parts[:n])
+        if key in RULES:
+            return key
+    return None
+
+
+def allowed(include, own, allow):
+    if "*" in allow or include.startswith(own + "/"):
+        return True
+    return any(include == a or include.startswith(a + "/") for a in allow)
+
+
+def main():
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           check=True, capture_output=True, text=True).stdout.split()
+    top = {p.split("/")[0] for p in files if "/" in p} | {"ringserve"}
+    errors = []
+    for path in sorted(set(files)):
+        p = pathlib.PurePosixPath(path)
+        if p.suffix not in CHECKED_SUFFIXES or not (ROOT / path).is_file():
+            continue
+        folder = str(p.parent)
+        own = rule_for(folder)
+        if own is None:
+            errors.append(f"{path}: no include rule for folder {folder} (add one to tools/check_includes.py)")
+            continue
+        for n, line in enumerate((ROOT / path).read_text(errors="replace").splitlines(), 1):
+            m = INCLUDE.match(line)
+            if not m or "/" not in m.group(1) or m.group(1).split("/")[0] not in top:
+                continue
+            if not allowed(m.group(1), own, RULES[own]):
+                errors.append(f"{path}:{n}: {own}/ may not include \"{m.group(1)}\"")
+    for e in errors:
+        print(e, file=sys.stderr)
+    if errors:
+        print(f"check_includes: {len(errors)} include(s) break the folder rules "
+              "(DEVELOPERS.md, The tree; the folder READMEs)", file=sys.stderr)
+        return 1
+    print("check_includes: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
