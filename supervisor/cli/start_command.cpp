@@ -14,6 +14,7 @@
 #include "supervisor/cli/paths.hpp"
 #include "supervisor/control/control_server.hpp"
 #include "supervisor/core/server_core.hpp"
+#include "supervisor/dispatch/dispatcher.hpp"
 #include "supervisor/event.hpp"
 #include "supervisor/grpc/grpc_server.hpp"
 #include "supervisor/http/rest_server.hpp"
@@ -79,12 +80,10 @@ int runStart(const std::string& dir) {
   const unsigned n = std::max(1u, s.httpThreads);
   std::vector<std::unique_ptr<EventLoop>> httpLoops;
   std::vector<std::unique_ptr<LoopLanes>> lanes;
-  std::vector<EventLoop*> loopPtrs;
   std::vector<LoopLanes*> lanePtrs;
   for (unsigned k = 0; k < n; ++k) {
     httpLoops.push_back(std::make_unique<EventLoop>("http-" + std::to_string(k)));
     lanes.push_back(std::make_unique<LoopLanes>(*httpLoops.back(), k));
-    loopPtrs.push_back(httpLoops.back().get());
     lanePtrs.push_back(lanes.back().get());
   }
   MetricsRegistry metrics;
@@ -94,7 +93,17 @@ int runStart(const std::string& dir) {
   opts.builtinRuntimeDir = builtinRuntimeDir().string();
   opts.env = env;
   ServerCore core(opts, mainLoop, lanePtrs, metrics);
-  RestServer rest(core, s, loopPtrs, lanePtrs, metrics);
+  // One inference path per HTTP loop, over that loop's lanes: REST requests on the loop and the gRPC
+  // calls posted to it share it (supervisor/grpc/README.md).
+  std::vector<std::unique_ptr<dispatch::Dispatcher>> dispatchers;
+  std::vector<dispatch::Dispatcher*> dispatcherPtrs;
+  for (unsigned k = 0; k < n; ++k) {
+    dispatchers.push_back(
+        std::make_unique<dispatch::Dispatcher>(dispatch::Options{s.serverName, s.requestTimeout, s.maxRequestSize},
+                                               dispatch::modelsOf(core), *httpLoops[k], *lanes[k], metrics));
+    dispatcherPtrs.push_back(dispatchers.back().get());
+  }
+  RestServer rest(core, s, dispatcherPtrs, metrics);
   auto httpPort = rest.listen(s.host, s.httpPort);
   if (!httpPort) {
     spdlog::error("{}", httpPort.error().message);
@@ -111,7 +120,7 @@ int runStart(const std::string& dir) {
     }
     metricsPort = p.value();
   }
-  grpcfe::GrpcServer grpc(core, s, metrics);
+  grpcfe::GrpcServer grpc(core, s, dispatcherPtrs, metrics);
   auto grpcPort = grpc.listen(s.host, s.grpcPort);
   if (!grpcPort) {
     spdlog::error("{}", grpcPort.error().message);

@@ -13,6 +13,7 @@
 #include "supervisor/codec/decoder_text.hpp"
 #include "supervisor/codec/json_data.hpp"
 #include "supervisor/codec/json_text.hpp"
+#include "supervisor/codec/request_checks.hpp"
 #include "transport/bytes_elements.hpp"
 
 namespace ringserve::supervisor::codec {
@@ -28,20 +29,6 @@ std::string lower(std::string_view s) {
   for (char& c : r) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return r;
 }
-
-std::string allTypeNames() {
-  std::string s;
-  for (int t = 0; t <= static_cast<int>(DataType::BYTES); ++t) {
-    if (!s.empty()) s += ", ";
-    s += dataTypeName(static_cast<DataType>(t));
-  }
-  return s;
-}
-
-struct Header {
-  std::string name;   // lower case
-  std::string value;
-};
 
 struct PendingBinary {
   std::size_t input = 0;       // index into DecodedRequest::inputs
@@ -71,29 +58,6 @@ struct RequestDecoder::Impl {
 
 namespace {
 
-// {"name":"value",...} of the HTTP headers (lower-cased names, repeated names joined by ", ").
-std::string headersObject(const std::vector<Header>& headers) {
-  std::vector<std::pair<std::string, std::string>> joined;
-  for (const auto& h : headers) {
-    auto it = std::find_if(joined.begin(), joined.end(), [&](const auto& p) { return p.first == h.name; });
-    if (it == joined.end()) {
-      joined.emplace_back(h.name, h.value);
-    } else {
-      it->second += ", ";
-      it->second += h.value;
-    }
-  }
-  std::string o = "{";
-  for (const auto& [name, value] : joined) {
-    if (o.size() > 1) o += ',';
-    appendJsonStringRepaired(o, name);
-    o += ':';
-    appendJsonStringRepaired(o, value);
-  }
-  o += '}';
-  return o;
-}
-
 std::optional<ApiError> readShape(element e, std::string_view input, std::vector<std::int64_t>& shape) {
   simdjson::dom::array dims;
   if (e.get(dims)) return badRequest("input " + quoteName(input) + ": 'shape' must be an array of non-negative integers");
@@ -108,19 +72,6 @@ std::optional<ApiError> readShape(element e, std::string_view input, std::vector
   return std::nullopt;
 }
 
-// Checks that [bytes] holds exactly `elements` BYTES elements (u32 LE length + bytes each).
-std::optional<std::string> checkBytesLayout(std::span<const std::byte> bytes, std::uint64_t elements) {
-  const auto w = transport::walkBytes(bytes);
-  using Stop = transport::BytesWalk::Stop;
-  if (w.stop == Stop::truncatedLength) return "ends inside the length of element " + std::to_string(w.count);
-  if (w.stop == Stop::pastEnd) {
-    return "element " + std::to_string(w.count) + " claims " + std::to_string(w.claimed) + " bytes but only " +
-           std::to_string(w.remaining) + " remain";
-  }
-  if (w.count != elements) return "holds " + std::to_string(w.count) + " elements but the shape needs " + std::to_string(elements);
-  return std::nullopt;
-}
-
 }  // namespace
 
 namespace {
@@ -132,12 +83,9 @@ struct HeaderScan {
 };
 
 Expected<HeaderScan> scanHeaders(const RequestInfo& info) {
-  std::vector<Header> headers;
-  headers.reserve(info.headers.size());
   HeaderScan scan;
   for (const auto& [name, value] : info.headers) {
-    Header h{lower(name), value};
-    if (h.name == "inference-header-content-length") {
+    if (lower(name) == "inference-header-content-length") {
       std::string_view v = value;
       while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
       while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
@@ -149,9 +97,8 @@ Expected<HeaderScan> scanHeaders(const RequestInfo& info) {
       }
       scan.headerLength = n;
     }
-    headers.push_back(std::move(h));
   }
-  scan.json = headersObject(headers);
+  scan.json = headersJson(info.headers);
   return scan;
 }
 
@@ -193,35 +140,15 @@ std::optional<ApiError> readIdAndParameters(simdjson::dom::object request, const
   return std::nullopt;
 }
 
-// The model's declaration of input `name`: nullptr when the model declares none; 400 when it
-// declares others.
-Expected<const settings::TensorMetadata*> declaredInput(const RequestInfo& info, std::string_view name) {
-  if (info.declaredInputs == nullptr || info.declaredInputs->empty()) return nullptr;
-  for (const auto& d : *info.declaredInputs) {
-    if (d.name == name) return &d;
-  }
-  std::string known;
-  for (const auto& d : *info.declaredInputs) known += (known.empty() ? "" : ", ") + quoteName(d.name);
-  return badRequest("unknown input " + quoteName(name) + " for model " + quoteName(info.modelName) +
-                    "; its inputs are " + known);
-}
-
 // The input's datatype, checked against the model's declaration.
 std::optional<ApiError> readDatatype(simdjson::dom::object obj, std::string_view name,
                                      const settings::TensorMetadata* declared, const RequestInfo& info,
                                      DecodedInput& in) {
   std::string_view dt;
   if (obj["datatype"].get(dt)) return badRequest("input " + quoteName(name) + " has no 'datatype' string");
-  auto type = parseDataType(dt);
-  if (!type) {
-    return badRequest("input " + quoteName(name) + ": unknown datatype '" + std::string(dt) + "' (expected one of " +
-                      allTypeNames() + ")");
-  }
+  auto type = checkedDatatype(name, dt, declared, info);
+  if (!type) return type.error();
   in.datatype = *type;
-  if (declared != nullptr && parseDataType(declared->datatype) && declared->datatype != dt) {
-    return badRequest("input " + quoteName(name) + " has datatype " + std::string(dt) + " but model " +
-                      quoteName(info.modelName) + " expects " + declared->datatype);
-  }
   return std::nullopt;
 }
 
@@ -412,7 +339,7 @@ std::optional<ApiError> RequestDecoder::Impl::fillArena(const BodySource& body, 
     body.copyOut(pos, block->bytes);
     pos += b.size;
     if (in.datatype == DataType::BYTES) {
-      if (auto problem = checkBytesLayout(block->bytes, b.elements)) {
+      if (auto problem = bytesLayoutProblem(block->bytes, b.elements)) {
         return badRequest("input " + quoteName(in.name) + ": the binary BYTES data " + *problem);
       }
     }

@@ -180,8 +180,12 @@ struct ResponseEncoder::Impl {
   Expected<EncodedResponse> encode(schema::InferResult::Reader result, const OutputBytes& outputBytes,
                                    const ResponseFormat& format, std::string_view modelName,
                                    std::string_view modelVersion, OutputSink& sink);
+  // `v2Rest` false: BYTES need not be UTF-8 and no binary_data_size is added (plan()).
   Expected<OutputPlan> planOutput(schema::TensorRef::Reader ref, const OutputBytes& outputBytes,
-                                  const ResponseFormat& format);
+                                  const ResponseFormat& format, bool v2Rest = true);
+  Expected<PlannedResult> plan(schema::InferResult::Reader result, const OutputBytes& outputBytes,
+                               const ResponseFormat& format, std::string_view modelName,
+                               std::string_view modelVersion);
   // Parses a parameters object from the worker; appends its members (minus `skip`) to `out`.
   std::optional<ApiError> members(std::string_view json, std::string_view what, std::string_view skip,
                                   std::string& out, EncodedResponse* headersTo);
@@ -232,7 +236,7 @@ std::optional<ApiError> ResponseEncoder::Impl::members(std::string_view text, st
 
 // One output checked against what its datatype and shape need, its parameters rewritten.
 Expected<OutputPlan> ResponseEncoder::Impl::planOutput(schema::TensorRef::Reader ref, const OutputBytes& outputBytes,
-                                                       const ResponseFormat& format) {
+                                                       const ResponseFormat& format, bool v2Rest) {
   OutputPlan o;
   o.name = text(ref.getName());
   if (!validUtf8(o.name)) return internalError("the runtime returned an output whose name is not valid UTF-8");
@@ -251,7 +255,7 @@ Expected<OutputPlan> ResponseEncoder::Impl::planOutput(schema::TensorRef::Reader
   auto bytes = outputBytes(ref.getOffset(), ref.getSize());
   if (!bytes) return bytes.error();
   o.bytes = *bytes;
-  o.binary = format.binary(o.name);
+  o.binary = !v2Rest || format.binary(o.name);
   if (o.type == DataType::BYTES) {
     if (auto problem = checkBytes(o.bytes, o.count, !o.binary); !problem.empty()) {
       return internalError(where + " (BYTES, shape " + shapeString(shape) + ") " + problem);
@@ -265,7 +269,7 @@ Expected<OutputPlan> ResponseEncoder::Impl::planOutput(schema::TensorRef::Reader
                          nullptr)) {
     return *err;
   }
-  if (o.binary) {
+  if (o.binary && v2Rest) {
     if (!o.parameters.empty()) o.parameters += ',';
     o.parameters += "\"binary_data_size\":" + std::to_string(o.bytes.size());
   }
@@ -361,6 +365,32 @@ Expected<EncodedResponse> ResponseEncoder::Impl::encode(schema::InferResult::Rea
   return response;
 }
 
+Expected<PlannedResult> ResponseEncoder::Impl::plan(schema::InferResult::Reader result,
+                                                    const OutputBytes& outputBytes, const ResponseFormat& format,
+                                                    std::string_view modelName, std::string_view modelVersion) {
+  PlannedResult r;
+  if (auto err = members(text(result.getParametersJson()), "response parameters", "headers", r.parametersJson,
+                         &r.response)) {
+    return *err;
+  }
+  if (!r.parametersJson.empty()) r.parametersJson = "{" + r.parametersJson + "}";
+  for (auto ref : result.getOutputs()) {
+    auto o = planOutput(ref, outputBytes, format, false);
+    if (!o) return o.error();
+    PlannedOutput out;
+    out.name = o->name;
+    out.type = o->type;
+    for (auto d : o->shape) out.shape.push_back(d);
+    out.bytes = o->bytes;
+    if (!o->parameters.empty()) out.parametersJson = "{" + o->parameters + "}";
+    r.outputs.push_back(std::move(out));
+  }
+  r.modelName = result.getModelName().size() != 0 ? text(result.getModelName()) : modelName;
+  r.modelVersion = result.getModelVersion().size() != 0 ? text(result.getModelVersion()) : modelVersion;
+  r.id = !format.requestId.empty() ? std::string_view(format.requestId) : text(result.getId());
+  return r;
+}
+
 ResponseEncoder::ResponseEncoder() : impl_(std::make_unique<Impl>()) {}
 ResponseEncoder::~ResponseEncoder() = default;
 ResponseEncoder::ResponseEncoder(ResponseEncoder&&) noexcept = default;
@@ -373,6 +403,16 @@ Expected<EncodedResponse> ResponseEncoder::encode(schema::InferResult::Reader re
     return impl_->encode(result, outputBytes, format, modelName, modelVersion, sink);
   } catch (const kj::Exception& e) {
     // A malformed frame surfaces while its lists are read; nothing reached the sink yet.
+    return internalError(std::string("malformed response frame from the worker: ") + e.getDescription().cStr());
+  }
+}
+
+Expected<PlannedResult> ResponseEncoder::plan(schema::InferResult::Reader result, const OutputBytes& outputBytes,
+                                              const ResponseFormat& format, std::string_view modelName,
+                                              std::string_view modelVersion) {
+  try {
+    return impl_->plan(result, outputBytes, format, modelName, modelVersion);
+  } catch (const kj::Exception& e) {
     return internalError(std::string("malformed response frame from the worker: ") + e.getDescription().cStr());
   }
 }

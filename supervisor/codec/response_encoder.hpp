@@ -66,6 +66,25 @@ struct EncodedResponse {
   std::vector<std::string> warnings;                         // for the caller's log
 };
 
+// The worker's result checked as encode() checks it and taken apart, for a front end that prints
+// its own format (gRPC, supervisor/grpc/infer_codec.hpp). Views into the result and the response
+// arena: valid while both are (the completion). BYTES outputs are checked for their layout only
+// (not UTF-8: other formats carry raw bytes).
+struct PlannedOutput {
+  std::string_view name;
+  DataType type = DataType::FP32;
+  std::vector<std::int64_t> shape;
+  std::span<const std::byte> bytes;
+  std::string parametersJson;  // the output's parameters object, "" when none
+};
+
+struct PlannedResult {
+  std::string_view modelName, modelVersion, id;  // filled in as encode() does
+  std::string parametersJson;                    // response parameters without `headers`, "" when none
+  std::vector<PlannedOutput> outputs;
+  EncodedResponse response;  // `headers` and `warnings`; the rest is the caller's
+};
+
 // One per HTTP loop thread: keeps its text buffer between responses. Not thread-safe.
 class ResponseEncoder {
  public:
@@ -78,6 +97,9 @@ class ResponseEncoder {
   Expected<EncodedResponse> encode(schema::InferResult::Reader result, const OutputBytes& outputBytes,
                                    const ResponseFormat& format, std::string_view modelName,
                                    std::string_view modelVersion, OutputSink& sink);
+  Expected<PlannedResult> plan(schema::InferResult::Reader result, const OutputBytes& outputBytes,
+                               const ResponseFormat& format, std::string_view modelName,
+                               std::string_view modelVersion);
 
  private:
   struct Impl;

@@ -109,7 +109,7 @@ BasicResult<std::uint64_t, Failure> Dispatcher::send(const std::shared_ptr<Call>
   const codec::BodySource* bytes = body.bytes;
   std::string inflated;
   codec::ContiguousBody inflatedBody{std::string_view()};
-  if (body.contentEncoding.find("gzip") != std::string_view::npos) {
+  if (body.source == nullptr && body.contentEncoding.find("gzip") != std::string_view::npos) {
     std::string compressed(bytes->size(), '\0');
     bytes->copyOut(0, std::as_writable_bytes(std::span(compressed)));
     auto r = codec::gzipDecompress(compressed, options_.maxRequestSize);
@@ -123,7 +123,8 @@ BasicResult<std::uint64_t, Failure> Dispatcher::send(const std::shared_ptr<Call>
   decodeInfo.headers = std::move(info.headers);
   decodeInfo.declaredInputs = &call->model->settings->inputs;
   RequestArena arena(*target.lane);
-  auto decoded = decoder_.decode(*bytes, decodeInfo, arena);
+  auto decoded = body.source != nullptr ? body.source->decode(decodeInfo, arena)
+                                        : decoder_.decode(*bytes, decodeInfo, arena);
   if (!decoded) return failureOf(decoded.error());
   if (decoded->clientHeadersOverwritten)
     spdlog::warn("model {}: request {} set parameters.headers; replaced by the HTTP headers", info.model,
@@ -150,6 +151,7 @@ void Dispatcher::complete(Call& call, Completion& c) {
     return fail(call, failureOf(codec::apiErrorFromWorker(err.getCode(), err.getMessage().cStr())));
   }
   const auto& model = *call.model;
+  if (auto* own = call.writer->encoding()) return completeWith(call, c, *own);
   CountingSink sink(call.writer->body());
   auto encoded = encoder_.encode(
       resp.getOk(), [&c](std::uint64_t off, std::uint64_t size) { return c.outputBytes(off, size); }, call.format,
@@ -165,6 +167,26 @@ void Dispatcher::complete(Call& call, Completion& c) {
   // allocated until the writer drops this handle.
   std::shared_ptr<void> keepAlive = sink.references() > 0 ? c.retain() : nullptr;
   std::exchange(call.writer, nullptr)->finish(head, std::move(keepAlive));
+  model.counters->success->inc();
+  model.counters->duration->observe(std::chrono::duration<double>(Clock::now() - call.received).count());
+}
+
+// The same result in the front end's own format: checked and taken apart by the encoder, then
+// copied out by the front end, so the response blocks are released at once.
+void Dispatcher::completeWith(Call& call, Completion& c, ResultEncoding& encoding) {
+  const auto& model = *call.model;
+  auto planned = encoder_.plan(
+      c.response->getOk(), [&c](std::uint64_t off, std::uint64_t size) { return c.outputBytes(off, size); },
+      call.format, model.name, model.version);
+  if (!planned) return fail(call, failureOf(planned.error()));
+  for (const auto& w : planned->response.warnings) spdlog::warn("model {}: {}", model.name, w);
+  auto bytes = encoding.encode(planned.value());
+  if (!bytes) return fail(call, failureOf(bytes.error()));
+  ResponseHead head;
+  head.headers = responseHeaders(std::move(planned->response.headers), options_.serverName, model.name,
+                                 call.format.requestId);
+  head.bodyBytes = bytes.value();
+  std::exchange(call.writer, nullptr)->finish(head, nullptr);
   model.counters->success->inc();
   model.counters->duration->observe(std::chrono::duration<double>(Clock::now() - call.received).count());
 }

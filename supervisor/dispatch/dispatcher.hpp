@@ -7,8 +7,9 @@
 //   4. submission on this loop's lane (core/lane_client.hpp), and the deadline timer;
 //   5. completion: the worker's result encoded into the writer's body (codec/response_encoder),
 //      binary outputs by reference, CloudEvents headers, the model's counters.
-// One Dispatcher per HTTP loop (its decoder and encoder keep buffers between requests); loop
-// thread only.
+// One Dispatcher per HTTP loop (its decoder and encoder keep buffers between requests), created by
+// the server assembly (supervisor/cli/start_command.cpp) and shared by every front end on that
+// loop (REST, and gRPC calls posted to it); loop thread only.
 #include <functional>
 #include <memory>
 #include <optional>
@@ -57,12 +58,15 @@ class Dispatcher {
   // `info` is taken by value: its headers move on into the request's parameters.
   void infer(RequestInfo info, const RequestBody& body, std::unique_ptr<ResponseWriter> writer);
 
+  EventLoop& loop() const { return loop_; }  // the loop every call of this dispatcher runs on
+
   struct Call;
 
  private:
   BasicResult<std::uint64_t, Failure> send(const std::shared_ptr<Call>& call, RequestInfo& info,
                                            const RequestBody& body, const Target& target);
   void complete(Call& call, Completion& c);
+  void completeWith(Call& call, Completion& c, ResultEncoding& encoding);
   void expire(Call& call);
   void armDeadline(const std::shared_ptr<Call>& call, std::optional<Clock::time_point> deadline);
   void fail(Call& call, const Failure& failure);

@@ -11,13 +11,24 @@
 #include <utility>
 #include <vector>
 
+#include "supervisor/codec/arena_target.hpp"
 #include "supervisor/codec/body.hpp"
+#include "supervisor/codec/request_decoder.hpp"
 #include "supervisor/codec/response_encoder.hpp"
 #include "supervisor/dispatch/error_kind.hpp"
 
 namespace ringserve::supervisor::dispatch {
 
 using Clock = std::chrono::steady_clock;
+
+// A request that is not a V2 REST body (gRPC's ModelInferRequest): its front end decodes it into
+// the chosen worker's arena itself, with codec/request_checks.hpp's rules. Called once, on the
+// loop thread, during Dispatcher::infer; on error the dispatcher frees what it allocated.
+class RequestSource {
+ public:
+  virtual ~RequestSource() = default;
+  virtual Expected<codec::DecodedRequest> decode(const codec::RequestInfo& info, codec::ArenaTarget& target) const = 0;
+};
 
 // The request body as received. It is only read during Dispatcher::infer (decoded into the
 // arena before infer returns), so the front end may free it afterwards.
@@ -26,6 +37,8 @@ struct RequestBody {
   // The body's content coding as the client declared it; one naming gzip is inflated first,
   // bounded by max_request_size (413 tooLarge beyond).
   std::string_view contentEncoding;
+  // When set, the request is decoded by it and `bytes` / `contentEncoding` are unused.
+  const RequestSource* source = nullptr;
 };
 
 struct RequestInfo {
@@ -48,6 +61,17 @@ struct ResponseHead {
   std::uint64_t bodyBytes = 0;  // everything written to body()
 };
 
+// A front end that answers in its own format (gRPC's ModelInferResponse) instead of the V2 REST
+// body: chosen per request by the writer (ResponseWriter::encoding), called on the loop thread
+// with the worker's result already checked (codec::ResponseEncoder::plan). It copies what it
+// needs: the views are gone once it returns. On success the dispatcher calls finish() with the
+// head (headers: the runtime's parameters.headers, then CloudEvents) and no keepAlive.
+class ResultEncoding {
+ public:
+  virtual ~ResultEncoding() = default;
+  virtual Expected<std::uint64_t> encode(const codec::PlannedResult& result) = 0;  // bytes encoded
+};
+
 // One request's answer. The dispatcher calls body() and then finish(), or fail(), exactly once,
 // on the loop thread that called Dispatcher::infer, and then destroys the writer.
 class ResponseWriter {
@@ -57,6 +81,9 @@ class ResponseWriter {
   // worker's response arena) stay valid while the `keepAlive` passed to finish() lives; a writer
   // that sends them later keeps that handle until then.
   virtual codec::OutputSink& body() = 0;
+  // nullptr (the default): the V2 REST body is written to body(). Otherwise that encoding is used
+  // and body() is never called.
+  virtual ResultEncoding* encoding() { return nullptr; }
   virtual void finish(const ResponseHead& head, std::shared_ptr<void> keepAlive) = 0;
   virtual void fail(const Failure& failure) = 0;
 };

@@ -9,8 +9,10 @@
 
 namespace ringserve::supervisor::grpcfe {
 
-GrpcServer::GrpcServer(ServerCore& core, const settings::ServerSettings& settings, MetricsRegistry& metrics)
-    : ctx_(std::make_unique<ServiceContext>(ServiceContext{core, settings, metrics, settings.grpcMaxMessageLength})),
+GrpcServer::GrpcServer(ServerCore& core, const settings::ServerSettings& settings,
+                       std::vector<dispatch::Dispatcher*> dispatchers, MetricsRegistry& metrics)
+    : ctx_(std::make_unique<ServiceContext>(core, settings, metrics, settings.grpcMaxMessageLength,
+                                            std::move(dispatchers))),
       inference_(makeInferenceService(*ctx_)),
       repository_(makeModelRepositoryService(*ctx_)) {}
 

@@ -6,9 +6,11 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "supervisor/core/metrics.hpp"
 #include "supervisor/core/server_core.hpp"
+#include "supervisor/dispatch/dispatcher.hpp"
 #include "supervisor/settings/server_settings.hpp"
 
 namespace grpc {
@@ -22,7 +24,9 @@ struct ServiceContext;
 
 class GrpcServer {
  public:
-  GrpcServer(ServerCore& core, const settings::ServerSettings& settings, MetricsRegistry& metrics);
+  // `dispatchers` (one per HTTP loop, the server assembly's) run the inference calls.
+  GrpcServer(ServerCore& core, const settings::ServerSettings& settings, std::vector<dispatch::Dispatcher*> dispatchers,
+             MetricsRegistry& metrics);
   ~GrpcServer();  // stops at once if stop() was not called
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;

@@ -9,26 +9,20 @@
 #include "dataplane.grpc.pb.h"
 #include "model_repository.grpc.pb.h"
 #include "supervisor/dispatch/target.hpp"
+#include "supervisor/grpc/infer_calls.hpp"
+#include "supervisor/grpc/infer_codec.hpp"
+#include "supervisor/grpc/parameters.hpp"
 #include "supervisor/grpc/status.hpp"
 
 namespace ringserve::supervisor::grpcfe {
 
 namespace {
 
-constexpr const char* kInference = "inference.GRPCInferenceService";
-constexpr const char* kRepository = "inference.model_repository.ModelRepositoryService";
-
-// One RPC's identity in the metrics (grpc_service, grpc_method, grpc_type as py-grpc-prometheus,
-// MLServer's interceptor, labels them).
-struct Rpc {
-  const char* service;
-  const char* method;
-  const char* type = "UNARY";
-};
-
 Labels rpcLabels(const Rpc& rpc) {
   return {{"grpc_service", rpc.service}, {"grpc_method", rpc.method}, {"grpc_type", rpc.type}};
 }
+
+}  // namespace
 
 void countStarted(ServiceContext& ctx, const Rpc& rpc) {
   ctx.metrics.counter("grpc_server_started_total", "RPCs started on the server.", rpcLabels(rpc)).inc();
@@ -40,14 +34,17 @@ void countHandled(ServiceContext& ctx, const Rpc& rpc, grpc::StatusCode code) {
   ctx.metrics.counter("grpc_server_handled_total", "RPCs completed on the server, by status code.", labels).inc();
 }
 
+namespace {
+
+constexpr const char* kInference = "inference.GRPCInferenceService";
+constexpr const char* kRepository = "inference.model_repository.ModelRepositoryService";
+
 // A response larger than grpc_max_message_length is refused here, naming the setting (gRPC's own
 // send limit would fail it with a message that does not).
 grpc::Status checkSize(ServiceContext& ctx, const google::protobuf::Message& response) {
   const std::uint64_t n = response.ByteSizeLong();
   if (n <= ctx.maxMessageLength) return grpc::Status::OK;
-  return {grpc::StatusCode::RESOURCE_EXHAUSTED, "response of " + std::to_string(n) +
-                                                    " bytes exceeds grpc_max_message_length (" +
-                                                    std::to_string(ctx.maxMessageLength) + " bytes)"};
+  return toStatus(responseTooLarge(n, ctx.maxMessageLength));
 }
 
 // Answers a unary RPC that is complete when its handler returns.
@@ -94,25 +91,6 @@ class DeferredReactor final : public grpc::ServerUnaryReactor {
 
 // ---- model metadata: the REST body (ModelRoute::metadataJson) read back into the message, so both
 // front ends answer alike.
-
-void setParameter(google::protobuf::Map<std::string, inference::InferParameter>& out, std::string_view key,
-                  simdjson::dom::element v) {
-  auto& p = out[std::string(key)];
-  switch (v.type()) {
-    case simdjson::dom::element_type::STRING: p.set_string_param(std::string(v.get_string().value())); break;
-    case simdjson::dom::element_type::BOOL: p.set_bool_param(v.get_bool().value()); break;
-    case simdjson::dom::element_type::INT64: p.set_int64_param(v.get_int64().value()); break;
-    case simdjson::dom::element_type::UINT64: p.set_uint64_param(v.get_uint64().value()); break;
-    case simdjson::dom::element_type::DOUBLE: p.set_double_param(v.get_double().value()); break;
-    default: p.set_string_param(simdjson::minify(v)); break;
-  }
-}
-
-void setParameters(google::protobuf::Map<std::string, inference::InferParameter>& out, simdjson::dom::element obj) {
-  simdjson::dom::object o;
-  if (obj.get_object().get(o) != simdjson::SUCCESS) return;
-  for (auto field : o) setParameter(out, field.key, field.value);
-}
 
 void setTensors(google::protobuf::RepeatedPtrField<inference::ModelMetadataResponse::TensorMetadata>& out,
                 simdjson::dom::element arr) {
@@ -251,8 +229,14 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
     return repositoryChange(ctx_, {kInference, "RepositoryModelUnload"}, *req, false);
   }
 
-  // ModelInfer and ModelStreamInfer are not served yet: the generated base class answers
-  // UNIMPLEMENTED (supervisor/grpc/README.md).
+  grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* call, const inference::ModelInferRequest* req,
+                                       inference::ModelInferResponse* resp) override {
+    return modelInfer(ctx_, call, req, resp);
+  }
+  grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelInferResponse>* ModelStreamInfer(
+      grpc::CallbackServerContext* call) override {
+    return modelStreamInfer(ctx_, call);
+  }
 
  private:
   ServiceContext& ctx_;

@@ -67,7 +67,7 @@ struct RestServer::PerLoop {
   EventLoop* loop = nullptr;
   evhttp* http = nullptr;
   evhttp_bound_socket* bound = nullptr;
-  std::unique_ptr<dispatch::Dispatcher> dispatcher;
+  dispatch::Dispatcher* dispatcher = nullptr;
   std::map<std::tuple<std::string, int, std::string>, Counter*> requestCounters;
   std::map<std::string, Histogram*> requestDurations;
 
@@ -87,19 +87,17 @@ struct RestServer::PerLoop {
   void repositoryChange(evhttp_request* req, const RouteMatch& route, Clock::time_point t0, bool load);
 };
 
-RestServer::RestServer(ServerCore& core, const settings::ServerSettings& settings, std::vector<EventLoop*> loops,
-                       std::vector<LoopLanes*> lanes, MetricsRegistry& metrics)
+RestServer::RestServer(ServerCore& core, const settings::ServerSettings& settings,
+                       std::vector<dispatch::Dispatcher*> dispatchers, MetricsRegistry& metrics)
     : core_(core),
       settings_(settings),
       metrics_(metrics) {
-  for (std::size_t k = 0; k < loops.size(); ++k) {
+  for (dispatch::Dispatcher* d : dispatchers) {
     auto pl = std::make_unique<PerLoop>();
     pl->server = this;
-    pl->loop = loops[k];
-    pl->dispatcher = std::make_unique<dispatch::Dispatcher>(
-        dispatch::Options{settings.serverName, settings.requestTimeout, settings.maxRequestSize},
-        dispatch::modelsOf(core), *loops[k], *lanes[k], metrics);
-    pl->http = evhttp_new(loops[k]->base());
+    pl->loop = &d->loop();
+    pl->dispatcher = d;
+    pl->http = evhttp_new(pl->loop->base());
     evhttp_set_max_body_size(pl->http, static_cast<ev_ssize_t>(settings.maxRequestSize));
     // Every method reaches the router, so a wrong one gets a JSON 405 rather than libevent's HTML 501.
     evhttp_set_allowed_methods(pl->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |

@@ -11,6 +11,7 @@
 #include "supervisor/core/loop_lanes.hpp"
 #include "supervisor/core/metrics.hpp"
 #include "supervisor/core/server_core.hpp"
+#include "supervisor/dispatch/dispatcher.hpp"
 #include "supervisor/settings/server_settings.hpp"
 
 struct evhttp;
@@ -19,10 +20,10 @@ namespace ringserve::supervisor {
 
 class RestServer {
  public:
-  // `loops[k]` and `lanes[k]` belong together; the server adds an evhttp and a dispatch::Dispatcher
-  // (over lanes[k]) to each loop.
-  RestServer(ServerCore& core, const settings::ServerSettings& settings, std::vector<EventLoop*> loops,
-             std::vector<LoopLanes*> lanes, MetricsRegistry& metrics);
+  // `dispatchers[k]` runs on loop k and owns its lanes (made by the server assembly, shared with
+  // the gRPC front end); the server adds an evhttp to each loop.
+  RestServer(ServerCore& core, const settings::ServerSettings& settings, std::vector<dispatch::Dispatcher*> dispatchers,
+             MetricsRegistry& metrics);
   ~RestServer();
   RestServer(const RestServer&) = delete;
   RestServer& operator=(const RestServer&) = delete;

@@ -173,10 +173,6 @@ class GrpcAgainstRest(unittest.TestCase):
             self.assertEqual(r.status_code, 200, r.text)
             self.assertEqual(r.json()["outputs"][0]["data"], [5])
 
-    def test_infer_is_not_served_yet(self):
-        self.assertCode(lambda: self.stub.ModelInfer(pb.ModelInferRequest(model_name="echo")),
-                        grpc.StatusCode.UNIMPLEMENTED)
-
     def test_metrics_count_started_and_handled_per_method_and_code(self):
         before = self.s.metrics()
         for _ in range(3):
