@@ -1,5 +1,6 @@
 #include "supervisor/grpc/grpc_server.hpp"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/codegen/service_type.h>
 
@@ -19,6 +20,9 @@ GrpcServer::GrpcServer(ServerCore& core, const settings::ServerSettings& setting
 GrpcServer::~GrpcServer() { stop(); }
 
 Expected<int> GrpcServer::listen(const std::string& host, int port) {
+  // grpc.reflection.v1alpha.ServerReflection (Debian's libgrpc++_reflection): tools list and describe
+  // the services from the descriptors compiled in. Registers a builder plugin once per process.
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int bound = 0;
   const std::string address =
