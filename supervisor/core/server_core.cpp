@@ -40,7 +40,7 @@ struct ServerCore::Slot {
   Pool* pool = nullptr;
   int index = 0;
   std::string id;
-  std::unique_ptr<WorkerProcess> proc;
+  std::unique_ptr<WorkerHandle> proc;
   std::shared_ptr<WorkerLink> link;
   RestartPolicy policy;
   bool ready = false;
@@ -95,6 +95,7 @@ std::string display(const std::string& name, const std::string& version) {
 ServerCore::ServerCore(Options options, EventLoop& main, std::vector<LoopLanes*> httpLanes, MetricsRegistry& metrics)
     : options_(std::move(options)), main_(main), httpLanes_(std::move(httpLanes)), metrics_(metrics) {
   mainGuard_->loop = &main_;
+  if (!options_.spawner) options_.spawner = processSpawner(main_.base());
   metrics_.addCollector([](std::string& out) {
     out += "# HELP ringserve_bugs_total Broken invariants of the supervisor's own code, each logged as 'BUG in "
            "ringserve'; stays 0.\n# TYPE ringserve_bugs_total counter\nringserve_bugs_total " +
@@ -117,7 +118,7 @@ ServerCore::ServerCore(Options options, EventLoop& main, std::vector<LoopLanes*>
       for (const auto& slot : pool->slots) {
         const Labels l{{"pool", pool->label}, {"worker", slot->id}};
         out += "ringserve_worker_restarts_total" + formatLabels(l) + " " + std::to_string(slot->policy.restarts()) + "\n";
-        if (!slot->link) continue;
+        if (!slot->link || !slot->link->shm) continue;
         shm += "ringserve_shm_bytes_in_use" + formatLabels(l) + " " +
                std::to_string(slot->link->requestBytesInUse.load(std::memory_order_relaxed)) + "\n";
         const auto& seg = slot->link->shm->segment();
@@ -222,6 +223,7 @@ ServerCore::Pool& ServerCore::poolFor(const settings::ModelSettings& s,
   for (int i = 0; i < n; ++i) {
     auto slot = std::make_unique<Slot>();
     slot->core = this;
+    slot->policy = RestartPolicy(options_.restartPolicy);
     slot->pool = pool.get();
     slot->index = i;
     slot->id = (key == "default" ? std::string("default") : key) + "/" + std::to_string(i);
@@ -243,7 +245,7 @@ void ServerCore::spawn(Slot& slot) {
   ev.onExit = [this, sp](const WorkerExit& e) { onExit(*sp, e); };
   ev.onHeartbeat = [this, sp](const WorkerHeartbeat& hb) { onHeartbeat(*sp, hb); };
   ++spawns_;
-  auto proc = WorkerProcess::spawn(main_.base(), launch, std::move(ev));
+  auto proc = options_.spawner->spawn(launch, std::move(ev));
   if (!proc && proc.error().ownResources) return spawnLater(slot, proc.error().message);
   if (!proc) {
     WorkerExit e;
@@ -269,14 +271,14 @@ void ServerCore::spawn(Slot& slot) {
 void ServerCore::spawnLater(Slot& slot, const std::string& why) {
   if (slot.resourceRetries++ == 0)
     spdlog::error("worker {} (pool {}) cannot start: {}; the supervisor is out of resources, retrying every {}", slot.id,
-                  slot.pool->label, why, formatDuration(kResourceRetry));
+                  slot.pool->label, why, formatDuration(options_.resourceRetry));
   slot.lastReason = why;
   for (Instance* inst : slot.models)
     if (inst->loaded.empty() && inst->state != ModelState::unavailable) {
       inst->restarting = true;
       inst->reason = "worker " + slot.id + " cannot start (" + why + "); retrying";
     }
-  scheduleRestart(slot, kResourceRetry);
+  scheduleRestart(slot, options_.resourceRetry);
   publish();
 }
 
@@ -307,7 +309,7 @@ void ServerCore::onExit(Slot& slot, const WorkerExit& exit) {
     for (auto* lanes : httpLanes_) lanes->loop().post([lanes, link, err] { lanes->drop(link.get(), err); });
   }
   // Let the process object go after this callback returns (it may be on our stack).
-  if (slot.proc) main_.post([p = std::shared_ptr<WorkerProcess>(std::move(slot.proc))] {});
+  if (slot.proc) main_.post([p = std::shared_ptr<WorkerHandle>(std::move(slot.proc))] {});
   slot.link.reset();
   slot.lastHeartbeat = {};
 
@@ -527,16 +529,16 @@ void ServerCore::armLoadDeadline(Instance& inst) {
           // No model stays LOADING forever: a worker that never answers the load fails it.
           for (Slot* s : in.pendingLoad)
             in.failed[s] = "did not finish loading on worker " + s->id + " within " +
-                           std::to_string(kLoadDeadline.count()) + " s";
+                           formatDuration(in.core->options_.loadDeadline);
           if (in.failed.empty())
-            in.failed[nullptr] = "did not finish loading within " + std::to_string(kLoadDeadline.count()) + " s";
+            in.failed[nullptr] = "did not finish loading within " + formatDuration(in.core->options_.loadDeadline);
           in.pendingLoad.clear();
           spdlog::error("model {} {}", display(in.name, in.version), in.failed.begin()->second);
           in.core->recompute(in);
           in.core->publish();
         },
         &inst);
-  inst.loadTimer.add(kLoadDeadline);
+  inst.loadTimer.add(options_.loadDeadline);
 }
 
 void ServerCore::sendLoad(Slot& slot, Instance& inst) {
@@ -952,7 +954,7 @@ std::vector<ServerCore::WorkerInfo> ServerCore::workers() const {
       w.state = slot->proc ? toString(slot->proc->state()) : (slot->gaveUp ? "failed" : "restarting");
       w.pid = slot->proc ? slot->proc->pid() : -1;
       w.restarts = slot->policy.restarts();
-      if (slot->link) {
+      if (slot->link && slot->link->shm) {
         w.inFlight = slot->link->inFlight.load();
         w.shmBytes = slot->link->shm->segment().size();
         w.shmUsedBytes = slot->link->requestBytesInUse.load();

@@ -25,7 +25,7 @@ struct event;
 #include "supervisor/core/routing.hpp"
 #include "supervisor/environments/environment.hpp"
 #include "supervisor/process/restart_policy.hpp"
-#include "supervisor/process/worker_process.hpp"
+#include "supervisor/process/worker_handle.hpp"
 #include "supervisor/settings/repository.hpp"
 #include "supervisor/settings/server_settings.hpp"
 
@@ -46,6 +46,12 @@ class ServerCore {
     std::string builtinRuntimeDir;  // <install>/lib/ringserve/runtimes
     settings::EnvMap env;           // for re-reading model-settings.json on load
     environments::Limits environmentLimits;  // of every unpack (tests: a writeHook holding one)
+    // How workers start; null: real processes (processSpawner on the main loop). Tests pass a
+    // double (tests/supervisor/core/fake_spawner.hpp) and drive the main loop themselves.
+    std::shared_ptr<WorkerSpawner> spawner;
+    RestartPolicyConfig restartPolicy;                 // of every worker slot
+    std::chrono::milliseconds loadDeadline{120'000};   // a load still pending after this fails the model
+    std::chrono::milliseconds resourceRetry{1'000};    // respawn period while the supervisor lacks fds/memory
   };
 
   ServerCore(Options options, EventLoop& main, std::vector<LoopLanes*> httpLanes, MetricsRegistry& metrics);
@@ -165,8 +171,6 @@ class ServerCore {
     Done done;
   };
   std::map<std::string, std::deque<PendingOp>> opQueues_;
-  static constexpr std::chrono::seconds kLoadDeadline{120};
-  static constexpr std::chrono::milliseconds kResourceRetry{1000};
   std::function<void()> shutdownDone_;
 };
 

@@ -23,6 +23,7 @@
 #include <string>
 
 #include "supervisor/error.hpp"
+#include "supervisor/process/worker_handle.hpp"
 #include "supervisor/process/worker_launch.hpp"
 #include "supervisor/process/worker_messages.hpp"
 #include "supervisor/process/worker_shm.hpp"
@@ -31,25 +32,7 @@ struct event_base;
 
 namespace ringserve::supervisor {
 
-enum class WorkerState { starting, ready, stopping, exited };
-const char* toString(WorkerState s);  // "starting", "ready", "stopping", "exited"
-
-// What the caller wants to hear about. All optional; all called on the main loop.
-struct WorkerEvents {
-  std::function<void(const WorkerHello&)> onReady;          // handshake accepted
-  std::function<void(const WorkerExit&)> onExit;            // exactly once, after reaping
-  std::function<void(const WorkerHeartbeat&)> onHeartbeat;  // unsolicited heartbeats
-};
-
-// Why WorkerProcess::spawn failed. `ownResources`: the supervisor itself ran out of file
-// descriptors, memory or processes (EMFILE, ENFILE, ENOMEM, EAGAIN): not the worker's fault, so a
-// restart policy must not count it as a crash (ServerCore retries without giving up).
-struct SpawnError {
-  std::string message;
-  bool ownResources = false;
-};
-
-class WorkerProcess {
+class WorkerProcess final : public WorkerHandle {
  public:
   // Creates the segment, the lane eventfds and the control socketpair, and fork+execs
   // `launch.executable` with the worker command line. Synchronous failures (memfd, socketpair,
@@ -58,7 +41,7 @@ class WorkerProcess {
   // outcome is reported through `events`.
   static BasicResult<std::unique_ptr<WorkerProcess>, SpawnError> spawn(event_base* mainLoop, WorkerLaunch launch,
                                                                        WorkerEvents events);
-  ~WorkerProcess();
+  ~WorkerProcess() override;
   WorkerProcess(const WorkerProcess&) = delete;
   WorkerProcess& operator=(const WorkerProcess&) = delete;
 
@@ -68,27 +51,25 @@ class WorkerProcess {
   // worker and pool if it is not ready or dies first). Calling while not ready fails at once
   // (through the callback, from this call). Destroying the WorkerProcess drops pending callbacks
   // without calling them.
-  using LoadCallback = std::function<void(Expected<LoadedModel>)>;
-  using UnloadCallback = std::function<void(Expected<std::uint32_t>)>;  // the unloaded handle
-  void loadModel(const ModelLoadSpec& spec, LoadCallback done);
-  void unloadModel(std::uint32_t handle, UnloadCallback done);
+  void loadModel(const ModelLoadSpec& spec, LoadCallback done) override;
+  void unloadModel(std::uint32_t handle, UnloadCallback done) override;
 
   // Asks the worker to finish its in-flight requests and exit; SIGKILL after `grace`
   // (settings `parallel_workers_timeout`). No-op once stopping or exited. onExit follows.
-  void stop(std::chrono::milliseconds grace);
+  void stop(std::chrono::milliseconds grace) override;
   // SIGKILL now (hung worker, shutdown timeout). onExit follows from the loop.
-  void kill();
+  void kill() override;
 
-  WorkerState state() const { return state_; }
-  int pid() const { return pid_; }
+  WorkerState state() const override { return state_; }
+  int pid() const override { return pid_; }
   const std::string& id() const { return launch_.workerId; }
   const std::string& poolLabel() const { return launch_.poolLabel; }
   const WorkerLaunch& launch() const { return launch_; }
   // The segment and lane eventfds; HTTP loops keep a copy while they hold lanes of this worker.
-  const std::shared_ptr<const WorkerShm>& shm() const { return shm_; }
+  const std::shared_ptr<const WorkerShm>& shm() const override { return shm_; }
   // The worker's progress counter (bumped per request served): unchanged across a request's
   // deadline while requests are pending means the worker is hung.
-  std::uint64_t progress() const { return shm_->progress(); }
+  std::uint64_t progress() const override { return shm_->progress(); }
   // Requests sent on the control channel and not answered yet.
   std::size_t pendingControlRequests() const;
 
