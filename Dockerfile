@@ -17,9 +17,12 @@ RUN /src/tools/setup.sh build python-host
 COPY CMakeLists.txt /src/
 COPY schema /src/schema
 COPY transport /src/transport
+COPY protocol /src/protocol
 COPY sdk /src/sdk
 COPY worker /src/worker
 COPY supervisor /src/supervisor
+COPY clients /src/clients
+COPY cli /src/cli
 COPY runtimes /src/runtimes
 COPY examples /src/examples
 COPY python /src/python

@@ -1,15 +1,15 @@
-// `ringserve`: the supervisor and its client commands.
+// `ringserve`: the one executable; every subcommand is added here (README.md).
 #include <CLI/CLI.hpp>
 
 #include <iostream>
 
+#include "clients/ctl/ctl_command.hpp"
+#include "clients/loadgen/commands.hpp"
+#include "clients/pack_env/pack_env_command.hpp"
 #include "schema/version.hpp"
-#include "supervisor/cli/commands.hpp"
-#include "supervisor/cli/paths.hpp"
-#include "supervisor/control/ctl_command.hpp"
-#include "supervisor/environments/pack_env_command.hpp"
 #include "supervisor/image/commands.hpp"
-#include "supervisor/loadgen/commands.hpp"
+#include "supervisor/start/commands.hpp"
+#include "supervisor/start/paths.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"ringserve: a multi-model inference server (Open Inference Protocol / KServe V2)"};
@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exitCode = 0;
   ringserve::cli::addStartCommand(app, exitCode);
-  ringserve::supervisor::control::addCtlCommand(app, exitCode);
+  ringserve::ctl::addCtlCommand(app, exitCode);
   ringserve::supervisor::environments::addPackEnvCommand(app, exitCode);
   ringserve::loadgen::addBenchCommand(app, exitCode);
   ringserve::loadgen::addInferCommand(app, exitCode);

@@ -21,6 +21,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # folder -> folders it may include from (its own is always allowed). `ringserve` is the SDK's
 # public include directory (sdk/include/ringserve).
 BASE = {"transport", "schema"}
+# supervisor/environments' ringserve_environment_format target, linked by the server and pack-env.
+ENV_FORMAT = {"supervisor/error.hpp", "supervisor/environments/elf_file.hpp", "supervisor/environments/manifest.hpp",
+              "supervisor/environments/python_env.hpp", "supervisor/environments/sha256.hpp"}
 RULES = {
     "schema": set(),
     "transport": {"schema"},
@@ -28,9 +31,18 @@ RULES = {
     "worker": BASE | {"ringserve"},
     "runtimes": {"ringserve"},
     "examples": {"ringserve"},
-    "supervisor/settings": BASE,
+    # wire protocols the server and the clients share: no server header
+    "protocol": BASE,
+    # clients (`ringserve bench`, `infer`, `ctl`, `pack-env`): never the server. pack-env reads the
+    # environment format the server reads (ENV_FORMAT), which is the one shared part of supervisor/.
+    "clients": BASE,
+    "clients/loadgen": BASE,
+    "clients/ctl": BASE | {"protocol/control"},
+    "clients/pack_env": BASE | ENV_FORMAT,
+    # the one `ringserve` executable: every subcommand
+    "cli": {"*"},
+    "supervisor/settings": BASE | {"protocol/control/socket_path.hpp"},
     "supervisor/image": BASE,
-    "supervisor/loadgen": BASE,  # a client: never the server
     "supervisor/environments": BASE | {"supervisor/error.hpp", "supervisor/settings"},
     "supervisor/process": BASE | {"supervisor/error.hpp", "supervisor/event.hpp"},
     "supervisor/codec": BASE | {"supervisor/error.hpp", "supervisor/settings"},
@@ -43,10 +55,10 @@ RULES = {
     "supervisor/grpc": BASE | {"supervisor/error.hpp", "supervisor/codec", "supervisor/core",
                                "supervisor/dispatch", "supervisor/settings"},
     "supervisor/control": BASE | {"supervisor/error.hpp", "supervisor/event.hpp", "supervisor/codec",
-                                  "supervisor/core", "supervisor/settings"},
-    # the command line wires everything together
-    "supervisor/cli": BASE | {"supervisor"},
-    "supervisor": BASE | {"supervisor"},  # main.cpp, error.hpp, event.hpp
+                                  "supervisor/core", "supervisor/settings", "protocol/control"},
+    # `ringserve start`: the server assembled
+    "supervisor/start": BASE | {"supervisor", "protocol"},
+    "supervisor": BASE | {"supervisor"},  # error.hpp, event.hpp
     # benchmarks and tests may use anything
     "bench": {"*"},
     "tests": {"*"},

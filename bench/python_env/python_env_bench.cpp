@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "supervisor/environments/environment.hpp"
-#include "supervisor/environments/pack_env.hpp"
+#include "clients/pack_env/pack_env.hpp"
 #include "supervisor/process/worker_process.hpp"
 
 namespace {

@@ -97,7 +97,7 @@ class LoadgenResult:
 
 
 def run_ringserve_bench(ringserve, base_url, elements, seconds, connections=16, cpus=None):
-    """`ringserve bench` (supervisor/loadgen) with the binary extension, as a second load generator
+    """`ringserve bench` (clients/loadgen) with the binary extension, as a second load generator
     beside wrk on the same server: the two should agree."""
     cmd = pin_prefix(cpus) + [ringserve, "bench", "-u", base_url, "-m", "echo", "--shape", f"1,{elements}", "-b",
                               "--binary-output", "-c", str(connections), "-d", str(seconds), "--warmup", "0.5", "-q"]

@@ -1,4 +1,4 @@
-#include "supervisor/control/ctl_client.hpp"
+#include "clients/ctl/ctl_client.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -6,20 +6,21 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
-#include "supervisor/control/socket_file.hpp"
-#include "supervisor/settings/server_settings.hpp"
+#include "protocol/control/socket_path.hpp"
 #include "transport/frame.hpp"
+#include "transport/unique_fd.hpp"
 
-namespace ringserve::supervisor::control {
+namespace ringserve::ctl {
 
 namespace fs = std::filesystem;
 
 namespace {
 
-ApiError notRunning(std::string m) { return {503, std::move(m)}; }
+CtlError notRunning(std::string m) { return {CtlError::Kind::notRunning, std::move(m)}; }
 
 std::string joined(const std::vector<fs::path>& paths) {
   std::string out;
@@ -29,10 +30,19 @@ std::string joined(const std::vector<fs::path>& paths) {
 
 }  // namespace
 
-Expected<fs::path> chooseControlSocket(const std::optional<fs::path>& explicitPath, const settings::EnvMap& env) {
+EnvMap currentEnvironment() {
+  EnvMap env;
+  for (const char* name : {"RINGSERVE_CONTROL_SOCKET", "XDG_RUNTIME_DIR"})
+    if (const char* v = std::getenv(name)) env.emplace(name, v);
+  return env;
+}
+
+CtlResult<fs::path> chooseControlSocket(const std::optional<fs::path>& explicitPath, const EnvMap& env) {
   if (explicitPath && !explicitPath->empty()) return *explicitPath;
-  if (auto it = env.find("RINGSERVE_CONTROL_SOCKET"); it != env.end() && !it->second.empty()) return fs::path(it->second);
-  const fs::path dir = settings::defaultControlSocketDir(env);
+  if (auto it = env.find("RINGSERVE_CONTROL_SOCKET"); it != env.end() && !it->second.empty())
+    return fs::path(it->second);
+  const auto xdg = env.find("XDG_RUNTIME_DIR");
+  const fs::path dir = defaultControlSocketDir(xdg == env.end() ? std::string_view() : std::string_view(xdg->second));
   std::vector<fs::path> found;
   std::error_code ec;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -50,26 +60,26 @@ Expected<fs::path> chooseControlSocket(const std::optional<fs::path>& explicitPa
   if (live.empty())
     return notRunning("no ringserve server is running for this user (only stale control sockets in " + dir.string() +
                       ": " + joined(found) + ")");
-  return ApiError{400, "several ringserve servers are running (" + joined(live) + "); choose one with --socket PATH"};
+  return CtlError{CtlError::Kind::ambiguous,
+                  "several ringserve servers are running (" + joined(live) + "); choose one with --socket PATH"};
 }
 
-Expected<Reply> callControl(const fs::path& socket, const Command& c, std::chrono::milliseconds timeout) {
+CtlResult<Reply> callControl(const fs::path& socket, const Command& c, std::chrono::milliseconds timeout) {
   sockaddr_un addr{};
   std::string error;
-  if (!unixAddress(socket, addr, error)) return badRequest(std::move(error));
+  if (!unixAddress(socket, addr, error)) return CtlError{CtlError::Kind::system, std::move(error)};
   transport::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) return internalError(std::string("socket: ") + std::strerror(errno));
+  if (!fd) return CtlError{CtlError::Kind::system, std::string("socket: ") + std::strerror(errno)};
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     const int e = errno;
     switch (e) {
-      case ENOENT:
-        return notRunning("no control socket at " + socket.string() + ": is the server running?");
+      case ENOENT: return notRunning("no control socket at " + socket.string() + ": is the server running?");
       case ECONNREFUSED:
         return notRunning("no server is listening on " + socket.string() + " (connection refused): is it running?");
       case EACCES:
       case EPERM:
-        return ApiError{403, "permission denied opening the control socket " + socket.string() +
-                                 ": it belongs to another user"};
+        return CtlError{CtlError::Kind::denied, "permission denied opening the control socket " + socket.string() +
+                                                    ": it belongs to another user"};
       default: return notRunning("cannot connect to " + socket.string() + ": " + std::strerror(e));
     }
   }
@@ -84,8 +94,8 @@ Expected<Reply> callControl(const fs::path& socket, const Command& c, std::chron
     ready = ::poll(&pfd, 1, timeout.count() > 0 ? static_cast<int>(timeout.count()) : -1);
   } while (ready < 0 && errno == EINTR);
   if (ready == 0)
-    return ApiError{504, "no reply from the server on " + socket.string() + " within " +
-                             std::to_string(timeout.count()) + " ms"};
+    return CtlError{CtlError::Kind::timeout, "no reply from the server on " + socket.string() + " within " +
+                                                 std::to_string(timeout.count()) + " ms"};
   auto frame = transport::readStreamFrame(fd.get(), kMaxReplyFrame);
   if (!frame) {
     const auto& err = frame.error();
@@ -93,9 +103,11 @@ Expected<Reply> callControl(const fs::path& socket, const Command& c, std::chron
       if (!sent) return notRunning("the server closed the connection: " + sent.error().message);
       return notRunning("the server closed the connection without replying");
     }
-    return internalError("reading the server's reply: " + err.message);
+    return CtlError{CtlError::Kind::badReply, "reading the server's reply: " + err.message};
   }
-  return decodeReply(std::move(frame.value()));
+  auto reply = decodeReply(std::move(frame.value()));
+  if (!reply) return CtlError{CtlError::Kind::badReply, reply.error().message};
+  return std::move(reply.value());
 }
 
-}  // namespace ringserve::supervisor::control
+}  // namespace ringserve::ctl

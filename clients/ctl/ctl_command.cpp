@@ -1,14 +1,14 @@
-#include "supervisor/control/ctl_command.hpp"
+#include "clients/ctl/ctl_command.hpp"
 
 #include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
 
-#include "supervisor/control/ctl_client.hpp"
-#include "supervisor/control/ctl_format.hpp"
+#include "clients/ctl/ctl_client.hpp"
+#include "clients/ctl/ctl_format.hpp"
 
-namespace ringserve::supervisor::control {
+namespace ringserve::ctl {
 
 namespace {
 
@@ -38,7 +38,7 @@ int run(const CtlOptions& o, Operation op) {
     std::cerr << "ringserve ctl " << toString(op) << ": " << oneLine(problem) << "\n";
     return 2;
   }
-  const auto env = settings::currentEnvironment();
+  const auto env = currentEnvironment();
   std::optional<std::filesystem::path> explicitSocket;
   if (!o.socket.empty()) explicitSocket = o.socket;
   auto socket = chooseControlSocket(explicitSocket, env);
@@ -94,4 +94,4 @@ void addCtlCommand(CLI::App& app, int& exitCode) {
   add("status", "Show pools, workers, ports and uptime", Operation::status);
 }
 
-}  // namespace ringserve::supervisor::control
+}  // namespace ringserve::ctl

@@ -5,8 +5,8 @@
 // line); 2 the server could not be reached or answered nonsense; CLI11's own codes for usage errors.
 #include <CLI/CLI.hpp>
 
-namespace ringserve::supervisor::control {
+namespace ringserve::ctl {
 
 void addCtlCommand(CLI::App& app, int& exitCode);
 
-}  // namespace ringserve::supervisor::control
+}  // namespace ringserve::ctl

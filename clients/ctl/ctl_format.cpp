@@ -1,12 +1,12 @@
-#include "supervisor/control/ctl_format.hpp"
+#include "clients/ctl/ctl_format.hpp"
 
 #include <cmath>
 #include <cstdio>
 #include <vector>
 
-#include "supervisor/codec/json_text.hpp"
+#include "transport/json_text.hpp"
 
-namespace ringserve::supervisor::control {
+namespace ringserve::ctl {
 
 namespace {
 
@@ -43,7 +43,7 @@ std::string joined(const std::vector<std::string>& items) {
 
 std::string port(std::uint16_t p) { return p == 0 ? std::string("-") : ":" + std::to_string(p); }
 
-void str(std::string& out, const std::string& s) { codec::appendJsonStringRepaired(out, s); }
+void str(std::string& out, const std::string& s) { transport::appendJsonStringRepaired(out, s); }
 
 void key(std::string& out, const char* k) {
   if (out.back() != '{') out += ',';
@@ -207,4 +207,4 @@ std::string formatJson(const Reply& r) {
   return out + "}\n";
 }
 
-}  // namespace ringserve::supervisor::control
+}  // namespace ringserve::ctl

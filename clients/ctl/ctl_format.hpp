@@ -2,9 +2,11 @@
 // How `ringserve ctl` prints replies: aligned tables for people, JSON (--json) for programs.
 #include <string>
 
-#include "supervisor/control/control_protocol.hpp"
+#include "protocol/control/control_protocol.hpp"
 
-namespace ringserve::supervisor::control {
+namespace ringserve::ctl {
+
+using namespace ringserve::control;
 
 // ok: the summary; list: NAME VERSION STATE REASON table; status: a server line, a ports line and
 // a POOL WORKER PID STATE RESTARTS IN-FLIGHT SHM MODELS table. Ends with a newline.
@@ -19,4 +21,4 @@ std::string humanBytes(std::uint64_t bytes);
 // 3723.4 -> "1h 02m 03s".
 std::string humanDuration(double seconds);
 
-}  // namespace ringserve::supervisor::control
+}  // namespace ringserve::ctl

@@ -1,8 +1,8 @@
-#include "supervisor/loadgen/batching.hpp"
+#include "clients/loadgen/batching.hpp"
 
 #include <numeric>
 
-#include "supervisor/loadgen/error.hpp"
+#include "clients/loadgen/error.hpp"
 
 namespace ringserve::loadgen {
 

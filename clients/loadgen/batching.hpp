@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/loadgen/v2_types.hpp"
+#include "clients/loadgen/v2_types.hpp"
 
 namespace ringserve::loadgen {
 

@@ -1,4 +1,4 @@
-#include "supervisor/loadgen/bench_command.hpp"
+#include "clients/loadgen/bench_command.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -7,13 +7,13 @@
 #include <iostream>
 #include <sstream>
 
-#include "supervisor/loadgen/binary_codec.hpp"
-#include "supervisor/loadgen/error.hpp"
-#include "supervisor/loadgen/probe.hpp"
-#include "supervisor/loadgen/progress.hpp"
-#include "supervisor/loadgen/report.hpp"
-#include "supervisor/loadgen/request_body.hpp"
-#include "supervisor/loadgen/v2_json.hpp"
+#include "clients/loadgen/binary_codec.hpp"
+#include "clients/loadgen/error.hpp"
+#include "clients/loadgen/probe.hpp"
+#include "clients/loadgen/progress.hpp"
+#include "clients/loadgen/report.hpp"
+#include "clients/loadgen/request_body.hpp"
+#include "clients/loadgen/v2_json.hpp"
 
 namespace ringserve::loadgen {
 namespace {

@@ -1,4 +1,4 @@
-#include "supervisor/loadgen/bench_run.hpp"
+#include "clients/loadgen/bench_run.hpp"
 
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
@@ -13,8 +13,8 @@
 #include <memory>
 #include <thread>
 
-#include "supervisor/loadgen/connection.hpp"
-#include "supervisor/loadgen/error.hpp"
+#include "clients/loadgen/connection.hpp"
+#include "clients/loadgen/error.hpp"
 
 namespace ringserve::loadgen {
 

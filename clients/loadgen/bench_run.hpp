@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/loadgen/histogram.hpp"
-#include "supervisor/loadgen/url.hpp"
+#include "clients/loadgen/histogram.hpp"
+#include "clients/loadgen/url.hpp"
 
 namespace ringserve::loadgen {
 

@@ -1,4 +1,4 @@
-#include "supervisor/loadgen/binary_codec.hpp"
+#include "clients/loadgen/binary_codec.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -8,7 +8,7 @@
 #include <cstring>
 #include <limits>
 
-#include "supervisor/loadgen/error.hpp"
+#include "clients/loadgen/error.hpp"
 #include "transport/bytes_elements.hpp"
 #include "transport/datatype.hpp"
 #include "transport/half.hpp"

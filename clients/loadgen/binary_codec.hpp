@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "supervisor/loadgen/v2_types.hpp"
+#include "clients/loadgen/v2_types.hpp"
 
 namespace ringserve::loadgen {
 

@@ -1,12 +1,12 @@
-#include "supervisor/loadgen/commands.hpp"
+#include "clients/loadgen/commands.hpp"
 
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 
-#include "supervisor/loadgen/bench_command.hpp"
-#include "supervisor/loadgen/error.hpp"
-#include "supervisor/loadgen/infer_run.hpp"
+#include "clients/loadgen/bench_command.hpp"
+#include "clients/loadgen/error.hpp"
+#include "clients/loadgen/infer_run.hpp"
 
 namespace ringserve::loadgen {
 namespace {

@@ -1,4 +1,4 @@
-#include "supervisor/loadgen/connection.hpp"
+#include "clients/loadgen/connection.hpp"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "supervisor/loadgen/response_parser.hpp"
-#include "supervisor/loadgen/url.hpp"
+#include "clients/loadgen/response_parser.hpp"
+#include "clients/loadgen/url.hpp"
 #include "transport/unique_fd.hpp"
 
 namespace ringserve::loadgen {

@@ -1,4 +1,4 @@
-#include "supervisor/loadgen/histogram.hpp"
+#include "clients/loadgen/histogram.hpp"
 
 #include <algorithm>
 #include <bit>

@@ -1,4 +1,4 @@
-#include "supervisor/loadgen/infer_run.hpp"
+#include "clients/loadgen/infer_run.hpp"
 
 #include <sys/epoll.h>
 
@@ -13,13 +13,13 @@
 #include <memory>
 #include <random>
 
-#include "supervisor/loadgen/batching.hpp"
-#include "supervisor/loadgen/bench_run.hpp"
-#include "supervisor/loadgen/connection.hpp"
-#include "supervisor/loadgen/error.hpp"
-#include "supervisor/loadgen/progress.hpp"
-#include "supervisor/loadgen/request_body.hpp"
-#include "supervisor/loadgen/v2_json.hpp"
+#include "clients/loadgen/batching.hpp"
+#include "clients/loadgen/bench_run.hpp"
+#include "clients/loadgen/connection.hpp"
+#include "clients/loadgen/error.hpp"
+#include "clients/loadgen/progress.hpp"
+#include "clients/loadgen/request_body.hpp"
+#include "clients/loadgen/v2_json.hpp"
 
 namespace ringserve::loadgen {
 namespace {

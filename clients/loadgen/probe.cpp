@@ -1,8 +1,8 @@
-#include "supervisor/loadgen/probe.hpp"
+#include "clients/loadgen/probe.hpp"
 
 #include <poll.h>
 
-#include "supervisor/loadgen/bench_run.hpp"
+#include "clients/loadgen/bench_run.hpp"
 
 namespace ringserve::loadgen {
 

@@ -3,7 +3,7 @@
 // the model answer) and a helper for tests.
 #include <string>
 
-#include "supervisor/loadgen/connection.hpp"
+#include "clients/loadgen/connection.hpp"
 
 namespace ringserve::loadgen {
 

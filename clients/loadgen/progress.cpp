@@ -1,4 +1,4 @@
-#include "supervisor/loadgen/progress.hpp"
+#include "clients/loadgen/progress.hpp"
 
 #include <unistd.h>
 

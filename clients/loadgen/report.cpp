@@ -1,4 +1,4 @@
-#include "supervisor/loadgen/report.hpp"
+#include "clients/loadgen/report.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <ostream>
 #include <sstream>
 
-#include "supervisor/loadgen/error.hpp"
+#include "clients/loadgen/error.hpp"
 
 namespace ringserve::loadgen {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/loadgen/bench_run.hpp"
+#include "clients/loadgen/bench_run.hpp"
 
 namespace ringserve::loadgen {
 

@@ -1,12 +1,12 @@
-#include "supervisor/loadgen/request_body.hpp"
+#include "clients/loadgen/request_body.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 
-#include "supervisor/loadgen/binary_codec.hpp"
-#include "supervisor/loadgen/error.hpp"
-#include "supervisor/loadgen/v2_json.hpp"
+#include "clients/loadgen/binary_codec.hpp"
+#include "clients/loadgen/error.hpp"
+#include "clients/loadgen/v2_json.hpp"
 
 namespace ringserve::loadgen {
 

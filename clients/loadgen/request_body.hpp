@@ -7,8 +7,8 @@
 #include <utility>
 #include <vector>
 
-#include "supervisor/loadgen/url.hpp"
-#include "supervisor/loadgen/v2_types.hpp"
+#include "clients/loadgen/url.hpp"
+#include "clients/loadgen/v2_types.hpp"
 
 namespace ringserve::loadgen {
 

@@ -1,4 +1,4 @@
-#include "supervisor/loadgen/response_parser.hpp"
+#include "clients/loadgen/response_parser.hpp"
 
 #include <algorithm>
 #include <cctype>

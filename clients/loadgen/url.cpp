@@ -1,11 +1,11 @@
-#include "supervisor/loadgen/url.hpp"
+#include "clients/loadgen/url.hpp"
 
 #include <netdb.h>
 
 #include <charconv>
 #include <cstring>
 
-#include "supervisor/loadgen/error.hpp"
+#include "clients/loadgen/error.hpp"
 
 namespace ringserve::loadgen {
 

@@ -1,11 +1,11 @@
-#include "supervisor/loadgen/v2_json.hpp"
+#include "clients/loadgen/v2_json.hpp"
 
 #include <simdjson.h>
 
 #include <charconv>
 
-#include "supervisor/loadgen/binary_codec.hpp"
-#include "supervisor/loadgen/error.hpp"
+#include "clients/loadgen/binary_codec.hpp"
+#include "clients/loadgen/error.hpp"
 
 namespace ringserve::loadgen {
 

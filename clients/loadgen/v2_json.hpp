@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "supervisor/loadgen/v2_types.hpp"
+#include "clients/loadgen/v2_types.hpp"
 #include "transport/json_text.hpp"
 
 namespace ringserve::loadgen {

@@ -1,4 +1,4 @@
-#include "supervisor/environments/library_resolver.hpp"
+#include "clients/pack_env/library_resolver.hpp"
 
 #include <algorithm>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "supervisor/environments/pack_env.hpp"
+#include "clients/pack_env/pack_env.hpp"
 
 #include <elf.h>
 
@@ -6,8 +6,8 @@
 #include <map>
 
 #include "supervisor/environments/elf_file.hpp"
-#include "supervisor/environments/environment.hpp"
-#include "supervisor/environments/plugin_probe.hpp"
+#include "supervisor/environments/manifest.hpp"
+#include "clients/pack_env/plugin_probe.hpp"
 #include "supervisor/environments/sha256.hpp"
 
 namespace ringserve::supervisor::environments {

@@ -16,10 +16,10 @@
 #include <vector>
 
 #include "schema/version.hpp"
-#include "supervisor/environments/library_resolver.hpp"
+#include "clients/pack_env/library_resolver.hpp"
 #include "supervisor/environments/manifest.hpp"
-#include "supervisor/environments/pack_python.hpp"
-#include "supervisor/environments/tar_writer.hpp"
+#include "clients/pack_env/pack_python.hpp"
+#include "clients/pack_env/tar_writer.hpp"
 #include "supervisor/error.hpp"
 
 namespace ringserve::supervisor::environments {

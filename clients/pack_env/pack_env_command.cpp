@@ -1,4 +1,4 @@
-#include "supervisor/environments/pack_env_command.hpp"
+#include "clients/pack_env/pack_env_command.hpp"
 
 #include <unistd.h>
 
@@ -7,7 +7,7 @@
 #include <memory>
 #include <sstream>
 
-#include "supervisor/environments/pack_env.hpp"
+#include "clients/pack_env/pack_env.hpp"
 
 namespace ringserve::supervisor::environments {
 namespace {

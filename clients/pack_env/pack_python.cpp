@@ -1,4 +1,4 @@
-#include "supervisor/environments/pack_python.hpp"
+#include "clients/pack_env/pack_python.hpp"
 
 #include <sys/stat.h>
 

@@ -1,4 +1,4 @@
-#include "supervisor/environments/plugin_probe.hpp"
+#include "clients/pack_env/plugin_probe.hpp"
 
 #include <dlfcn.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "supervisor/environments/tar_writer.hpp"
+#include "clients/pack_env/tar_writer.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,11 +1,11 @@
-#include "supervisor/control/control_protocol.hpp"
+#include "protocol/control/control_protocol.hpp"
 
 #include <string_view>
 
 #include "control.capnp.h"
 #include "transport/frame.hpp"
 
-namespace ringserve::supervisor::control {
+namespace ringserve::control {
 
 namespace schema = ringserve::schema;
 
@@ -18,6 +18,17 @@ const char* toString(Operation op) {
     case Operation::status: return "status";
   }
   return "?";
+}
+
+const char* toString(ModelState s) {
+  switch (s) {
+    case ModelState::unknown: return "UNKNOWN";
+    case ModelState::ready: return "READY";
+    case ModelState::unavailable: return "UNAVAILABLE";
+    case ModelState::loading: return "LOADING";
+    case ModelState::unloading: return "UNLOADING";
+  }
+  return "UNKNOWN";
 }
 
 std::string describe(const Command& c) {
@@ -46,9 +57,10 @@ std::string checkField(std::string_view field, std::string_view value, std::size
 }  // namespace
 
 std::string validateCommand(const Command& c) {
-  for (auto [field, value, max] : {std::tuple<std::string_view, std::string_view, std::size_t>{"name", c.name, kMaxNameBytes},
-                                   {"path", c.path, kMaxPathBytes},
-                                   {"version", c.version, kMaxNameBytes}})
+  for (auto [field, value, max] :
+       {std::tuple<std::string_view, std::string_view, std::size_t>{"name", c.name, kMaxNameBytes},
+        {"path", c.path, kMaxPathBytes},
+        {"version", c.version, kMaxNameBytes}})
     if (auto e = checkField(field, value, max); !e.empty()) return e;
   if (c.op == Operation::list || c.op == Operation::status) return {};
   const std::string op = toString(c.op);
@@ -101,9 +113,11 @@ schema::ModelState toSchema(ModelState s) {
 }
 
 template <class T>
-Expected<typename T::Reader> rootOf(transport::OwnedFrame& frame, const char* what) {
+ProtocolResult<typename T::Reader> rootOf(transport::OwnedFrame& frame, const char* what) {
   auto root = frame.root<T>();
-  if (!root) return badRequest(std::string("malformed ") + what + ": " + root.error().message);
+  if (!root)
+    return ProtocolError{ProtocolError::Kind::badRequest,
+                         std::string("malformed ") + what + ": " + root.error().message};
   return root.value();
 }
 
@@ -120,28 +134,41 @@ void buildCommand(const Command& c, capnp::MessageBuilder& message) {
   }
 }
 
-Expected<Command> decodeCommand(std::vector<capnp::word> words) {
+ProtocolResult<Command> decodeCommand(std::vector<capnp::word> words) {
   auto frame = transport::OwnedFrame::parse(std::move(words));
-  if (!frame) return badRequest("malformed control request: " + frame.error().message);
+  if (!frame)
+    return ProtocolError{ProtocolError::Kind::badRequest, "malformed control request: " + frame.error().message};
   auto root = rootOf<schema::ControlRequest>(frame.value(), "control request");
   if (!root) return root.error();
   auto read = transport::readGuarded([&]() -> std::optional<Command> {
     Command c;
     auto req = root.value();
     switch (req.which()) {
-      case schema::ControlRequest::LOAD: c.op = Operation::load; readRef(req.getLoad(), c); break;
-      case schema::ControlRequest::RELOAD: c.op = Operation::reload; readRef(req.getReload(), c); break;
-      case schema::ControlRequest::UNLOAD: c.op = Operation::unload; readRef(req.getUnload(), c); break;
+      case schema::ControlRequest::LOAD:
+        c.op = Operation::load;
+        readRef(req.getLoad(), c);
+        break;
+      case schema::ControlRequest::RELOAD:
+        c.op = Operation::reload;
+        readRef(req.getReload(), c);
+        break;
+      case schema::ControlRequest::UNLOAD:
+        c.op = Operation::unload;
+        readRef(req.getUnload(), c);
+        break;
       case schema::ControlRequest::LIST: c.op = Operation::list; break;
       case schema::ControlRequest::STATUS: c.op = Operation::status; break;
       default: return std::nullopt;
     }
     return c;
   });
-  if (!read) return badRequest("malformed control request: " + read.error().message);
+  if (!read)
+    return ProtocolError{ProtocolError::Kind::badRequest, "malformed control request: " + read.error().message};
   if (!read.value())
-    return badRequest("unsupported control operation " + std::to_string(static_cast<unsigned>(root.value().which())) +
-                      " (is ringserve ctl newer than the server?)");
+    return ProtocolError{ProtocolError::Kind::badRequest,
+                         "unsupported control operation " +
+                             std::to_string(static_cast<unsigned>(root.value().which())) +
+                             " (is ringserve ctl newer than the server?)"};
   return std::move(*read.value());
 }
 
@@ -200,17 +227,25 @@ void buildReply(const Reply& r, capnp::MessageBuilder& message) {
   }
 }
 
-Expected<Reply> decodeReply(std::vector<capnp::word> words) {
+ProtocolResult<Reply> decodeReply(std::vector<capnp::word> words) {
   auto frame = transport::OwnedFrame::parse(std::move(words));
-  if (!frame) return internalError("malformed reply from the server: " + frame.error().message);
+  if (!frame)
+    return ProtocolError{ProtocolError::Kind::badReply, "malformed reply from the server: " + frame.error().message};
   auto root = frame.value().root<schema::ControlResponse>();
-  if (!root) return internalError("malformed reply from the server: " + root.error().message);
+  if (!root)
+    return ProtocolError{ProtocolError::Kind::badReply, "malformed reply from the server: " + root.error().message};
   auto read = transport::readGuarded([&]() -> std::optional<Reply> {
     Reply r;
     auto resp = root.value();
     switch (resp.which()) {
-      case schema::ControlResponse::OK: r.kind = Reply::Kind::ok; r.message = copy(resp.getOk()); break;
-      case schema::ControlResponse::ERROR: r.kind = Reply::Kind::error; r.message = copy(resp.getError()); break;
+      case schema::ControlResponse::OK:
+        r.kind = Reply::Kind::ok;
+        r.message = copy(resp.getOk());
+        break;
+      case schema::ControlResponse::ERROR:
+        r.kind = Reply::Kind::error;
+        r.message = copy(resp.getError());
+        break;
       case schema::ControlResponse::LIST:
         r.kind = Reply::Kind::list;
         for (auto e : resp.getList())
@@ -231,8 +266,8 @@ Expected<Reply> decodeReply(std::vector<capnp::word> words) {
         for (auto pb : st.getPools()) {
           PoolStatus pool{copy(pb.getKey()), copy(pb.getEnvironment()), pb.getEnvironmentBytes(), {}};
           for (auto wb : pb.getWorkers()) {
-            WorkerStatus w{copy(wb.getId()), wb.getPid(), copy(wb.getState()), wb.getRestarts(), wb.getInFlight(),
-                           wb.getShmUsedBytes(), wb.getShmSizeBytes(), {}};
+            WorkerStatus w{copy(wb.getId()), wb.getPid(),          copy(wb.getState()),  wb.getRestarts(),
+                           wb.getInFlight(), wb.getShmUsedBytes(), wb.getShmSizeBytes(), {}};
             for (auto m : wb.getModels()) w.models.push_back(copy(m));
             pool.workers.push_back(std::move(w));
           }
@@ -244,9 +279,12 @@ Expected<Reply> decodeReply(std::vector<capnp::word> words) {
     }
     return r;
   });
-  if (!read) return internalError("malformed reply from the server: " + read.error().message);
-  if (!read.value()) return internalError("the server sent a reply this ringserve ctl does not know (is the server newer?)");
+  if (!read)
+    return ProtocolError{ProtocolError::Kind::badReply, "malformed reply from the server: " + read.error().message};
+  if (!read.value())
+    return ProtocolError{ProtocolError::Kind::badReply,
+                         "the server sent a reply this ringserve ctl does not know (is the server newer?)"};
   return std::move(*read.value());
 }
 
-}  // namespace ringserve::supervisor::control
+}  // namespace ringserve::control

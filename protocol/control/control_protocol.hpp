@@ -1,17 +1,29 @@
 #pragma once
 // The control socket's messages (schema/control.capnp) as plain values, and their conversion to and
 // from Cap'n Proto. Both ends use it: the server decodes commands and builds replies, `ringserve ctl`
-// the reverse. Decoding reads a peer's bytes: every failure is an ApiError value, never an exception.
+// the reverse. Decoding reads a peer's bytes: every failure is a ProtocolError value, never an
+// exception. This target includes no server header (protocol/README.md): `ringserve ctl` links it alone.
 #include <capnp/message.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "supervisor/core/routing.hpp"
-#include "supervisor/error.hpp"
+#include "transport/result.hpp"
 
-namespace ringserve::supervisor::control {
+namespace ringserve::control {
+
+// Why a frame could not be decoded; the server sends it back as an error reply, ctl prints it.
+struct ProtocolError {
+  enum class Kind {
+    badRequest,  // a request the server cannot decode: the peer's fault
+    badReply,    // a reply ctl cannot decode: a broken or newer server
+  };
+  Kind kind = Kind::badRequest;
+  std::string message;
+};
+template <class T>
+using ProtocolResult = BasicResult<T, ProtocolError>;
 
 // Frame limits (transport/frame.hpp stream frames). A request names a model or a folder, so 64 KiB
 // is generous; a reply lists every model and worker of a large server.
@@ -35,6 +47,11 @@ struct Command {
 // "load resnet", "load --path /models/x", "list".
 std::string describe(const Command& c);
 
+// A model's state as the protocol carries it (schema::ModelState); the server maps its own
+// registry state onto it.
+enum class ModelState { unknown, ready, unavailable, loading, unloading };
+const char* toString(ModelState s);  // "READY", ... (the V2 repository index spelling)
+
 struct ModelEntry {
   std::string name, version;
   ModelState state = ModelState::unknown;
@@ -42,7 +59,7 @@ struct ModelEntry {
 };
 
 struct WorkerStatus {
-  std::string id;  // "<pool>/<index>"
+  std::string id;         // "<pool>/<index>"
   std::uint32_t pid = 0;  // 0 while no process runs
   std::string state;
   std::uint32_t restarts = 0;
@@ -71,9 +88,9 @@ struct ServerStatus {
 struct Reply {
   enum class Kind { ok, error, list, status };
   Kind kind = Kind::ok;
-  std::string message;              // ok: what was done; error: why it failed
-  std::vector<ModelEntry> models;   // list
-  ServerStatus status;              // status
+  std::string message;             // ok: what was done; error: why it failed
+  std::vector<ModelEntry> models;  // list
+  ServerStatus status;             // status
 
   static Reply ok(std::string m) { return {Kind::ok, std::move(m), {}, {}}; }
   static Reply error(std::string m) { return {Kind::error, std::move(m), {}, {}}; }
@@ -81,13 +98,13 @@ struct Reply {
 
 void buildCommand(const Command& c, capnp::MessageBuilder& message);
 // `words` is one stream frame's message. Malformed frames and unknown operations (a newer client)
-// are 400 errors naming the problem.
-Expected<Command> decodeCommand(std::vector<capnp::word> words);
+// are errors naming the problem.
+ProtocolResult<Command> decodeCommand(std::vector<capnp::word> words);
 // Whether the command makes sense (fields within limits, a name or a path where needed): empty when
 // it does, else the reason. The connection stays usable after such an error.
 std::string validateCommand(const Command& c);
 
 void buildReply(const Reply& r, capnp::MessageBuilder& message);
-Expected<Reply> decodeReply(std::vector<capnp::word> words);
+ProtocolResult<Reply> decodeReply(std::vector<capnp::word> words);
 
-}  // namespace ringserve::supervisor::control
+}  // namespace ringserve::control

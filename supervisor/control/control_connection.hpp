@@ -16,12 +16,15 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/control/control_protocol.hpp"
+#include "protocol/control/control_protocol.hpp"
 #include "supervisor/event.hpp"
 #include "transport/unique_fd.hpp"
 #include "transport/frame.hpp"
 
 namespace ringserve::supervisor::control {
+
+// The messages are the shared protocol target's (protocol/control), which names no server type.
+using namespace ringserve::control;
 
 struct Peer {
   pid_t pid = 0;

@@ -1,15 +1,16 @@
 #pragma once
 // The control socket in the file system: its private folder, replacing a stale socket left by a
-// killed server, binding it 0600, removing it at shutdown; and the probe `ringserve ctl` uses to
-// tell a live server from a stale socket.
+// killed server, binding it 0600, removing it at shutdown. The default folder and the liveness probe
+// are shared with `ringserve ctl` (protocol/control/socket_path.hpp).
 #include <sys/types.h>
 #include <sys/un.h>
 
 #include <filesystem>
 #include <string>
 
-#include "transport/unique_fd.hpp"
+#include "protocol/control/socket_path.hpp"
 #include "supervisor/error.hpp"
+#include "transport/unique_fd.hpp"
 
 namespace ringserve::supervisor::control {
 
@@ -30,11 +31,8 @@ Expected<BoundSocket> bindControlSocket(const std::filesystem::path& path);
 // Unlinks `s.path` if it is still the file `s` was bound to.
 void removeControlSocket(const BoundSocket& s);
 
-enum class SocketProbe { live, stale, missing, notASocket, denied, error };
-// Connects to `path` and hangs up: live when a server accepts.
-SocketProbe probeControlSocket(const std::filesystem::path& path);
-
-// Fills a sockaddr_un; false (with `error` set) when the path does not fit in sun_path.
-bool unixAddress(const std::filesystem::path& path, sockaddr_un& addr, std::string& error);
+using ringserve::control::probeControlSocket;
+using ringserve::control::SocketProbe;
+using ringserve::control::unixAddress;
 
 }  // namespace ringserve::supervisor::control

@@ -26,7 +26,6 @@
 namespace ringserve::supervisor::environments {
 
 inline constexpr const char* kCompleteMarker = ".ringserve-complete";
-inline constexpr const char* kWorkerRelativePath = "bin/ringserve-worker";
 
 struct PreparedEnvironment {
   std::string key;                     // "sha256:<hex of the tarball bytes>" or "path:<sha256 of the absolute path>"

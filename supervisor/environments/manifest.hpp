@@ -25,6 +25,8 @@
 namespace ringserve::supervisor::environments {
 
 inline constexpr const char* kManifestFileName = "ringserve-env.json";
+// Where an environment ships its own worker (the manifest's `worker`).
+inline constexpr const char* kWorkerRelativePath = "bin/ringserve-worker";
 inline constexpr int kManifestFormat = 1;
 
 struct SdkAbi {

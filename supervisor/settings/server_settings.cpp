@@ -5,6 +5,7 @@
 #include <thread>
 #include <type_traits>
 
+#include "protocol/control/socket_path.hpp"
 #include "schema/version.hpp"
 #include "supervisor/settings/json_fields.hpp"
 
@@ -14,10 +15,8 @@ namespace fs = std::filesystem;
 std::vector<std::string> supportedExtensions() { return {"model_repository", "binary_tensor_data", "parameters"}; }
 
 fs::path defaultControlSocketDir(const EnvMap& env) {
-  if (auto it = env.find("XDG_RUNTIME_DIR"); it != env.end() && !it->second.empty()) {
-    return fs::path(it->second) / "ringserve";
-  }
-  return fs::path("/tmp") / ("ringserve-" + std::to_string(::getuid()));
+  auto it = env.find("XDG_RUNTIME_DIR");
+  return ringserve::control::defaultControlSocketDir(it == env.end() ? std::string_view() : std::string_view(it->second));
 }
 
 SettingsResult<ServerSettings> parseServerSettings(std::string_view json, std::string_view origin,

@@ -1,4 +1,4 @@
-#include "supervisor/cli/logging.hpp"
+#include "supervisor/start/logging.hpp"
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>

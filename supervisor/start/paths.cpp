@@ -1,4 +1,4 @@
-#include "supervisor/cli/paths.hpp"
+#include "supervisor/start/paths.hpp"
 
 namespace ringserve::cli {
 

@@ -9,9 +9,6 @@
 #include <iostream>
 #include <thread>
 
-#include "supervisor/cli/commands.hpp"
-#include "supervisor/cli/logging.hpp"
-#include "supervisor/cli/paths.hpp"
 #include "supervisor/control/control_server.hpp"
 #include "supervisor/core/server_core.hpp"
 #include "supervisor/dispatch/dispatcher.hpp"
@@ -20,6 +17,9 @@
 #include "supervisor/http/rest_server.hpp"
 #include "supervisor/settings/repository.hpp"
 #include "supervisor/settings/server_settings.hpp"
+#include "supervisor/start/commands.hpp"
+#include "supervisor/start/logging.hpp"
+#include "supervisor/start/paths.hpp"
 
 namespace ringserve::cli {
 
@@ -126,12 +126,12 @@ int runStart(const std::string& dir) {
     spdlog::error("{}", grpcPort.error().message);
     return 1;
   }
-  control::ControlServerInfo controlInfo;
+  supervisor::control::ControlServerInfo controlInfo;
   controlInfo.version = s.serverVersion;
   controlInfo.httpPort = httpPort.value();
   controlInfo.metricsPort = metricsPort;
   controlInfo.grpcPort = grpcPort.value();
-  control::ControlServer controlServer(mainLoop, core, controlInfo);
+  supervisor::control::ControlServer controlServer(mainLoop, core, controlInfo);
   auto socketPath = controlServer.listen(s.controlSocket);
   if (!socketPath) {
     spdlog::error("control socket: {}", socketPath.error().message);

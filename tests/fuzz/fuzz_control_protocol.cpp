@@ -1,4 +1,4 @@
-// Fuzz target: the control socket's frame decoding (supervisor/control/control_protocol.hpp), on
+// Fuzz target: the control socket's frame decoding (protocol/control/control_protocol.hpp), on
 // a local client's bytes (commands, read by the server) and on the server's (replies, read by
 // `ringserve ctl`). The first byte picks which; the rest is one frame's message.
 #include <cstddef>
@@ -6,9 +6,9 @@
 #include <cstring>
 #include <vector>
 
-#include "supervisor/control/control_protocol.hpp"
+#include "protocol/control/control_protocol.hpp"
 
-using namespace ringserve::supervisor::control;
+using namespace ringserve::control;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/control/control_protocol.hpp"
+#include "protocol/control/control_protocol.hpp"
 #include "worker.capnp.h"
 
 namespace fs = std::filesystem;
@@ -91,18 +91,18 @@ void responseSeeds(const fs::path& dir) {
 }
 
 void controlSeeds(const fs::path& dir) {
-  using supervisor::control::Command;
-  using supervisor::control::Operation;
+  using control::Command;
+  using control::Operation;
   int k = 0;
   for (const Command& c : {Command{Operation::list, "", "", ""}, Command{Operation::load, "echo", "", ""},
                            Command{Operation::load, "", "/models/x", ""}, Command{Operation::unload, "m", "", "2"}}) {
     capnp::MallocMessageBuilder m;
-    supervisor::control::buildCommand(c, m);
+    control::buildCommand(c, m);
     write(dir, "command-" + std::to_string(k++), std::string(1, '\0') + flat(m));
   }
-  auto reply = supervisor::control::Reply::ok("model echo loaded");
+  auto reply = control::Reply::ok("model echo loaded");
   capnp::MallocMessageBuilder m;
-  supervisor::control::buildReply(reply, m);
+  control::buildReply(reply, m);
   write(dir, "reply-ok", std::string(1, '\1') + flat(m));
 }
 

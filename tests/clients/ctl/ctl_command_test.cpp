@@ -13,10 +13,12 @@
 #include <cstring>
 
 #include "control_fixture.hpp"
-#include "supervisor/control/ctl_client.hpp"
+#include "clients/ctl/ctl_client.hpp"
 
 namespace ringserve::supervisor::control::test {
 namespace {
+
+using namespace ringserve::ctl;
 
 namespace fs = std::filesystem;
 
@@ -140,7 +142,7 @@ TEST_F(CtlCommandTest, SilentServerIsATimeoutError) {
   auto r = callControl(socket_, {Operation::list, "", "", ""}, std::chrono::milliseconds(50));
   ::close(fd);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 504);
+  EXPECT_EQ(r.error().kind, CtlError::Kind::timeout);
   EXPECT_NE(r.error().message.find("no reply from the server"), std::string::npos) << r.error().message;
 }
 

@@ -2,7 +2,7 @@
 // drive the commands as processes before that binary exists.
 #include <CLI/CLI.hpp>
 
-#include "supervisor/loadgen/commands.hpp"
+#include "clients/loadgen/commands.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app("loadgen test driver");

@@ -23,10 +23,10 @@
 #include <memory>
 #include <string>
 
-#include "supervisor/loadgen/binary_codec.hpp"
-#include "supervisor/loadgen/error.hpp"
-#include "supervisor/loadgen/request_body.hpp"
-#include "supervisor/loadgen/v2_json.hpp"
+#include "clients/loadgen/binary_codec.hpp"
+#include "clients/loadgen/error.hpp"
+#include "clients/loadgen/request_body.hpp"
+#include "clients/loadgen/v2_json.hpp"
 
 using namespace ringserve::loadgen;
 

@@ -6,15 +6,15 @@
 #include <cmath>
 #include <string>
 
-#include "supervisor/loadgen/batching.hpp"
-#include "supervisor/loadgen/bench_command.hpp"
-#include "supervisor/loadgen/binary_codec.hpp"
-#include "supervisor/loadgen/error.hpp"
-#include "supervisor/loadgen/histogram.hpp"
-#include "supervisor/loadgen/request_body.hpp"
-#include "supervisor/loadgen/response_parser.hpp"
-#include "supervisor/loadgen/url.hpp"
-#include "supervisor/loadgen/v2_json.hpp"
+#include "clients/loadgen/batching.hpp"
+#include "clients/loadgen/bench_command.hpp"
+#include "clients/loadgen/binary_codec.hpp"
+#include "clients/loadgen/error.hpp"
+#include "clients/loadgen/histogram.hpp"
+#include "clients/loadgen/request_body.hpp"
+#include "clients/loadgen/response_parser.hpp"
+#include "clients/loadgen/url.hpp"
+#include "clients/loadgen/v2_json.hpp"
 
 using namespace ringserve::loadgen;
 using ::testing::ElementsAre;

@@ -4,7 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "supervisor/environments/library_resolver.hpp"
+#include "clients/pack_env/library_resolver.hpp"
 #include "tests/supervisor/environments/temp_dir.hpp"
 
 namespace ringserve::supervisor::environments {

@@ -1,5 +1,5 @@
 // `ringserve pack-env`: what goes into the tarball, and every input it must refuse.
-#include "supervisor/environments/pack_env.hpp"
+#include "clients/pack_env/pack_env.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -7,10 +7,10 @@
 #include <sstream>
 
 #include "supervisor/environments/environment.hpp"
-#include "supervisor/environments/pack_env_command.hpp"
+#include "clients/pack_env/pack_env_command.hpp"
 #include "supervisor/environments/sha256.hpp"
 #include "tests/supervisor/environments/tar_reader.hpp"
-#include "tests/supervisor/environments/pack_refused.hpp"
+#include "tests/clients/pack_env/pack_refused.hpp"
 #include "tests/supervisor/environments/temp_dir.hpp"
 
 namespace ringserve::supervisor::environments {

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-#include "supervisor/environments/pack_env.hpp"
+#include "clients/pack_env/pack_env.hpp"
 
 namespace ringserve::supervisor::environments::envtest {
 

@@ -3,11 +3,12 @@
 
 #include <cstring>
 
-#include "supervisor/control/control_protocol.hpp"
-#include "supervisor/control/ctl_format.hpp"
+#include "protocol/control/control_protocol.hpp"
+#include "clients/ctl/ctl_format.hpp"
 #include "transport/frame.hpp"
 
-namespace ringserve::supervisor::control {
+namespace ringserve::control {
+using namespace ringserve::ctl;
 namespace {
 
 std::vector<capnp::word> wordsOf(capnp::MessageBuilder& message) {
@@ -92,7 +93,7 @@ TEST(ControlProtocol, GarbageIsAnErrorValue) {
   std::memset(static_cast<void*>(words.data()), 0xff, words.size() * sizeof(capnp::word));
   auto c = decodeCommand(words);
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.error().status, 400);
+  EXPECT_EQ(c.error().kind, ProtocolError::Kind::badRequest);
   EXPECT_NE(c.error().message.find("malformed control request"), std::string::npos) << c.error().message;
   EXPECT_FALSE(decodeReply(words).ok());
 }
@@ -181,4 +182,4 @@ TEST(CtlFormat, Helpers) {
 }
 
 }  // namespace
-}  // namespace ringserve::supervisor::control
+}  // namespace ringserve::control

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/control/control_protocol.hpp"
+#include "protocol/control/control_protocol.hpp"
 #include "supervisor/control/control_server.hpp"
 #include "supervisor/core/loop_lanes.hpp"
 #include "supervisor/core/metrics.hpp"

@@ -15,11 +15,14 @@
 
 #include "../fd_exhaustion.hpp"
 #include "control_fixture.hpp"
-#include "supervisor/control/ctl_client.hpp"
-#include "supervisor/control/ctl_format.hpp"
+#include "clients/ctl/ctl_client.hpp"
+#include "clients/ctl/ctl_format.hpp"
 
 namespace ringserve::supervisor::control::test {
 namespace {
+
+using namespace ringserve::ctl;
+using ModelState = ringserve::control::ModelState;  // as the replies carry it
 
 namespace fs = std::filesystem;
 

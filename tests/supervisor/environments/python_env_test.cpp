@@ -14,10 +14,10 @@
 #include <sstream>
 
 #include "supervisor/environments/environment.hpp"
-#include "supervisor/environments/pack_env.hpp"
-#include "supervisor/environments/pack_env_command.hpp"
+#include "clients/pack_env/pack_env.hpp"
+#include "clients/pack_env/pack_env_command.hpp"
 #include "tests/supervisor/environments/tar_reader.hpp"
-#include "tests/supervisor/environments/pack_refused.hpp"
+#include "tests/clients/pack_env/pack_refused.hpp"
 #include "tests/supervisor/environments/temp_dir.hpp"
 
 namespace ringserve::supervisor::environments {
