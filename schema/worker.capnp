@@ -138,6 +138,11 @@ struct InferResult {
   id @2 :Text;
   parametersJson @3 :Text;    # response `parameters`; `headers` in it become HTTP headers
   outputs @4 :List(TensorRef);
+  # Protocol 1.1: when the runtime's predict began (CLOCK_MONOTONIC ns, the clock of the
+  # supervisor's std::chrono::steady_clock) and how long it ran. 0 from a 1.0 worker: the
+  # supervisor then counts submission to completion as compute time (docs/rest-api.md#statistics).
+  predictStartNs @5 :UInt64;
+  predictNs @6 :UInt64;
 }
 
 struct InferResponse {

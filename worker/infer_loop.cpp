@@ -2,6 +2,7 @@
 
 #include <capnp/message.h>
 
+#include <chrono>
 #include <cstring>
 #include <optional>
 
@@ -110,6 +111,10 @@ bool wanted(const DecodedRequest& req, const std::string& name) {
   return false;
 }
 
+std::uint64_t nanosOf(std::chrono::steady_clock::duration d) {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count());
+}
+
 // What serving one request needs of the loop.
 struct Served {
   transport::WorkerEndpoint& endpoint;
@@ -155,14 +160,21 @@ std::optional<Failure> predictOne(const Served& at, schema::InferRequest::Reader
   if (!model->live()) return Failure{schema::ErrorCode::UNAVAILABLE, "model " + model->label() + " was unloaded"};
   ringserve_call call;
   call.outputs = &sink;
-  if (const std::int32_t rc = model->predict(call, decoded.raw); rc != RINGSERVE_OK) {
+  // Timed once the model is ours: waiting for `busy` is queueing, not compute (statistics).
+  const auto predictStart = std::chrono::steady_clock::now();
+  const std::int32_t rc = model->predict(call, decoded.raw);
+  const auto predictEnd = std::chrono::steady_clock::now();
+  if (rc != RINGSERVE_OK) {
     const auto code = codeOf(call.errorCode != RINGSERVE_OK ? call.errorCode : rc);
     std::string msg = call.errorMessage.empty() ? "predict failed without a message" : call.errorMessage;
     if (code == schema::ErrorCode::INTERNAL && !model->python()) msg = model->implementation() + ": " + msg;
     return Failure{code, std::move(msg)};
   }
   if (auto bad = sink.verify()) return Failure{schema::ErrorCode::INTERNAL, model->implementation() + ": " + *bad};
-  writeOk(req, *model, call, decoded, sink, response.initOk());
+  auto ok = response.initOk();
+  writeOk(req, *model, call, decoded, sink, ok);
+  ok.setPredictStartNs(nanosOf(predictStart.time_since_epoch()));
+  ok.setPredictNs(nanosOf(predictEnd - predictStart));
   return std::nullopt;
 }
 

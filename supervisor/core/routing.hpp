@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "supervisor/core/metrics.hpp"
+#include "supervisor/core/model_stats.hpp"
 #include "supervisor/core/worker_link.hpp"
 #include "supervisor/settings/model_settings.hpp"
 
@@ -29,6 +30,7 @@ struct ModelCounters {
   Counter* failure = nullptr;
   Histogram* duration = nullptr;
   std::atomic<int> inFlight{0};  // requests routed to this model and not answered (drain on unload)
+  ModelStats stats;              // Triton's statistics extension
 };
 
 struct ModelRoute {
@@ -40,6 +42,7 @@ struct ModelRoute {
   std::vector<RouteTarget> targets;  // only workers where the model is loaded
   std::shared_ptr<const settings::ModelSettings> settings;
   std::string metadataJson;          // body of GET /v2/models/{m}
+  std::string configJson;            // body of GET /v2/models/{m}/config (Triton's model configuration)
   std::shared_ptr<ModelCounters> counters;
 };
 

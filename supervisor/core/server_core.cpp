@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "supervisor/codec/triton_bodies.hpp"
 #include "supervisor/codec/v2_bodies.hpp"
 #include "supervisor/event.hpp"
 #include "transport/bug.hpp"
@@ -874,23 +875,35 @@ void ServerCore::shutdown(std::function<void()> done) {
 // ---------------------------------------------------------------------------------------------
 // publishing
 
+namespace {
+// Declared tensors win; what the runtime reported fills in when none are declared.
+std::vector<codec::TensorEntry> tensorEntries(const std::vector<settings::TensorMetadata>& declared,
+                                              const std::vector<TensorInfo>* reported) {
+  std::vector<codec::TensorEntry> out;
+  if (!declared.empty() || reported == nullptr) {
+    for (const auto& t : declared) out.push_back({t.name, t.datatype, t.shape, t.contentType});
+  } else {
+    for (const auto& t : *reported) out.push_back({t.name, t.datatype, t.shape, t.contentType});
+  }
+  return out;
+}
+}  // namespace
+
 std::string ServerCore::metadataJson(const Instance& inst) const {
   const auto& s = *inst.settings;
   codec::ModelMetadata m{inst.name, s.versions, s.platform, {}, {}, std::nullopt};
-  // Declared tensors win; what the runtime reported fills in when none are declared.
-  auto tensors = [](const std::vector<settings::TensorMetadata>& declared, const std::vector<TensorInfo>* reported) {
-    std::vector<codec::TensorEntry> out;
-    if (!declared.empty() || reported == nullptr) {
-      for (const auto& t : declared) out.push_back({t.name, t.datatype, t.shape, t.contentType});
-    } else {
-      for (const auto& t : *reported) out.push_back({t.name, t.datatype, t.shape, t.contentType});
-    }
-    return out;
-  };
-  m.inputs = tensors(s.inputs, inst.reported ? &inst.reported->inputs : nullptr);
-  m.outputs = tensors(s.outputs, inst.reported ? &inst.reported->outputs : nullptr);
+  m.inputs = tensorEntries(s.inputs, inst.reported ? &inst.reported->inputs : nullptr);
+  m.outputs = tensorEntries(s.outputs, inst.reported ? &inst.reported->outputs : nullptr);
   if (s.parameters.contentType) m.contentType = *s.parameters.contentType;
   return codec::modelMetadataBody(m);
+}
+
+std::string ServerCore::configJson(const Instance& inst, std::size_t instances) const {
+  const auto& s = *inst.settings;
+  codec::ModelConfigText c{inst.name, s.platform, s.implementation, s.maxBatchSize, {}, {}, instances};
+  c.inputs = tensorEntries(s.inputs, inst.reported ? &inst.reported->inputs : nullptr);
+  c.outputs = tensorEntries(s.outputs, inst.reported ? &inst.reported->outputs : nullptr);
+  return codec::modelConfigBody(c);
 }
 
 void ServerCore::publish() {
@@ -914,6 +927,7 @@ void ServerCore::publish() {
     if (inst->state == ModelState::ready)
       for (Slot* s : inst->loaded)
         if (s->link && !s->link->dead()) route->targets.push_back({s->link, inst->handle});
+    route->configJson = configJson(*inst, route->targets.size());
     if (inst->state != ModelState::ready) table->allReady = false;
     auto& mv = table->models[inst->name];
     mv.byVersion[inst->version] = route;

@@ -138,6 +138,7 @@ class ServerCore {
   void beginUnload(Instance& inst, Done done);
   void publish();
   std::string metadataJson(const Instance& inst) const;
+  std::string configJson(const Instance& inst, std::size_t instances) const;  // Triton's model configuration
   settings::ModelSettings const* findSettings(const std::string& name) const;
 
   // Lets a thread preparing an environment post its result only while the core exists.

@@ -34,6 +34,11 @@ struct Dispatcher::Call {
   std::uint64_t progressAtSend = 0;
   bool deadlineIsRequestTimeout = false;  // which limit the timer enforces
   Event timer;                            // freed when the answer or the deadline comes
+  // Statistics (core/model_stats.hpp): compute_input is the decode, queue starts at submission.
+  std::uint64_t inputNs = 0;
+  Clock::time_point submitted;
+  Clock::time_point completed;  // the worker's answer arrived
+  std::uint64_t batchSize = 1;
 };
 
 namespace {
@@ -55,6 +60,25 @@ class CountingSink final : public codec::OutputSink {
   std::size_t references_ = 0;
 };
 
+// Triton's phases of one successful request. A worker of protocol 1.0 reports no predict timing:
+// its queue is then 0 and compute_infer runs from submission to the completion.
+PhaseTimes phasesOf(const Dispatcher::Call& call, schema::InferResult::Reader ok, Clock::time_point encoded) {
+  PhaseTimes t;
+  t.total = nanosBetween(call.received, Clock::now());
+  t.computeInput = call.inputNs;
+  t.computeOutput = nanosBetween(call.completed, encoded);
+  t.batchSize = call.batchSize;
+  const auto submittedNs = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(call.submitted.time_since_epoch()).count());
+  if (ok.getPredictStartNs() == 0) {
+    t.computeInfer = nanosBetween(call.submitted, call.completed);
+  } else {
+    t.queue = ok.getPredictStartNs() > submittedNs ? ok.getPredictStartNs() - submittedNs : 0;
+    t.computeInfer = ok.getPredictNs();
+  }
+  return t;
+}
+
 // The runtime's headers, then MLServer's CloudEvents headers the runtime did not set itself.
 std::vector<std::pair<std::string, std::string>> responseHeaders(
     std::vector<std::pair<std::string, std::string>> headers, std::string_view serverName,
@@ -67,6 +91,12 @@ std::vector<std::pair<std::string, std::string>> responseHeaders(
     if (!set) headers.emplace_back(std::move(k), std::move(v));
   }
   return headers;
+}
+
+// inference_count's share of a request: Triton counts the batch dimension of a batching model.
+std::uint64_t batchSizeOf(const settings::ModelSettings& s, const codec::DecodedRequest& r) {
+  if (s.maxBatchSize <= 0 || r.inputs.empty() || r.inputs[0].shape.empty() || r.inputs[0].shape[0] < 1) return 1;
+  return static_cast<std::uint64_t>(r.inputs[0].shape[0]);
 }
 
 }  // namespace
@@ -106,6 +136,7 @@ void Dispatcher::infer(RequestInfo info, const RequestBody& body, std::unique_pt
 // and the submission. On failure every arena block is freed (RequestArena, or submit itself).
 BasicResult<std::uint64_t, Failure> Dispatcher::send(const std::shared_ptr<Call>& call, RequestInfo& info,
                                                      const RequestBody& body, const Target& target) {
+  const auto decodeStart = Clock::now();
   const codec::BodySource* bytes = body.bytes;
   std::string inflated;
   codec::ContiguousBody inflatedBody{std::string_view()};
@@ -134,6 +165,9 @@ BasicResult<std::uint64_t, Failure> Dispatcher::send(const std::shared_ptr<Call>
   call->format = decoded->responseFormat();
   call->link = target.route->link;
   call->progressAtSend = call->link->shm->progress();
+  call->batchSize = batchSizeOf(*call->model->settings, decoded.value());
+  call->submitted = Clock::now();
+  call->inputNs = nanosBetween(decodeStart, call->submitted);
   auto tag = target.lane->submit(frame->offset, frame->size, arena.take(),
                                  [call](Completion& c) { call->dispatcher->complete(*call, c); });
   if (!tag) return failureOf(tag.error());
@@ -151,12 +185,14 @@ void Dispatcher::complete(Call& call, Completion& c) {
     return fail(call, failureOf(codec::apiErrorFromWorker(err.getCode(), err.getMessage().cStr())));
   }
   const auto& model = *call.model;
+  call.completed = Clock::now();
   if (auto* own = call.writer->encoding()) return completeWith(call, c, *own);
   CountingSink sink(call.writer->body());
   auto encoded = encoder_.encode(
       resp.getOk(), [&c](std::uint64_t off, std::uint64_t size) { return c.outputBytes(off, size); }, call.format,
       model.name, model.version, sink);
   if (!encoded) return fail(call, failureOf(encoded.error()));
+  const auto encodedAt = Clock::now();
   for (const auto& w : encoded->warnings) spdlog::warn("model {}: {}", model.name, w);
   ResponseHead head;
   head.headers =
@@ -169,6 +205,7 @@ void Dispatcher::complete(Call& call, Completion& c) {
   std::exchange(call.writer, nullptr)->finish(head, std::move(keepAlive));
   model.counters->success->inc();
   model.counters->duration->observe(std::chrono::duration<double>(Clock::now() - call.received).count());
+  model.counters->stats.recordSuccess(phasesOf(call, resp.getOk(), encodedAt));
 }
 
 // The same result in the front end's own format: checked and taken apart by the encoder, then
@@ -182,6 +219,7 @@ void Dispatcher::completeWith(Call& call, Completion& c, ResultEncoding& encodin
   for (const auto& w : planned->response.warnings) spdlog::warn("model {}: {}", model.name, w);
   auto bytes = encoding.encode(planned.value());
   if (!bytes) return fail(call, failureOf(bytes.error()));
+  const auto encodedAt = Clock::now();
   ResponseHead head;
   head.headers = responseHeaders(std::move(planned->response.headers), options_.serverName, model.name,
                                  call.format.requestId);
@@ -189,6 +227,7 @@ void Dispatcher::completeWith(Call& call, Completion& c, ResultEncoding& encodin
   std::exchange(call.writer, nullptr)->finish(head, nullptr);
   model.counters->success->inc();
   model.counters->duration->observe(std::chrono::duration<double>(Clock::now() - call.received).count());
+  model.counters->stats.recordSuccess(phasesOf(call, c.response->getOk(), encodedAt));
 }
 
 void Dispatcher::armDeadline(const std::shared_ptr<Call>& call, std::optional<Clock::time_point> deadline) {
@@ -230,6 +269,7 @@ void Dispatcher::expire(Call& call) {
 
 void Dispatcher::fail(Call& call, const Failure& failure) {
   call.model->counters->failure->inc();
+  call.model->counters->stats.recordFailure(nanosBetween(call.received, Clock::now()));
   std::exchange(call.writer, nullptr)->fail(failure);
 }
 

@@ -13,6 +13,7 @@
 #include "supervisor/grpc/infer_codec.hpp"
 #include "supervisor/grpc/parameters.hpp"
 #include "supervisor/grpc/status.hpp"
+#include "supervisor/grpc/triton_extensions.hpp"
 
 namespace ringserve::supervisor::grpcfe {
 
@@ -236,6 +237,19 @@ class InferenceService final : public inference::GRPCInferenceService::CallbackS
   grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelInferResponse>* ModelStreamInfer(
       grpc::CallbackServerContext* call) override {
     return modelStreamInfer(ctx_, call);
+  }
+  grpc::ServerUnaryReactor* ModelConfig(grpc::CallbackServerContext* call, const inference::ModelConfigRequest* req,
+                                        inference::ModelConfigResponse* resp) override {
+    const Rpc rpc{kInference, "ModelConfig"};
+    countStarted(ctx_, rpc);
+    return answer(ctx_, call, rpc, modelConfig(ctx_.core, *req, *resp), resp);
+  }
+  grpc::ServerUnaryReactor* ModelStatistics(grpc::CallbackServerContext* call,
+                                            const inference::ModelStatisticsRequest* req,
+                                            inference::ModelStatisticsResponse* resp) override {
+    const Rpc rpc{kInference, "ModelStatistics"};
+    countStarted(ctx_, rpc);
+    return answer(ctx_, call, rpc, modelStatistics(ctx_.core, *req, *resp), resp);
   }
 
  private:

@@ -19,6 +19,7 @@
 #include "supervisor/dispatch/target.hpp"
 #include "supervisor/http/error_status.hpp"
 #include "supervisor/http/route.hpp"
+#include "supervisor/http/triton_routes.hpp"
 
 namespace ringserve::supervisor {
 
@@ -233,6 +234,14 @@ void RestServer::PerLoop::handle(evhttp_request* req) {
         const bool ok = (*m)->state == ModelState::ready;
         reply(req, ok ? 200 : 400, codec::modelReadyBody(route.model, ok), route, t0);
       }
+      return;
+    }
+    case RouteKind::modelConfig:
+    case RouteKind::modelStats: {
+      if (!get) return wrongMethod();
+      auto body = tritonExtensionBody(*core.routing(), route);
+      if (!body) return replyError(req, body.error(), route, t0);
+      reply(req, 200, body.value(), route, t0);
       return;
     }
     case RouteKind::infer:

@@ -63,6 +63,11 @@ RouteMatch matchRoute(std::string_view uri) {
     return m;
   }
   if (parts[1] != "models" || n < 3) return m;
+  if (n == 3 && parts[2] == "stats") {  // Triton's: every model (so no model named "stats" has stats)
+    m.kind = RouteKind::modelStats;
+    m.pattern = "/v2/models/stats";
+    return m;
+  }
   m.model = decode(parts[2]);
   std::size_t i = 3;
   std::string base = "/v2/models/{name}";
@@ -78,6 +83,8 @@ RouteMatch matchRoute(std::string_view uri) {
     const auto verb = parts[i];
     if (verb == "ready") m.kind = RouteKind::modelReady;
     if (verb == "infer" || verb == "generate") m.kind = RouteKind::infer;
+    if (verb == "config") m.kind = RouteKind::modelConfig;
+    if (verb == "stats") m.kind = RouteKind::modelStats;
     if (m.kind != RouteKind::notFound) m.pattern = base + "/" + std::string(verb);
   }
   if (m.kind == RouteKind::notFound) {

@@ -8,6 +8,7 @@ namespace ringserve::supervisor {
 enum class RouteKind {
   notFound, live, ready, serverMetadata, modelMetadata, modelReady, infer,
   repositoryIndex, repositoryLoad, repositoryUnload,
+  modelConfig, modelStats,  // Triton's extensions; modelStats with no model = every model
 };
 
 struct RouteMatch {

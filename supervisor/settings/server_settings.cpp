@@ -12,7 +12,9 @@
 namespace ringserve::supervisor::settings {
 namespace fs = std::filesystem;
 
-std::vector<std::string> supportedExtensions() { return {"model_repository", "binary_tensor_data", "parameters"}; }
+std::vector<std::string> supportedExtensions() {
+  return {"model_repository", "binary_tensor_data", "parameters", "model_configuration", "statistics"};
+}
 
 fs::path defaultControlSocketDir(const EnvMap& env) {
   auto it = env.find("XDG_RUNTIME_DIR");

@@ -39,6 +39,25 @@ TEST(Route, ModelsVersionsAndVerbs) {
   EXPECT_EQ(unknown.model, "");  // nothing of a refused path is kept
 }
 
+TEST(Route, TritonConfigurationAndStatistics) {
+  auto config = matchRoute("/v2/models/matmul/versions/2/config");
+  EXPECT_EQ(config.kind, RouteKind::modelConfig);
+  EXPECT_EQ(config.version, "2");
+  EXPECT_EQ(config.pattern, "/v2/models/{name}/versions/{version}/config");
+  auto stats = matchRoute("/v2/models/echo/stats");
+  EXPECT_EQ(stats.kind, RouteKind::modelStats);
+  EXPECT_EQ(stats.model, "echo");
+  EXPECT_EQ(stats.pattern, "/v2/models/{name}/stats");
+  // Every model, as Triton: a model named "stats" keeps its other routes but not this one.
+  auto all = matchRoute("/v2/models/stats?x=1");
+  EXPECT_EQ(all.kind, RouteKind::modelStats);
+  EXPECT_EQ(all.model, "");
+  EXPECT_EQ(all.pattern, "/v2/models/stats");
+  EXPECT_EQ(matchRoute("/v2/models/stats/ready").model, "stats");
+  EXPECT_EQ(matchRoute("/v2/models/stats/stats").model, "stats");
+  EXPECT_EQ(matchRoute("/v2/models/m/config/x").kind, RouteKind::notFound);
+}
+
 TEST(Route, PercentDecodingKeepsEveryByte) {
   EXPECT_EQ(matchRoute("/v2/models/a%20b/infer").model, "a b");
   const auto nul = matchRoute("/v2/models/echo%00junk/infer");
