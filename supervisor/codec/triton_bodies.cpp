@@ -51,10 +51,10 @@ void appendStatsRow(std::string& j, const ModelStatsRow& r) {
   const auto& v = r.values;
   j += "{\"name\":";
   appendJsonString(j, r.name);
-  if (!r.version.empty()) {
-    j += ",\"version\":";
-    appendJsonString(j, r.version);
-  }
+  // Always present (Triton's schema calls it optional): clients such as perf_analyzer read it
+  // unconditionally.
+  j += ",\"version\":";
+  appendJsonString(j, r.version);
   j += ",\"last_inference\":" + std::to_string(v.lastInferenceMs);
   j += ",\"inference_count\":" + std::to_string(v.inferenceCount);
   j += ",\"execution_count\":" + std::to_string(v.executionCount);

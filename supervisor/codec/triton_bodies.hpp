@@ -46,7 +46,7 @@ struct StatsValues {
 
 struct ModelStatsRow {
   std::string name;
-  std::string version;  // "" for a model without versions: the field is left out
+  std::string version;  // "" for a model without versions
   StatsValues values;
 };
 // {"model_stats":[{"name","version","last_inference","inference_count","execution_count",

@@ -32,13 +32,11 @@ def duration(d):
 def grpc_row(s):
     """A ModelStatistics message as the REST JSON object."""
     i = s.inference_stats
-    row = {"name": s.name, "last_inference": s.last_inference, "inference_count": s.inference_count,
+    row = {"name": s.name, "version": s.version, "last_inference": s.last_inference, "inference_count": s.inference_count,
            "execution_count": s.execution_count,
            "inference_stats": {k: duration(getattr(i, k)) for k in
                                ["success", "fail"] + PHASES + ["cache_hit", "cache_miss"]},
            "batch_stats": []}
-    if s.version:
-        row["version"] = s.version
     return row
 
 
@@ -149,7 +147,7 @@ class TritonExtensions(unittest.TestCase):
         self.assertEqual(self.s.infer("checksum-nosuch", [ok]).status_code, 404)  # counted nowhere
         [row] = self.stats("/v2/models/checksum/stats")
         self.assertEqual(row["name"], "checksum")
-        self.assertNotIn("version", row)
+        self.assertEqual(row["version"], "")
         self.assertEqual((row["inference_count"], row["execution_count"]), (5, 5))
         st = row["inference_stats"]
         self.assertEqual(st["success"]["count"], 5)
@@ -197,7 +195,7 @@ class TritonExtensions(unittest.TestCase):
 
     def test_all_models(self):
         rows = self.stats("/v2/models/stats")
-        keys = [(r["name"], r.get("version", "")) for r in rows]
+        keys = [(r["name"], r["version"]) for r in rows]
         self.assertEqual(keys, sorted(keys))
         for want in [("echo", ""), ("matmul", "1"), ("matmul", "2"), ("qa-py", ""), ("iris", "")]:
             self.assertIn(want, keys)

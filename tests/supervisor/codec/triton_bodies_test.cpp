@@ -53,7 +53,7 @@ TEST(TritonBodies, StatisticsRows) {
   v.computeOutput = {5, 60};
   const std::vector<ModelStatsRow> rows = {{"echo", "", v}, {"matmul", "2", {}}};
   EXPECT_EQ(modelStatsBody(rows),
-            R"({"model_stats":[{"name":"echo","last_inference":1700000000123,"inference_count":7,)"
+            R"({"model_stats":[{"name":"echo","version":"","last_inference":1700000000123,"inference_count":7,)"
             R"("execution_count":5,"inference_stats":{"success":{"count":5,"ns":1000},"fail":{"count":1,"ns":20},)"
             R"("queue":{"count":5,"ns":30},"compute_input":{"count":5,"ns":40},)"
             R"("compute_infer":{"count":5,"ns":500},"compute_output":{"count":5,"ns":60},)"
