@@ -170,6 +170,23 @@ class TritonExtensions(unittest.TestCase):
         [g] = self.stub.ModelStatistics(pb.ModelStatisticsRequest(name="checksum")).model_stats
         self.assertEqual(grpc_row(g), row)
 
+    def test_grpc_inference_is_counted_too(self):
+        Input = pb.ModelInferRequest.InferInputTensor
+        typed = pb.ModelInferRequest(model_name="qa", inputs=[
+            Input(name="questions", datatype="BYTES", shape=[1], contents=pb.InferTensorContents(bytes_contents=[b"a?"])),
+            Input(name="context", datatype="BYTES", shape=[1], contents=pb.InferTensorContents(bytes_contents=[b"a"]))])
+        for _ in range(3):
+            self.stub.ModelInfer(typed)
+        with self.assertRaises(grpc.RpcError):
+            self.stub.ModelInfer(pb.ModelInferRequest(model_name="qa", inputs=[
+                Input(name="questions", datatype="FP32", shape=[1], contents=pb.InferTensorContents(fp32_contents=[1]))]))
+        [g] = self.stub.ModelStatistics(pb.ModelStatisticsRequest(name="qa")).model_stats
+        st = g.inference_stats
+        self.assertEqual((st.success.count, st.fail.count, g.inference_count), (3, 1, 3))
+        for phase in ["compute_input", "compute_infer", "compute_output"]:
+            self.assertGreater(getattr(st, phase).ns, 0, phase)
+        self.assertLessEqual(sum(getattr(st, p).ns for p in PHASES), st.success.ns)
+
     def test_statistics_per_version(self):
         x = {"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}
         for _ in range(3):
