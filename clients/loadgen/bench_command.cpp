@@ -9,6 +9,9 @@
 
 #include "clients/loadgen/binary_codec.hpp"
 #include "clients/loadgen/error.hpp"
+#include "clients/loadgen/grpc_bench.hpp"
+#include "clients/loadgen/grpc_calls.hpp"
+#include "clients/loadgen/grpc_codec.hpp"
 #include "clients/loadgen/probe.hpp"
 #include "clients/loadgen/progress.hpp"
 #include "clients/loadgen/report.hpp"
@@ -41,6 +44,35 @@ std::string fmt(const char* format, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, format, v);
   return buf;
+}
+
+// What one step sends over gRPC: a serialized ModelInferRequest for a given payload size (0 = as
+// configured), raw_input_contents unless --typed.
+std::string makeGrpcRequest(const BenchOptions& o, std::uint64_t sizeBytes) {
+  V2Request r;
+  if (sizeBytes > 0) {
+    const std::size_t elem = datatypeSize(o.datatype);
+    const std::uint64_t n = std::max<std::uint64_t>(1, sizeBytes / (elem ? elem : 16));
+    r = generateRequest({1, std::int64_t(n)}, o.datatype, o.inputName);
+  } else if (!o.inputFile.empty()) {
+    r = parseRequestJson(readFile(o.inputFile));
+  } else {
+    r = generateRequest(parseShape(o.shape), o.datatype, o.inputName);
+  }
+  return toGrpcRequest(r, o.model, o.modelVersion, !o.typed).SerializeAsString();
+}
+
+// The pre-flight call over gRPC: an unreachable server is a LoadgenError, an error a warning.
+void grpcTrial(const BenchOptions& o, const HeaderList& metadata, const std::string& request) {
+  AsyncInferCalls calls(grpcChannel(grpcTarget(o.url)));
+  calls.start(grpc::Slice(request), 0, 0, o.timeout, metadata);
+  AsyncInferCalls::Finished f;
+  while (!calls.next(std::chrono::system_clock::now() + std::chrono::seconds(1), f)) {
+  }
+  if (f.status.ok()) return;
+  const GrpcOutcome out = outcomeOf(f.status, calls.channel());
+  if (out.status == 0 && out.error != "timeout") throw LoadgenError("cannot reach " + o.url + ": " + out.message);
+  std::cerr << "warning: a trial request got gRPC " << codeName(f.status.error_code()) << ": " << out.message << "\n";
 }
 
 // What one step sends: the body for a given payload size (0 = as configured).
@@ -110,11 +142,19 @@ int runBenchCommand(const BenchOptions& o) {
   if (o.rate < 0 || o.duration <= 0 || o.warmup < 0 || o.timeout <= 0)
     throw LoadgenError("--rate, --duration, --warmup and --timeout must be positive");
   if (o.threads == 0) throw LoadgenError("--threads must be at least 1");
+  const bool grpc = o.protocol == "grpc";
+  if (!grpc && o.protocol != "rest") throw LoadgenError("--protocol is rest or grpc, not '" + o.protocol + "'");
+  if (grpc && (o.binary || o.binaryOutput))
+    throw LoadgenError("--binary and --binary-output are REST's binary extension; over gRPC inputs are "
+                       "raw_input_contents unless --typed");
+  if (grpc && o.connections)
+    throw LoadgenError("--connections is REST's; over gRPC each thread (-t) multiplexes its calls on one channel");
+  if (!grpc && o.typed) throw LoadgenError("--typed is for --protocol grpc");
 
-  const Endpoint ep = parseEndpoint(o.url);
+  const Endpoint ep = grpc ? Endpoint{} : parseEndpoint(o.url);
   HeaderList headers;
   for (const std::string& h : o.headers) headers.push_back(parseHeaderOption(h));
-  const std::string path = inferPath(ep, o.model, o.modelVersion);
+  const std::string path = grpc ? std::string() : inferPath(ep, o.model, o.modelVersion);
 
   std::vector<unsigned> concurrencies{o.concurrency ? o.concurrency : (o.rate > 0 ? 32u : 1u)};
   std::vector<std::uint64_t> sizes{0};
@@ -129,7 +169,9 @@ int runBenchCommand(const BenchOptions& o) {
   }
 
   // Pre-flight: is the server there, and what does it say to this request?
-  {
+  if (grpc) {
+    grpcTrial(o, headers, makeGrpcRequest(o, sizes.front()));
+  } else {
     const std::string request = buildHttpRequest(ep, path, headers, makeBody(o, sizes.front()));
     const Exchange e = exchangeOnce(ep, request, o.timeout);
     if (e.status == 0) throw LoadgenError("cannot reach " + o.url + ": " + e.error);
@@ -144,7 +186,7 @@ int runBenchCommand(const BenchOptions& o) {
     for (const unsigned conc : concurrencies) {
       RunSpec spec;
       spec.endpoint = &ep;
-      spec.request = buildHttpRequest(ep, path, headers, makeBody(o, size));
+      if (!grpc) spec.request = buildHttpRequest(ep, path, headers, makeBody(o, size));
       spec.concurrency = conc;
       spec.connections = o.connections && concurrencies.size() == 1 ? o.connections : conc;
       spec.threads = o.threads;
@@ -154,13 +196,15 @@ int runBenchCommand(const BenchOptions& o) {
       spec.warmupS = o.warmup;
       spec.timeoutS = o.timeout;
 
-      std::string what = o.rate > 0 ? "rate " + fmt("%.0f", o.rate) + "/s, " + std::to_string(spec.connections) + " connections"
+      std::string what = o.rate > 0 ? "rate " + fmt("%.0f", o.rate) + "/s, " +
+                                          (grpc ? "at most " + std::to_string(conc) + " in flight"
+                                                : std::to_string(spec.connections) + " connections")
                                     : "concurrency " + std::to_string(conc);
       if (size) what += ", " + std::to_string(size) + " B tensor";
       ProgressLine line(!o.quiet);
       std::uint64_t prevOk = 0;
       std::uint64_t prevErr = 0;
-      last = runBench(spec, [&](double elapsed, std::uint64_t ok, std::uint64_t errors) {
+      const auto onProgress = [&](double elapsed, std::uint64_t ok, std::uint64_t errors) {
         std::string text;
         if (elapsed < 0) {
           text = std::string("[warm-up ") + fmt("%.0f", -elapsed) + " s] " + what;
@@ -171,10 +215,17 @@ int runBenchCommand(const BenchOptions& o) {
         prevOk = ok;
         prevErr = errors;
         line.update(text);
-      });
+      };
+      if (grpc) {
+        GrpcRunSpec g{grpcTarget(o.url), makeGrpcRequest(o, size), headers, conc, o.threads, o.rate, o.duration,
+                      o.requests,         o.warmup,                 o.timeout};
+        last = runGrpcBench(g, onProgress);
+      } else {
+        last = runBench(spec, onProgress);
+      }
       line.finish();
       totalOk += last.ok;
-      const std::string title = "ringserve bench: " + o.model + " at " + o.url + ", " + what;
+      const std::string title = "ringserve bench: " + o.model + " at " + o.url + (grpc ? " (gRPC)" : "") + ", " + what;
       printSummary(std::cout, last, title);
       std::cout.flush();
       const double x = xName == "concurrency" ? double(conc) : double(size);
@@ -187,7 +238,7 @@ int runBenchCommand(const BenchOptions& o) {
     printSweepTable(std::cout, xName, sweepRows);
   }
   const std::vector<ReportRow> rows = sweep ? sweepRows : timelineRows(last);
-  const std::string title = "ringserve bench: " + o.model + " at " + o.url +
+  const std::string title = "ringserve bench: " + o.model + " at " + o.url + (grpc ? " (gRPC)" : "") +
                             (sweep ? " over " + xName : o.rate > 0 ? ", rate " + fmt("%.0f", o.rate) + "/s"
                                                                    : ", concurrency " + std::to_string(concurrencies.front()));
   if (!o.csv.empty()) writeCsv(o.csv, xName, rows);

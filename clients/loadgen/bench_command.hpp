@@ -30,6 +30,8 @@ struct BenchOptions {
   std::string csv;
   std::string svg;
   bool quiet = false;                   // no progress line
+  std::string protocol = "rest";        // or "grpc": inference.GRPCInferenceService/ModelInfer
+  bool typed = false;                   // gRPC: typed `contents` instead of raw_input_contents
 };
 
 // Runs the benchmark and prints the report; returns the exit status (0 ok, 1 when no request

@@ -41,7 +41,7 @@ CLI::Option* env(CLI::Option* opt, const std::string& name) {
 void addBenchCommand(CLI::App& app, int& exitCode) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* sub = app.add_subcommand(
-      "bench", "Load-test an Open Inference Protocol (KServe V2) server over REST: requests/s, errors by status, "
+      "bench", "Load-test an Open Inference Protocol (KServe V2) server over REST or gRPC: requests/s, errors by status, "
                "latency percentiles; CSV and SVG output");
   sub->add_option("-u,--url", o->url, "Server URL")->capture_default_str();
   sub->add_option("-m,--model", o->model, "Model name")->required();
@@ -67,7 +67,15 @@ void addBenchCommand(CLI::App& app, int& exitCode) {
   sub->add_option("--csv", o->csv, "Write results as CSV (per second, or per sweep step)");
   sub->add_option("--svg", o->svg, "Write an SVG plot of throughput and latency percentiles");
   sub->add_flag("-q,--quiet", o->quiet, "No progress line");
-  sub->callback([o, &exitCode] { guarded("bench", exitCode, [&] { return runBenchCommand(*o); }); });
+  sub->add_option("--protocol", o->protocol,
+                  "rest, or grpc: inference.GRPCInferenceService/ModelInfer (-u host:port, default 127.0.0.1:8081)")
+      ->capture_default_str();
+  sub->add_flag("--typed", o->typed, "gRPC: send typed contents instead of raw_input_contents");
+  sub->callback([o, &exitCode] {
+    // The REST default URL names the REST port; gRPC's default port is 8081.
+    if (o->protocol == "grpc" && o->url == BenchOptions{}.url) o->url = "127.0.0.1:8081";
+    guarded("bench", exitCode, [&] { return runBenchCommand(*o); });
+  });
 }
 
 void addInferCommand(CLI::App& app, int& exitCode) {
@@ -95,7 +103,9 @@ void addInferCommand(CLI::App& app, int& exitCode) {
       "BATCH_SIZE");
   env(sub->add_flag("-b,--binary-data", o->binaryData, "Binary tensor extension for inputs and outputs"), "BINARY_DATA");
   sub->add_flag("-v,--verbose", o->verbosity, "Log retries and failures; -vv logs every request");
-  env(sub->add_option("-t,--transport", o->transport, "rest (grpc is not supported yet)")->capture_default_str(),
+  env(sub->add_option("-t,--transport,--protocol", o->transport,
+                      "rest, or grpc (ModelInfer; -u host:port, default localhost:8081; -b sends raw contents)")
+          ->capture_default_str(),
       "TRANSPORT");
   env(sub->add_option("-H,--request-headers", o->headers, "Extra header Name:value or Name=value (repeatable)"),
       "REQUEST_HEADERS");
@@ -108,7 +118,10 @@ void addInferCommand(CLI::App& app, int& exitCode) {
   env(sub->add_flag("--use-ssl", o->useSsl, "TLS (not supported)"), "USE_SSL");
   env(sub->add_flag("--insecure", o->insecure, "Skip TLS verification (accepted for compatibility)"), "INSECURE");
   sub->add_flag("-q,--quiet", o->quiet, "No progress bar");
-  sub->callback([o, &exitCode] { guarded("infer", exitCode, [&] { return runInferCommand(*o); }); });
+  sub->callback([o, &exitCode] {
+    if (o->transport == "grpc" && o->url == InferOptions{}.url) o->url = "localhost:8081";
+    guarded("infer", exitCode, [&] { return runInferCommand(*o); });
+  });
 }
 
 }  // namespace ringserve::loadgen

@@ -17,6 +17,8 @@
 #include "clients/loadgen/bench_run.hpp"
 #include "clients/loadgen/connection.hpp"
 #include "clients/loadgen/error.hpp"
+#include "clients/loadgen/grpc_calls.hpp"
+#include "clients/loadgen/grpc_codec.hpp"
 #include "clients/loadgen/progress.hpp"
 #include "clients/loadgen/request_body.hpp"
 #include "clients/loadgen/v2_json.hpp"
@@ -35,7 +37,8 @@ struct Job {
   std::vector<std::size_t> sentParts;    // positions (into lineIndex) carried by the request
   std::vector<std::int64_t> rows;        // their first-axis shares when batched
   std::string requestId;
-  std::string http;                      // the request bytes; stay put while in flight
+  std::string http;                      // the request bytes (HTTP, or a serialized ModelInferRequest); stay put while in flight
+  HeaderList metadata;                   // gRPC: the call's metadata
   unsigned attempts = 0;
   std::uint64_t retryAt = 0;
   std::uint64_t sentAt = 0;
@@ -76,6 +79,41 @@ std::string errorLine(std::string_view id, std::uint64_t index, std::string_view
   return out;
 }
 
+// A finished gRPC call as the REST path would have seen it: the response as V2 JSON, or the
+// status REST answers the same failure with and the server's message as an error body.
+Exchange exchangeOf(AsyncInferCalls::Finished& f, grpc::Channel& channel) {
+  Exchange e;
+  e.tag = f.tag;
+  if (f.status.ok()) {
+    std::vector<grpc::Slice> slices;
+    std::string bytes;
+    if (f.reply.Dump(&slices).ok())
+      for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    inference::ModelInferResponse response;
+    e.status = 200;
+    if (!response.ParseFromString(bytes)) {
+      e.body = "{}";  // parseResponse reports what is missing
+      return e;
+    }
+    try {
+      e.body = writeResponseJson(fromGrpcResponse(response));
+    } catch (const LoadgenError& ex) {
+      e.status = 0;
+      e.error = std::string("bad response: ") + ex.what();
+    }
+    return e;
+  }
+  const GrpcOutcome o = outcomeOf(f.status, channel);
+  e.status = o.status;
+  e.error = o.error == "timeout" ? o.error : o.message;  // status 0: complete() words it as REST's
+  if (o.status) {
+    e.body = "{\"error\":";
+    appendJsonString(e.body, o.message);
+    e.body += "}";
+  }
+  return e;
+}
+
 bool retryable(int status) { return status == 0 || status == 429 || status == 502 || status == 503 || status == 504; }
 
 class InferRun {
@@ -109,6 +147,7 @@ class InferRun {
   std::map<std::uint64_t, std::unique_ptr<Job>> jobs_;  // by seq: in flight, retrying or waiting to be written
   std::vector<Job*> retrying_;
   std::vector<Worker> workers_;
+  std::unique_ptr<AsyncInferCalls> grpc_;  // --transport grpc: every worker's call on one queue
   transport::UniqueFd epoll_;
   std::mt19937_64 rng_;
   InferSummary sum_;
@@ -119,14 +158,19 @@ class InferRun {
 
 InferRun::InferRun(const InferOptions& o) : o_(o), bar_(!o.quiet) {
   if (o.model.empty()) throw LoadgenError("--model-name is required");
-  if (o.transport != "rest") throw LoadgenError("transport '" + o.transport + "' is not supported yet; use rest");
+  if (o.transport != "rest" && o.transport != "grpc")
+    throw LoadgenError("transport '" + o.transport + "' is not supported; use rest or grpc");
   if (o.useSsl) throw LoadgenError("--use-ssl: TLS is not supported; use http://");
   if (o.workers == 0) throw LoadgenError("--workers must be at least 1");
   if (o.batchSize == 0) throw LoadgenError("--batch-size must be at least 1");
   if (o.timeout <= 0 || o.retryBackoff < 0 || o.batchInterval < 0 || o.batchJitter < 0)
     throw LoadgenError("--timeout must be positive; --retry-backoff, --batch-interval and --batch-jitter not negative");
-  ep_ = parseEndpoint(o.url);
-  path_ = inferPath(ep_, o.model, o.modelVersion);
+  if (o.transport == "grpc") {
+    grpc_ = std::make_unique<AsyncInferCalls>(grpcChannel(grpcTarget(o.url)));
+  } else {
+    ep_ = parseEndpoint(o.url);
+    path_ = inferPath(ep_, o.model, o.modelVersion);
+  }
   for (const std::string& h : o.headers) headers_.push_back(parseHeaderOption(h));
   {
     std::ifstream count(o.input, std::ios::binary);
@@ -184,7 +228,12 @@ std::unique_ptr<Job> InferRun::readJob() {
     HeaderList headers = headers_;
     headers.emplace_back("seldon-puid", request.id);
     headers.emplace_back("x-request-id", request.id);
-    job->http = buildHttpRequest(ep_, path_, headers, encodeRequest(request, o_.binaryData, o_.binaryData));
+    if (grpc_) {
+      job->metadata = std::move(headers);
+      job->http = toGrpcRequest(request, o_.model, o_.modelVersion, o_.binaryData).SerializeAsString();
+    } else {
+      job->http = buildHttpRequest(ep_, path_, headers, encodeRequest(request, o_.binaryData, o_.binaryData));
+    }
   } catch (const LoadgenError& e) {
     failJob(job.get(), "preprocessing error", e.what());
     job->sentParts.clear();
@@ -199,6 +248,7 @@ void InferRun::failJob(Job* job, std::string_view status, std::string_view msg) 
 
 void InferRun::updateInterest(std::size_t w) {
   Worker& wk = workers_[w];
+  if (grpc_) return;
   if (!wk.conn->isOpen()) {
     wk.registered = false;
     return;
@@ -223,6 +273,10 @@ void InferRun::start(std::size_t w, Job* job, std::uint64_t now) {
   if (o_.verbosity >= 2)
     std::cerr << "worker " << w << ": sending lines " << job->lineIndex.front() << "-" << job->lineIndex.back()
               << " (attempt " << job->attempts << ")\n";
+  if (grpc_) {
+    grpc_->start(grpc::Slice(job->http), w, now, o_.timeout, job->metadata);  // the deadline is the timeout
+    return;
+  }
   std::vector<Exchange> done;
   std::string error;
   if (!wk.conn->isOpen() && !wk.conn->open(&error)) {
@@ -335,7 +389,8 @@ InferSummary InferRun::run() {
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) throw LoadgenError(std::string("epoll_create1: ") + std::strerror(errno));
   workers_.resize(o_.workers);
-  for (Worker& w : workers_) w.conn = std::make_unique<Connection>(ep_, true);
+  if (!grpc_)
+    for (Worker& w : workers_) w.conn = std::make_unique<Connection>(ep_, true);
   startNs_ = monotonicNs();
   nextProgress_ = startNs_ + kSecond;
   std::vector<Exchange> done;
@@ -370,6 +425,16 @@ InferSummary InferRun::run() {
     for (const Job* j : retrying_) waitMs = std::min<int>(waitMs, j->retryAt > now ? int((j->retryAt - now) / 1'000'000) + 1 : 0);
     for (const Worker& w : workers_)
       if (w.job == nullptr && w.readyAt > now) waitMs = std::min<int>(waitMs, int((w.readyAt - now) / 1'000'000) + 1);
+    if (grpc_) {
+      AsyncInferCalls::Finished f;
+      auto deadline = std::chrono::system_clock::now() + std::chrono::milliseconds(waitMs);
+      while (grpc_->next(deadline, f)) {
+        done.push_back(exchangeOf(f, grpc_->channel()));
+        handle(std::size_t(f.tag), done, monotonicNs());
+        deadline = {};  // then only what has finished already
+      }
+      continue;
+    }
     const int n = epoll_wait(epoll_.get(), events, 64, waitMs);
     if (n < 0 && errno != EINTR) throw LoadgenError(std::string("epoll_wait: ") + std::strerror(errno));
     now = monotonicNs();

@@ -1,5 +1,5 @@
 """The gRPC front end end to end: real `ringserve start` on loopback, Debian's python3-grpcio with
-stubs protoc generated from supervisor/grpc/proto at build time, and python3-requests beside it to
+stubs protoc generated from protocol/grpc at build time, and python3-requests beside it to
 check that gRPC and REST give the same answers."""
 import json
 import os
