@@ -96,11 +96,14 @@ class LoadgenResult:
     p99_ms: float
 
 
-def run_ringserve_bench(ringserve, base_url, elements, seconds, connections=16, cpus=None):
-    """`ringserve bench` (clients/loadgen) with the binary extension, as a second load generator
-    beside wrk on the same server: the two should agree."""
-    cmd = pin_prefix(cpus) + [ringserve, "bench", "-u", base_url, "-m", "echo", "--shape", f"1,{elements}", "-b",
-                              "--binary-output", "-c", str(connections), "-d", str(seconds), "--warmup", "0.5", "-q"]
+def run_ringserve_bench(ringserve, base_url, elements, seconds, connections=16, cpus=None, grpc=None):
+    """`ringserve bench` (clients/loadgen): with the binary extension, as a second load generator
+    beside wrk on the same server (the two should agree); or, with grpc="raw"/"typed", over gRPC
+    (base_url is then host:port), 16 calls in flight as wrk keeps 16 connections busy."""
+    how = ["-b", "--binary-output", "-c", str(connections)] if grpc is None else \
+        ["--protocol", "grpc", "-c", str(connections)] + (["--typed"] if grpc == "typed" else [])
+    cmd = pin_prefix(cpus) + [ringserve, "bench", "-u", base_url, "-m", "echo", "--shape", f"1,{elements}", *how,
+                              "-d", str(seconds), "--warmup", "0.5", "-q"]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     if p.returncode != 0:
         raise SuiteError(f"ringserve bench failed ({p.returncode}): {p.stderr}{p.stdout}")

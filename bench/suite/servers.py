@@ -112,6 +112,8 @@ class Ringserve:
         try:
             self.port = self._wait_port()
             self.base = f"http://127.0.0.1:{self.port}"
+            m = re.search(r"gRPC on \S+:(\d+) ", self.read_log())
+            self.grpc_target = f"127.0.0.1:{m.group(1)}" if m else None
             self.url = f"{self.base}/v2/models/echo/infer"
             self._wait_ready()
         except BaseException:

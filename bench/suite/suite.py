@@ -21,6 +21,9 @@ from transport import run_transport_bench
 
 MLSERVER_64K_JSON_RPS = 6.0  # MLServer's [1,65536] FP32 JSON figure the issue-4 targets cite
 SMALL, BIG_JSON, BIG_BIN, HUGE_BIN = "1x16-json", "1x65536-json", "1x65536-binary", "1x1048576-binary"
+# gRPC cases (issue 13), loaded by `ringserve bench --protocol grpc`: name -> (elements, contents).
+GRPC_SMALL_TYPED, GRPC_SMALL_RAW, GRPC_BIG_RAW = "grpc-1x16-typed", "grpc-1x16-raw", "grpc-1x65536-raw"
+GRPC_CASES = {GRPC_SMALL_TYPED: (16, "typed"), GRPC_SMALL_RAW: (16, "raw"), GRPC_BIG_RAW: (65536, "raw")}
 LABEL = {SMALL: "`[1,16]` FP32 JSON", BIG_JSON: "`[1,65536]` FP32 JSON", BIG_BIN: "`[1,65536]` FP32 binary",
          HUGE_BIN: "`[1,1048576]` FP32 binary"}
 
@@ -103,6 +106,12 @@ class Suite:
                             if r.errors:
                                 raise SuiteError(f"{server} {key} {n}: {r.errors} failed requests of {r.requests}")
                             self.wrk.setdefault((server, key, n), []).append(r)
+                if not pinned and rs.grpc_target:
+                    for case in a.grpc:
+                        elements, contents = GRPC_CASES[case]
+                        for _ in range(a.reps):
+                            r = run_ringserve_bench(a.ringserve, rs.grpc_target, elements, a.seconds, grpc=contents)
+                            self.wrk.setdefault(("grpc", key, case), []).append(r)
                 if a.loadgen_check and BIG_BIN in names:
                     self.loadgen[key] = run_ringserve_bench(a.ringserve, rs.base, 65536, a.seconds, cpus=wrk_cpu)
                 if key == "1w":
@@ -172,6 +181,7 @@ class Suite:
                 self.row(sec, f"{LABEL[BIG_BIN]} req/s by `ringserve bench` (-c16, 1 run) vs wrk's median: the two load "
                          f"generators agree? (its p50 {lg.p50_ms:.2f} ms, p99 {lg.p99_ms:.2f} ms)", f"{lg.rps:,.0f}", w,
                          lg.rps / w.median, "–", None)
+            self.grpc_rows(sec, key)
             if s(HUGE_BIN, "rps"):
                 runs = self.wrk[("ringserve", key, HUGE_BIN)]
                 gbps = Spread([r.rps * 4 * 1048576 / 1e9 for r in runs])
@@ -188,6 +198,25 @@ class Suite:
                 self.row(sec, f"{LABEL[HUGE_BIN]} HTTP GB/s, request + echoed response (8 MiB/request) vs bare "
                          "server's request bodies (4 MiB/request)", both, ceiling, both.median / ceiling.median, "–",
                          None, digits=(2, 2))
+
+    def grpc_rows(self, sec, key):
+        """gRPC beside REST of the same run (REST loaded by wrk, gRPC by `ringserve bench`, 16 in flight each)."""
+        s = lambda body, field, server="ringserve": self.spread(server, key, body, field)
+        for case, rest, target in ((GRPC_SMALL_TYPED, SMALL, 0.8), (GRPC_SMALL_RAW, SMALL, 0.8),
+                                   (GRPC_BIG_RAW, BIG_BIN, 1.0)):
+            g, r = s(case, "rps", "grpc"), s(rest, "rps")
+            if not g:
+                continue
+            elements, contents = GRPC_CASES[case]
+            label = f"gRPC `[1,{elements}]` FP32 {contents} req/s"
+            if r:
+                self.row(sec, f"{label} vs REST {LABEL[rest]} of this run", g, r, g.median / r.median,
+                         f"≥ {target:g}×", g.median / r.median >= target)
+            else:
+                self.row(sec, label, g, "–", None, "–", None)
+            p50 = s(case, "p50_ms", "grpc")
+            self.row(sec, f"{label[:-6]} p50 ms", p50, s(rest, "p50_ms") or "–",
+                     p50.median / s(rest, "p50_ms").median if s(rest, "p50_ms") else None, "–", None, digits=(3, 3))
 
     def rss_rows(self):
         if "supervisor idle" not in self.rss:
@@ -228,6 +257,9 @@ def parse_args(argv):
     ap.add_argument("--configs", default="1w,2w,1w-pinned", help="subset of 1w,2w,1w-pinned")
     ap.add_argument("--bodies", default=f"{SMALL},{BIG_JSON},{BIG_BIN},{HUGE_BIN}")
     ap.add_argument("--pinned-bodies", default=f"{SMALL},{BIG_JSON},{BIG_BIN},{HUGE_BIN}")
+    ap.add_argument("--grpc", default=",".join(GRPC_CASES),
+                    help=f"gRPC cases loaded by `ringserve bench --protocol grpc` in the unpinned configs, subset of "
+                         f"{','.join(GRPC_CASES)} ('' for none)")
     ap.add_argument("--loadgen-check", action="store_true",
                     help="also load the 256 KiB binary case once with `ringserve bench` (a second load generator)")
     ap.add_argument("--command", default="bench/suite/run.sh", help="how this run was started (printed)")
@@ -235,6 +267,10 @@ def parse_args(argv):
     ap.add_argument("--out", help="also write the table to this file")
     a = ap.parse_args(argv)
     a.configs = a.configs.split(",")
+    a.grpc = [c for c in a.grpc.split(",") if c]
+    unknown = [c for c in a.grpc if c not in GRPC_CASES]
+    if unknown:
+        ap.error(f"unknown --grpc case(s): {', '.join(unknown)}")
     a.bodies = a.bodies.split(",")
     a.pinned_bodies = a.pinned_bodies.split(",")
     return a

@@ -39,6 +39,10 @@ class BenchSuiteDryRun(unittest.TestCase):
         self.assertIn("`[1,16]` FP32 JSON req/s vs bare server, same body", cases)
         self.assertIn("`[1,65536]` FP32 binary req/s vs bare server, same body (256 KiB)", cases)
         self.assertIn("worker VmRSS MiB with the echo model, idle", cases)
+        # gRPC beside REST of the same run (issue 13): `ringserve bench --protocol grpc`.
+        self.assertIn("gRPC `[1,16]` FP32 typed req/s vs REST `[1,16]` FP32 JSON of this run", cases)
+        self.assertIn("gRPC `[1,16]` FP32 raw req/s vs REST `[1,16]` FP32 JSON of this run", cases)
+        self.assertIn("gRPC `[1,65536]` FP32 raw req/s vs REST `[1,65536]` FP32 binary of this run", cases)
         for r in rows:  # every measured cell holds a number, every verdict is yes/no/–
             cells = [c.strip() for c in r.strip("|").split("|")]
             self.assertRegex(cells[2], r"^[\d,.]+", r)

@@ -409,7 +409,8 @@ TEST(Infer, ClearErrorsForBadSetups) {
   const std::vector<Case> cases = {
       {{"infer", "-m", "m", "-i", "/nonexistent", "-o", out}, 2, "cannot read /nonexistent"},
       {{"infer", "-m", "m", "-i", in, "-o", "/nonexistent/dir/out"}, 2, "cannot write /nonexistent/dir/out"},
-      {{"infer", "-m", "m", "-i", in, "-o", out, "-t", "grpc"}, 2, "not supported yet"},
+      // grpc is a transport now (tests/e2e/test_grpc_clients.py); anything else is still refused.
+      {{"infer", "-m", "m", "-i", in, "-o", out, "-t", "carrier-pigeon"}, 2, "'carrier-pigeon' is not supported"},
       {{"infer", "-m", "m", "-i", in, "-o", out, "--use-ssl"}, 2, "TLS is not supported"},
       {{"infer", "-m", "m", "-i", in, "-o", out, "-w", "0"}, 2, "--workers must be at least 1"},
       {{"infer", "-m", "m", "-i", in, "-o", out, "-H", "nonsense"}, 2, "bad header 'nonsense'"},
