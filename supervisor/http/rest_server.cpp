@@ -1,10 +1,9 @@
 #include "supervisor/http/rest_server.hpp"
 
 #include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,6 +16,8 @@
 #include "supervisor/codec/v2_bodies.hpp"
 #include "supervisor/dispatch/dispatcher.hpp"
 #include "supervisor/dispatch/target.hpp"
+#include "supervisor/http/acceptor.hpp"
+#include "supervisor/http/connection.hpp"
 #include "supervisor/http/error_status.hpp"
 #include "supervisor/http/route.hpp"
 #include "supervisor/http/triton_routes.hpp"
@@ -24,92 +25,107 @@
 namespace ringserve::supervisor {
 
 using Clock = std::chrono::steady_clock;
+using http::Connection;
+using http::ParsedRequest;
+using http::Verb;
 
 namespace {
 
-const char* methodName(evhttp_cmd_type cmd) {
-  switch (cmd) {
-    case EVHTTP_REQ_GET: return "GET";
-    case EVHTTP_REQ_POST: return "POST";
-    case EVHTTP_REQ_HEAD: return "HEAD";
-    case EVHTTP_REQ_PUT: return "PUT";
-    case EVHTTP_REQ_DELETE: return "DELETE";
-    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-    case EVHTTP_REQ_PATCH: return "PATCH";
+const char* methodName(Verb v) {
+  switch (v) {
+    case Verb::get: return "GET";
+    case Verb::post: return "POST";
+    case Verb::head: return "HEAD";
+    case Verb::put: return "PUT";
+    case Verb::delete_: return "DELETE";
+    case Verb::options: return "OPTIONS";
+    case Verb::patch: return "PATCH";
     default: return "OTHER";
   }
 }
 
-void addHeader(evhttp_request* req, const char* k, const std::string& v) {
-  evhttp_add_header(evhttp_request_get_output_headers(req), k, v.c_str());
-}
-
-std::vector<std::pair<std::string, std::string>> requestHeaders(evhttp_request* req) {
-  std::vector<std::pair<std::string, std::string>> out;
-  evkeyvalq* h = evhttp_request_get_input_headers(req);
-  for (evkeyval* kv = h->tqh_first; kv != nullptr; kv = kv->next.tqe_next) out.emplace_back(kv->key, kv->value);
-  return out;
-}
-
-const char* headerValue(evhttp_request* req, const char* name) {
-  return evhttp_find_header(evhttp_request_get_input_headers(req), name);
-}
-
-bool acceptsGzip(evhttp_request* req) {
-  const char* ae = headerValue(req, "Accept-Encoding");
-  return ae != nullptr && std::strstr(ae, "gzip") != nullptr;
+void addHeader(std::string& lines, std::string_view k, std::string_view v) {
+  lines += k;
+  lines += ": ";
+  lines += v;
+  lines += "\r\n";
 }
 
 }  // namespace
 
+// One request being answered: where the answer goes (the connection may be gone by then) and
+// what its metrics need.
+struct Exchange {
+  std::weak_ptr<Connection> conn;
+  RouteMatch route;
+  Clock::time_point t0;
+  Verb method = Verb::get;
+  bool acceptsGzip = false;
+  std::string target;  // for the debug log only
+};
+
 // Everything one HTTP loop owns. Loop thread only.
-struct RestServer::PerLoop {
+struct RestServer::PerLoop final : http::RequestHandler {
   RestServer* server = nullptr;
   EventLoop* loop = nullptr;
-  evhttp* http = nullptr;
-  evhttp_bound_socket* bound = nullptr;
-  dispatch::Dispatcher* dispatcher = nullptr;
+  std::unique_ptr<http::ConnectionSet> conns;
+  std::unique_ptr<http::Acceptor> acceptor;
+  dispatch::Dispatcher* dispatcher = nullptr;  // the server assembly's, shared with gRPC
+  evbuffer* replyBody = nullptr;               // reused: respond() moves its chains out
   std::map<std::tuple<std::string, int, std::string>, Counter*> requestCounters;
   std::map<std::string, Histogram*> requestDurations;
 
-  static void onRequest(evhttp_request* req, void* self) { static_cast<PerLoop*>(self)->handle(req); }
-
-  void handle(evhttp_request* req);
-  void reply(evhttp_request* req, int status, const std::string& body, const RouteMatch& route, Clock::time_point t0,
-             const char* contentType = "application/json");
-  void replyError(evhttp_request* req, const ApiError& e, const RouteMatch& route, Clock::time_point t0);
-  void finishMetrics(evhttp_request* req, int status, const RouteMatch& route, Clock::time_point t0);
-  // gzip_enabled, the client accepts gzip and the body is worth it (1 KiB or more).
-  bool gzipFor(evhttp_request* req, std::uint64_t bodyBytes) const {
-    return server->settings_.gzipEnabled && bodyBytes >= 1024 && acceptsGzip(req);
+  ~PerLoop() override {
+    acceptor.reset();
+    conns.reset();
+    if (replyBody != nullptr) evbuffer_free(replyBody);
   }
-  void infer(evhttp_request* req, const RouteMatch& route, Clock::time_point t0);
-  void repositoryIndex(evhttp_request* req, const RouteMatch& route, Clock::time_point t0);
-  void repositoryChange(evhttp_request* req, const RouteMatch& route, Clock::time_point t0, bool load);
+  void onRequest(const std::shared_ptr<Connection>& conn, ParsedRequest& req, evbuffer* body) override;
+  void accept(int fd);
+  void reply(const Exchange& ex, int status, const std::string& body, const char* contentType = "application/json");
+  void replyError(const Exchange& ex, const ApiError& e);
+  void finishMetrics(const Exchange& ex, int status);
+  // gzip_enabled, the client accepts gzip and the body is worth it (1 KiB or more).
+  bool gzipFor(const Exchange& ex, std::uint64_t bodyBytes) const {
+    return server->settings_.gzipEnabled && bodyBytes >= 1024 && ex.acceptsGzip;
+  }
+  void infer(Exchange ex, ParsedRequest& req, evbuffer* body);
+  void repositoryIndex(const Exchange& ex, evbuffer* body);
+  void repositoryChange(const Exchange& ex, bool load);
 };
+
+namespace {
+http::ConnectionLimits connectionLimits(const settings::ServerSettings& s) {
+  using std::chrono::milliseconds;
+  http::ConnectionLimits l;
+  l.reader.maxHeaderSize = static_cast<std::size_t>(s.maxHeaderSize);
+  l.reader.maxBodySize = s.maxRequestSize;
+  l.headerTimeout = milliseconds(static_cast<long>(s.headerTimeout * 1000));
+  l.idleTimeout = milliseconds(static_cast<long>(s.idleTimeout * 1000));
+  return l;
+}
+}  // namespace
 
 RestServer::RestServer(ServerCore& core, const settings::ServerSettings& settings,
                        std::vector<dispatch::Dispatcher*> dispatchers, MetricsRegistry& metrics)
     : core_(core),
       settings_(settings),
-      metrics_(metrics) {
+      metrics_(metrics),
+      bodyBudget_(std::make_unique<http::BodyBudget>(settings.maxInflightBodyBytes)) {
   for (dispatch::Dispatcher* d : dispatchers) {
     auto pl = std::make_unique<PerLoop>();
     pl->server = this;
     pl->loop = &d->loop();
     pl->dispatcher = d;
-    pl->http = evhttp_new(pl->loop->base());
-    evhttp_set_max_body_size(pl->http, static_cast<ev_ssize_t>(settings.maxRequestSize));
-    // Every method reaches the router, so a wrong one gets a JSON 405 rather than libevent's HTML 501.
-    evhttp_set_allowed_methods(pl->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
-                                             EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-    evhttp_set_gencb(pl->http, &PerLoop::onRequest, pl.get());
+    pl->conns = std::make_unique<http::ConnectionSet>(pl->loop->base(), *pl, connectionLimits(settings), *bodyBudget_);
+    pl->conns->onClosed = [this] { connections_.fetch_sub(1, std::memory_order_relaxed); };
+    pl->replyBody = evbuffer_new();
     loops_.push_back(std::move(pl));
   }
 }
 
 RestServer::~RestServer() {
-  for (auto& pl : loops_) evhttp_free(pl->http);
+  loops_.clear();
   if (listenFd_ >= 0) ::close(listenFd_);
 }
 
@@ -118,38 +134,50 @@ Expected<int> RestServer::listen(const std::string& host, int port) {
   if (!bound) return bound.error();
   listenFd_ = bound->first;
   for (auto& pl : loops_) {
-    // Each evhttp closes the fd it was given: give each its own.
     const int fd = ::fcntl(listenFd_, F_DUPFD_CLOEXEC, 0);
-    pl->bound = evhttp_accept_socket_with_handle(pl->http, fd);
-    if (pl->bound == nullptr) {
-      ::close(fd);
-      return internalError("evhttp_accept_socket failed");
-    }
+    if (fd < 0) return internalError(std::string("cannot share the listening socket: ") + std::strerror(errno));
+    PerLoop* p = pl.get();
+    p->acceptor = std::make_unique<http::Acceptor>(p->loop->base(), fd, [p](int c) { p->accept(c); });
+    p->acceptor->start();
   }
   return bound->second;
+}
+
+// max_connections counts every loop's connections; one over it is closed at once, after a 503
+// when the socket takes it without blocking.
+void RestServer::PerLoop::accept(int fd) {
+  const auto max = server->settings_.maxConnections;
+  if (max > 0 && server->connections_.fetch_add(1, std::memory_order_relaxed) >= max) {
+    server->connections_.fetch_sub(1, std::memory_order_relaxed);
+    static constexpr std::string_view kBusy =
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 50\r\n"
+        "Connection: close\r\n\r\n{\"error\":\"Too many connections (max_connections)\"}";
+    [[maybe_unused]] auto n = ::send(fd, kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::close(fd);
+    return;
+  }
+  if (max == 0) server->connections_.fetch_add(1, std::memory_order_relaxed);
+  if (!conns->adopt(fd)) server->connections_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void RestServer::stopAccepting() {
   for (auto& pl : loops_) {
     PerLoop* p = pl.get();
     p->loop->post([p] {
-      if (p->bound != nullptr) evhttp_del_accept_socket(p->http, p->bound);
-      p->bound = nullptr;
+      if (p->acceptor) p->acceptor->stop();
     });
   }
 }
 
 std::size_t RestServer::loopCount() const { return loops_.size(); }
 
-void RestServer::PerLoop::finishMetrics(evhttp_request* req, int status, const RouteMatch& route,
-                                        Clock::time_point t0) {
+void RestServer::PerLoop::finishMetrics(const Exchange& ex, int status) {
   const auto& s = server->settings_;
-  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (s.debug)
-    spdlog::debug("{} {} {} {:.3f} ms", methodName(evhttp_request_get_command(req)), evhttp_request_get_uri(req),
-                  status, secs * 1000);
+  const auto& route = ex.route;
+  const double secs = std::chrono::duration<double>(Clock::now() - ex.t0).count();
+  if (s.debug) spdlog::debug("{} {} {} {:.3f} ms", methodName(ex.method), ex.target, status, secs * 1000);
   if (!s.metricsEndpoint || route.kind == RouteKind::live || route.kind == RouteKind::ready) return;
-  const std::string method = methodName(evhttp_request_get_command(req));
+  const std::string method = methodName(ex.method);
   auto key = std::make_tuple(method, status, route.pattern);
   auto it = requestCounters.find(key);
   if (it == requestCounters.end())
@@ -162,62 +190,66 @@ void RestServer::PerLoop::finishMetrics(evhttp_request* req, int status, const R
   auto jt = requestDurations.find(route.pattern);
   if (jt == requestDurations.end())
     jt = requestDurations
-             .emplace(route.pattern, &server->metrics_.histogram("rest_server_request_duration_seconds",
-                                                                 "REST request duration in seconds.",
-                                                                 {{"path", route.pattern}}))
+             .emplace(route.pattern,
+                      &server->metrics_.histogram("rest_server_request_duration_seconds",
+                                                  "REST request duration in seconds.", {{"path", route.pattern}}))
              .first;
   jt->second->observe(secs);
 }
 
-void RestServer::PerLoop::reply(evhttp_request* req, int status, const std::string& body, const RouteMatch& route,
-                                Clock::time_point t0, const char* contentType) {
-  evbuffer* out = evbuffer_new();
-  if (gzipFor(req, body.size())) {
-    std::string z = codec::gzipCompress(body);
-    evbuffer_add(out, z.data(), z.size());
-    addHeader(req, "Content-Encoding", "gzip");
-  } else {
-    evbuffer_add(out, body.data(), body.size());
+void RestServer::PerLoop::reply(const Exchange& ex, int status, const std::string& body, const char* contentType) {
+  auto conn = ex.conn.lock();
+  if (conn) {
+    std::string& lines = conn->headerScratch();
+    lines.clear();
+    addHeader(lines, "Content-Type", contentType);
+    if (gzipFor(ex, body.size())) {
+      const std::string z = codec::gzipCompress(body);
+      evbuffer_add(replyBody, z.data(), z.size());
+      addHeader(lines, "Content-Encoding", "gzip");
+    } else {
+      evbuffer_add(replyBody, body.data(), body.size());
+    }
+    conn->respond(status, lines, replyBody);
+    evbuffer_drain(replyBody, evbuffer_get_length(replyBody));
   }
-  addHeader(req, "Content-Type", contentType);
-  evhttp_send_reply(req, status, nullptr, out);
-  evbuffer_free(out);
-  finishMetrics(req, status, route, t0);
+  finishMetrics(ex, status);
 }
 
-void RestServer::PerLoop::replyError(evhttp_request* req, const ApiError& e, const RouteMatch& route,
-                                     Clock::time_point t0) {
-  reply(req, e.status, codec::errorBody(e.message), route, t0);
+void RestServer::PerLoop::replyError(const Exchange& ex, const ApiError& e) {
+  reply(ex, e.status, codec::errorBody(e.message));
 }
 
-void RestServer::PerLoop::handle(evhttp_request* req) {
-  const auto t0 = Clock::now();
-  const auto cmd = evhttp_request_get_command(req);
-  const char* uri = evhttp_request_get_uri(req);
-  RouteMatch route = matchRoute(uri != nullptr ? uri : "/");
-  const bool get = cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_HEAD;
-  const bool post = cmd == EVHTTP_REQ_POST;
-  auto wrongMethod = [&] { replyError(req, ApiError{405, "Method not allowed for " + route.pattern}, route, t0); };
+void RestServer::PerLoop::onRequest(const std::shared_ptr<Connection>& conn, ParsedRequest& req, evbuffer* body) {
+  Exchange ex;
+  ex.conn = conn;
+  ex.t0 = Clock::now();
+  ex.method = req.method;
+  ex.route = matchRoute(req.target);
+  if (server->settings_.debug) ex.target = req.target;
+  if (const std::string* ae = req.header("Accept-Encoding")) ex.acceptsGzip = ae->find("gzip") != std::string::npos;
+  const bool get = req.method == Verb::get || req.method == Verb::head;
+  const bool post = req.method == Verb::post;
+  const auto& route = ex.route;
+  auto wrongMethod = [&] { replyError(ex, ApiError{405, "Method not allowed for " + route.pattern}); };
   auto& core = server->core_;
 
   switch (route.kind) {
-    case RouteKind::notFound:
-      replyError(req, notFound(std::string("Not found: ") + (uri ? uri : "")), route, t0);
-      return;
+    case RouteKind::notFound: replyError(ex, notFound("Not found: " + req.target)); return;
     case RouteKind::live:
       if (!get) return wrongMethod();
-      reply(req, 200, codec::liveBody(), route, t0);
+      reply(ex, 200, codec::liveBody());
       return;
     case RouteKind::ready: {
       if (!get) return wrongMethod();
       const bool ok = core.routing()->allReady;
-      reply(req, ok ? 200 : 400, codec::serverReadyBody(ok), route, t0);
+      reply(ex, ok ? 200 : 400, codec::serverReadyBody(ok));
       return;
     }
     case RouteKind::serverMetadata: {
       if (!get) return wrongMethod();
       const auto& s = server->settings_;
-      reply(req, 200, codec::serverMetadataBody(s.serverName, s.serverVersion, s.extensions), route, t0);
+      reply(ex, 200, codec::serverMetadataBody(s.serverName, s.serverVersion, s.extensions));
       return;
     }
     case RouteKind::modelMetadata:
@@ -225,14 +257,14 @@ void RestServer::PerLoop::handle(evhttp_request* req) {
       if (!get) return wrongMethod();
       auto m = dispatch::findModel(*core.routing(), route.model, route.version);
       if (!m) {
-        replyError(req, ApiError{httpStatus(m.error().kind), m.error().message}, route, t0);
+        replyError(ex, ApiError{httpStatus(m.error().kind), m.error().message});
         return;
       }
       if (route.kind == RouteKind::modelMetadata) {
-        reply(req, 200, (*m)->metadataJson, route, t0);
+        reply(ex, 200, (*m)->metadataJson);
       } else {
         const bool ok = (*m)->state == ModelState::ready;
-        reply(req, ok ? 200 : 400, codec::modelReadyBody(route.model, ok), route, t0);
+        reply(ex, ok ? 200 : 400, codec::modelReadyBody(route.model, ok));
       }
       return;
     }
@@ -240,33 +272,32 @@ void RestServer::PerLoop::handle(evhttp_request* req) {
     case RouteKind::modelStats: {
       if (!get) return wrongMethod();
       auto body = tritonExtensionBody(*core.routing(), route);
-      if (!body) return replyError(req, body.error(), route, t0);
-      reply(req, 200, body.value(), route, t0);
+      if (!body) return replyError(ex, body.error());
+      reply(ex, 200, body.value());
       return;
     }
     case RouteKind::infer:
       if (!post) return wrongMethod();
-      infer(req, route, t0);
+      infer(std::move(ex), req, body);
       return;
     case RouteKind::repositoryIndex:
       if (!post) return wrongMethod();
-      repositoryIndex(req, route, t0);
+      repositoryIndex(ex, body);
       return;
     case RouteKind::repositoryLoad:
     case RouteKind::repositoryUnload:
       if (!post) return wrongMethod();
-      repositoryChange(req, route, t0, route.kind == RouteKind::repositoryLoad);
+      repositoryChange(ex, route.kind == RouteKind::repositoryLoad);
       return;
   }
 }
 
-void RestServer::PerLoop::repositoryIndex(evhttp_request* req, const RouteMatch& route, Clock::time_point t0) {
-  evbuffer* in = evhttp_request_get_input_buffer(req);
+void RestServer::PerLoop::repositoryIndex(const Exchange& ex, evbuffer* in) {
   std::string body(evbuffer_get_length(in), '\0');
   evbuffer_copyout(in, body.data(), body.size());
   auto readyFilter = codec::parseRepositoryIndexRequest(body);
   if (!readyFilter) {
-    replyError(req, readyFilter.error(), route, t0);
+    replyError(ex, readyFilter.error());
     return;
   }
   const auto entries = server->core_.index();
@@ -274,61 +305,66 @@ void RestServer::PerLoop::repositoryIndex(evhttp_request* req, const RouteMatch&
   for (const auto& e : entries)
     if (!*readyFilter || **readyFilter == (e.state == ModelState::ready))
       rows.push_back({e.name, e.version, toString(e.state), e.reason});
-  reply(req, 200, codec::repositoryIndexBody(rows), route, t0);
+  reply(ex, 200, codec::repositoryIndexBody(rows));
 }
 
-void RestServer::PerLoop::repositoryChange(evhttp_request* req, const RouteMatch& route, Clock::time_point t0,
-                                           bool load) {
+void RestServer::PerLoop::repositoryChange(const Exchange& ex, bool load) {
   EventLoop* home = loop;
-  auto done = [this, home, req, route, t0](Expected<std::string> r) {
+  auto done = [this, home, ex](Expected<std::string> r) {
     // Runs on the main loop; the reply goes out from this request's own loop.
-    home->post([this, req, route, t0, r = std::move(r)] {
+    home->post([this, ex, r = std::move(r)] {
       if (r)
-        reply(req, 200, "", route, t0);
+        reply(ex, 200, "");
       else
-        replyError(req, r.error(), route, t0);
+        replyError(ex, r.error());
     });
   };
   if (load)
-    server->core_.repositoryLoad(route.model, std::move(done));
+    server->core_.repositoryLoad(ex.route.model, std::move(done));
   else
-    server->core_.repositoryUnload(route.model, std::move(done));
+    server->core_.repositoryUnload(ex.route.model, std::move(done));
 }
 
-// The inference path's answer, written into the evhttp reply. Binary outputs go to libevent by
+// The inference path's answer, written to the connection. Binary outputs go to libevent by
 // reference into the response arena; `keepAlive` (the worker's response blocks) is dropped when
-// libevent has written the last of them.
+// libevent has written the last of them (or dropped them with a closed connection).
 class RestServer::RestWriter final : public dispatch::ResponseWriter {
  public:
-  RestWriter(PerLoop& pl, evhttp_request* req, RouteMatch route, Clock::time_point t0)
-      : pl_(pl), req_(req), route_(std::move(route)), t0_(t0), out_(evbuffer_new()),
-        refs_(std::make_unique<ReferencedOutputs>()), sink_(out_, &onReferenceDone, refs_.get()) {}
+  RestWriter(PerLoop& pl, Exchange ex)
+      : pl_(pl),
+        ex_(std::move(ex)),
+        out_(evbuffer_new()),
+        refs_(std::make_unique<ReferencedOutputs>()),
+        sink_(out_, &onReferenceDone, refs_.get()) {}
   ~RestWriter() override { evbuffer_free(out_); }
 
   codec::OutputSink& body() override { return sink_; }
 
   void finish(const dispatch::ResponseHead& head, std::shared_ptr<void> keepAlive) override {
-    for (const auto& [k, v] : head.headers) addHeader(req_, k.c_str(), v);
-    if (head.inferenceHeaderContentLength) {
-      addHeader(req_, "Inference-Header-Content-Length", std::to_string(*head.inferenceHeaderContentLength));
-      addHeader(req_, "Content-Type", "application/octet-stream");
-    } else {
-      addHeader(req_, "Content-Type", "application/json");
-      // JSON bodies only: binary tensors stay by reference, uncompressed.
-      if (pl_.gzipFor(req_, head.bodyBytes)) gzipInPlace();
-    }
     if (sink_.references() > 0) {
       refs_->retained = std::move(keepAlive);
       refs_->remaining = sink_.references();
       refs_.release();  // onReferenceDone deletes it
     }
-    evhttp_send_reply(req_, 200, "OK", out_);
-    pl_.finishMetrics(req_, 200, route_, t0_);
+    auto conn = ex_.conn.lock();
+    if (conn) {
+      std::string& lines = conn->headerScratch();
+      lines.clear();
+      for (const auto& [k, v] : head.headers) addHeader(lines, k, v);
+      if (head.inferenceHeaderContentLength) {
+        addHeader(lines, "Inference-Header-Content-Length", std::to_string(*head.inferenceHeaderContentLength));
+        addHeader(lines, "Content-Type", "application/octet-stream");
+      } else {
+        addHeader(lines, "Content-Type", "application/json");
+        // JSON bodies only: binary tensors stay by reference, uncompressed.
+        if (pl_.gzipFor(ex_, head.bodyBytes)) gzipInPlace(lines);
+      }
+      conn->respond(200, lines, out_);
+    }
+    pl_.finishMetrics(ex_, 200);
   }
 
-  void fail(const dispatch::Failure& f) override {
-    pl_.replyError(req_, ApiError{httpStatus(f.kind), f.message}, route_, t0_);
-  }
+  void fail(const dispatch::Failure& f) override { pl_.replyError(ex_, ApiError{httpStatus(f.kind), f.message}); }
 
  private:
   struct ReferencedOutputs {
@@ -339,34 +375,34 @@ class RestServer::RestWriter final : public dispatch::ResponseWriter {
     auto* r = static_cast<ReferencedOutputs*>(arg);
     if (--r->remaining == 0) delete r;
   }
-  void gzipInPlace() {
+  void gzipInPlace(std::string& lines) {
     std::string plain(evbuffer_get_length(out_), '\0');
     evbuffer_remove(out_, plain.data(), plain.size());
     const std::string z = codec::gzipCompress(plain);
     evbuffer_add(out_, z.data(), z.size());
-    addHeader(req_, "Content-Encoding", "gzip");
+    addHeader(lines, "Content-Encoding", "gzip");
   }
 
   PerLoop& pl_;
-  evhttp_request* req_;
-  RouteMatch route_;
-  Clock::time_point t0_;
+  Exchange ex_;
   evbuffer* out_;
   std::unique_ptr<ReferencedOutputs> refs_;
   codec::EvbufferSink sink_;
 };
 
-// evhttp -> the inference path: the route's model and version, the headers, the body in place.
-void RestServer::PerLoop::infer(evhttp_request* req, const RouteMatch& route, Clock::time_point t0) {
+// A parsed request -> the inference path: the route's model and version, the headers, the body
+// read in place from the connection's body buffer.
+void RestServer::PerLoop::infer(Exchange ex, ParsedRequest& req, evbuffer* body) {
   dispatch::RequestInfo info;
-  info.model = route.model;
-  info.version = route.version;
-  info.headers = requestHeaders(req);
-  info.received = t0;
-  const codec::EvbufferBody bytes(evhttp_request_get_input_buffer(req));
-  const char* encoding = headerValue(req, "Content-Encoding");
-  const dispatch::RequestBody body{&bytes, encoding != nullptr ? encoding : ""};
-  dispatcher->infer(std::move(info), body, std::make_unique<RestWriter>(*this, req, route, t0));
+  info.model = ex.route.model;
+  info.version = ex.route.version;
+  info.received = ex.t0;
+  std::string encoding;
+  if (const std::string* ce = req.header("Content-Encoding")) encoding = *ce;
+  info.headers = std::move(req.headers);
+  const codec::EvbufferBody bytes(body);
+  const dispatch::RequestBody b{&bytes, encoding};
+  dispatcher->infer(std::move(info), b, std::make_unique<RestWriter>(*this, std::move(ex)));
 }
 
 }  // namespace ringserve::supervisor

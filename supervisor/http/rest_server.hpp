@@ -1,8 +1,10 @@
 #pragma once
-// The V2 REST API (docs/rest-api.md) on `http_threads` libevent loops that share one listening socket.
+// The V2 REST API (docs/rest-api.md) on `http_threads` libevent loops that share one listening socket;
+// HTTP/1.1 is read by http/connection.hpp (Beast's parser on bufferevents, README.md).
 // Translation only: routes, methods, health/metadata/repository bodies (codec/v2_bodies.hpp),
 // REST metrics and gzip. Inference goes to loop k's dispatch::Dispatcher, which owns lane k of
 // every worker (supervisor/dispatch/README.md); no loop ever blocks on a worker.
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,12 +18,16 @@
 
 struct evhttp;
 
+namespace ringserve::supervisor::http {
+class BodyBudget;
+}
+
 namespace ringserve::supervisor {
 
 class RestServer {
  public:
   // `dispatchers[k]` runs on loop k and owns its lanes (made by the server assembly, shared with
-  // the gRPC front end); the server adds an evhttp to each loop.
+  // the gRPC front end); the server adds its connections and an acceptor to each loop.
   RestServer(ServerCore& core, const settings::ServerSettings& settings, std::vector<dispatch::Dispatcher*> dispatchers,
              MetricsRegistry& metrics);
   ~RestServer();
@@ -44,6 +50,8 @@ class RestServer {
   MetricsRegistry& metrics_;
   std::vector<std::unique_ptr<PerLoop>> loops_;
   int listenFd_ = -1;
+  std::unique_ptr<http::BodyBudget> bodyBudget_;  // shared by every loop's connections
+  std::atomic<std::uint64_t> connections_{0};     // open REST connections, all loops
 };
 
 // The Prometheus endpoint on its own port, served from the main loop.

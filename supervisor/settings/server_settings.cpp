@@ -83,6 +83,11 @@ SettingsResult<ServerSettings> parseServerSettings(std::string_view json, std::s
   RS_TRY(intField("max_request_size", 1, std::int64_t{1} << 40, s.maxRequestSize));
   RS_TRY(intField("shm_size", std::int64_t{1} << 20, std::int64_t{1} << 40, s.shmSize));
   RS_TRY(r.nullableNumber("request_timeout", 0, s.requestTimeout));
+  RS_TRY(intField("max_header_size", 256, std::int64_t{1} << 24, s.maxHeaderSize));
+  RS_TRY(r.number("header_timeout", 0, s.headerTimeout));
+  RS_TRY(r.number("idle_timeout", 0, s.idleTimeout));
+  RS_TRY(intField("max_connections", 0, std::int64_t{1} << 24, s.maxConnections));
+  RS_TRY(intField("max_inflight_body_bytes", 1, std::int64_t{1} << 40, s.maxInflightBodyBytes));
   if (s.requestTimeout && *s.requestTimeout <= 0) {
     return SettingsError{std::string(origin) + ": field 'request_timeout' must be null or a number > 0"};
   }
@@ -145,6 +150,11 @@ std::string ServerSettings::toJson() const {
   num("http_threads", httpThreads);
   num("max_request_size", maxRequestSize);
   num("shm_size", shmSize);
+  num("max_header_size", maxHeaderSize);
+  num("header_timeout", headerTimeout);
+  num("idle_timeout", idleTimeout);
+  num("max_connections", maxConnections);
+  num("max_inflight_body_bytes", maxInflightBodyBytes);
   if (requestTimeout) {
     num("request_timeout", *requestTimeout);
   } else {

@@ -44,6 +44,12 @@ struct ServerSettings {
   std::uint64_t maxRequestSize = 64ull << 20;  // bodies above get 413
   std::uint64_t shmSize = 256ull << 20;        // bytes of shared memory per worker
   std::optional<double> requestTimeout;        // seconds; nullopt = no deadline
+  // REST connections (docs/settings.md, supervisor/http/README.md).
+  std::uint64_t maxHeaderSize = 16u << 10;     // request line + header fields; 431 beyond
+  double headerTimeout = 30.0;                 // seconds from a request's first byte to its header's end
+  double idleTimeout = 5.0;                    // seconds a keep-alive connection may wait between requests
+  std::uint64_t maxConnections = 0;            // open REST connections, all loops; 0 = no limit
+  std::uint64_t maxInflightBodyBytes = 1ull << 30;  // request body bytes held at once; 503 beyond
 
   // The effective settings as JSON text (for `ctl status` and debug logs).
   std::string toJson() const;

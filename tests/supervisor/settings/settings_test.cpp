@@ -64,6 +64,11 @@ TEST(ServerSettings, DefaultsWithoutAFile) {
   EXPECT_EQ(s->maxRequestSize, 64u << 20);
   EXPECT_EQ(s->shmSize, 256u << 20);
   EXPECT_FALSE(s->requestTimeout.has_value());
+  EXPECT_EQ(s->maxHeaderSize, 16u << 10);
+  EXPECT_EQ(s->headerTimeout, 30.0);
+  EXPECT_EQ(s->idleTimeout, 5.0);
+  EXPECT_EQ(s->maxConnections, 0u);
+  EXPECT_EQ(s->maxInflightBodyBytes, 1ull << 30);
   EXPECT_GE(s->httpThreads, 1u);
   EXPECT_EQ(s->controlSocket,
             fs::path("/tmp") / ("ringserve-" + std::to_string(::getuid())) / ("ringserve-" + std::to_string(::getpid()) + ".sock"));
@@ -71,6 +76,29 @@ TEST(ServerSettings, DefaultsWithoutAFile) {
   // toJson() is valid JSON.
   simdjson::dom::parser p;
   EXPECT_FALSE(p.parse(s->toJson()).error());
+}
+
+TEST(ServerSettings, ConnectionLimitsFromFileAndEnvironment) {
+  Repo repo;
+  repo.write("settings.json", R"({"max_header_size": 4096, "header_timeout": 2.5, "max_connections": 10})");
+  const EnvMap env = {{"RINGSERVE_IDLE_TIMEOUT", "0"}, {"MLSERVER_MAX_INFLIGHT_BODY_BYTES", "1048576"}};
+  Warnings w;
+  auto s = loadServerSettings(repo.root(), env, w);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(s->maxHeaderSize, 4096u);
+  EXPECT_EQ(s->headerTimeout, 2.5);
+  EXPECT_EQ(s->idleTimeout, 0.0);
+  EXPECT_EQ(s->maxConnections, 10u);
+  EXPECT_EQ(s->maxInflightBodyBytes, 1u << 20);
+  EXPECT_TRUE(w.empty());
+  for (const char* bad : {R"({"max_header_size": 10})", R"({"header_timeout": -1})", R"({"max_connections": "x"})",
+                          R"({"max_inflight_body_bytes": 0})"}) {
+    Repo r2;
+    r2.write("settings.json", bad);
+    Warnings w2;
+    auto e = loadServerSettings(r2.root(), {}, w2);
+    ASSERT_FALSE(e.ok()) << bad;
+  }
 }
 
 TEST(ServerSettings, ControlSocketUnderXdgRuntimeDir) {

@@ -1,0 +1,45 @@
+#pragma once
+// Accepts connections on one HTTP loop from the shared listening socket. When the process or the
+// system is out of descriptors (EMFILE/ENFILE, or the kernel's ENOBUFS/ENOMEM) it stops watching
+// the socket for a short backoff instead of spinning on a readable listener, so the loop's other
+// events (answers on open connections, the end-of-turn lane flush) keep running; it logs once
+// per interval with the count of refusals. Loop thread only.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+
+#include "supervisor/event.hpp"
+
+namespace ringserve::supervisor::http {
+
+class Acceptor {
+ public:
+  // `onSocket(fd)` takes ownership of each accepted non-blocking socket. The Acceptor owns
+  // `listenFd` (a dup per loop) and closes it.
+  Acceptor(event_base* base, int listenFd, std::function<void(int)> onSocket,
+           std::chrono::milliseconds backoff = std::chrono::milliseconds(100));
+  ~Acceptor();
+  Acceptor(const Acceptor&) = delete;
+  Acceptor& operator=(const Acceptor&) = delete;
+
+  void start();
+  void stop();  // for good (the server is draining)
+  std::uint64_t backoffs() const { return backoffs_; }
+
+ private:
+  static void onReadable(evutil_socket_t, short, void* self);
+  static void onBackoffOver(evutil_socket_t, short, void* self);
+  void backOff(int err);
+
+  int fd_;
+  std::function<void(int)> onSocket_;
+  std::chrono::milliseconds backoff_;
+  Event readable_;
+  Event timer_;
+  bool stopped_ = false;
+  std::uint64_t backoffs_ = 0;      // since start
+  std::uint64_t sinceLastLog_ = 0;  // refusals not logged yet
+  std::chrono::steady_clock::time_point lastLog_{};
+};
+
+}  // namespace ringserve::supervisor::http
