@@ -63,6 +63,11 @@ Connection::~Connection() {
 void Connection::start() {
   bufferevent_setcb(bev_, &onRead, &onWrite, &onEvent, this);
   bufferevent_enable(bev_, EV_READ | EV_WRITE);
+  // An answer the client stops reading: libevent's write timeout runs only while output waits.
+  if (const auto ms = owner_.limits_.headerTimeout.count(); ms > 0) {
+    const timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>(ms % 1000 * 1000)};
+    bufferevent_set_timeouts(bev_, nullptr, &tv);
+  }
   arm(owner_.limits_.idleTimeout);  // nothing received yet counts as idle
 }
 
@@ -84,6 +89,8 @@ void Connection::onWrite(bufferevent*, void* self) {
     c->startLinger();
     return;
   }
+  // The answer is out: a connection waiting for its next request is idle from now on.
+  if (c->state_ == State::header && !c->headerTimerArmed_) c->arm(c->owner_.limits_.idleTimeout);
   if (c->writePaused_) {
     c->writePaused_ = false;
     c->process();
@@ -93,7 +100,7 @@ void Connection::onWrite(bufferevent*, void* self) {
 void Connection::onEvent(bufferevent*, short what, void* self) {
   auto* c = static_cast<Connection*>(self);
   auto keep = c->shared_from_this();
-  if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) != 0) c->close();
+  if ((what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) != 0) c->close();
 }
 
 void Connection::onTimer(evutil_socket_t, short, void* self) {
@@ -214,7 +221,9 @@ void Connection::respond(int status, std::string_view headerLines, evbuffer* bod
   state_ = State::header;
   headerTimerArmed_ = false;
   reader_.reset();
-  arm(owner_.limits_.idleTimeout);
+  // Idle starts when the answer has left (onWrite), so a slow reader of a large answer is not
+  // cut off by idle_timeout.
+  timer_.del();
   bufferevent_enable(bev_, EV_READ);
   process();  // a pipelined request may be waiting; no-op when called from process() itself
 }

@@ -25,9 +25,11 @@ namespace ringserve::supervisor::http {
 
 struct ConnectionLimits {
   ReaderLimits reader;
-  std::chrono::milliseconds headerTimeout{30000};  // header_timeout: first byte to end of header
-  std::chrono::milliseconds idleTimeout{5000};     // idle_timeout: between requests
-  std::chrono::milliseconds lingerTimeout{2000};   // reading and discarding after an error reply
+  // header_timeout: first byte to end of header; also how long a body or an answer being written
+  // may stall.
+  std::chrono::milliseconds headerTimeout{30000};
+  std::chrono::milliseconds idleTimeout{5000};    // idle_timeout: between requests, once the answer is out
+  std::chrono::milliseconds lingerTimeout{2000};  // reading and discarding after an error reply
 };
 
 // Bytes of request bodies held by all loops together (max_inflight_body_bytes).
@@ -73,8 +75,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void respondError(int status, std::string_view message, bool close);
   std::string& headerScratch() { return scratch_; }
   bool open() const { return bev_ != nullptr; }
-  // Closes after the current request's answer (server stopping).
-  void closeAfterResponse() { closeAfter_ = true; }
 
  private:
   enum class State { header, body, handling, closing, lingering };

@@ -3,13 +3,20 @@ connection settings), with raw loopback sockets: every status the server produce
 {"error": ...} body, framing is never ambiguous, limits and timeouts hold. Bounded: every socket has
 a timeout and every loop a count."""
 import json
+import os
+import resource
+import signal
 import socket
+import shutil
+import subprocess
+import tempfile
+import time
 import threading
 import unittest
 
 import requests
 
-from ringserve_fixture import Server
+from ringserve_fixture import BIN, Server
 
 ECHO = {"implementation": "echo.EchoRuntime"}
 INFER = b'{"inputs":[{"name":"x","shape":[1],"datatype":"INT32","data":[7]}]}'
@@ -381,6 +388,66 @@ class ConnectionLimitsTest(unittest.TestCase):
         # With a's body released, the same request fits.
         r = requests.post(self.s.url + "/v2/models/echo/infer", data=body, timeout=30)
         self.assertEqual(r.status_code, 200, r.text)
+
+
+class FdExhaustionTest(unittest.TestCase):
+    """Issue 16 item 2: with the descriptor table (nearly) full, open connections keep being
+    served, the listener backs off instead of spinning, and the reserve still lets the control
+    socket answer and a killed worker come back."""
+    LIMIT = 160
+
+    def test_open_connections_are_served_while_new_ones_are_refused(self):
+        def low_limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.LIMIT, self.LIMIT))
+
+        ctl_dir = tempfile.mkdtemp(prefix="ringserve-http-ctl-")  # mode 0700, as the server requires
+        ctl_sock = os.path.join(ctl_dir, "ctl.sock")
+        s = Server(copy_examples=False, models={"echo": ECHO}, preexec_fn=low_limit,
+                   settings={"control_socket": ctl_sock, "idle_timeout": 300, "header_timeout": 300})
+        flood = []
+        try:
+            s.wait_ready(model="echo")
+            a, af = connect(s.port)
+            a.sendall(request("POST", "/v2/models/echo/infer", body=INFER))
+            self.assertEqual(read_response(af)[0], 200)
+            for _ in range(self.LIMIT):  # more than the server can hold: the rest wait in the backlog
+                try:
+                    flood.append(socket.create_connection(("127.0.0.1", s.port), timeout=SOCKET_TIMEOUT))
+                except OSError:
+                    break
+            for _ in range(500):  # bounded: until the server has said it stopped accepting
+                if "not accepting for" in s.read_log():
+                    break
+                time.sleep(0.02)
+            self.assertIn("not accepting for", s.read_log())
+            # The connection opened before keeps working, inference included.
+            for i in range(3):
+                a.sendall(request("POST", "/v2/models/echo/infer", body=INFER))
+                r = read_response(af)
+                self.assertIsNotNone(r, "no answer on an open connection while the fd table is full")
+                self.assertEqual(r[0], 200, r)
+            # The reserve: the control socket answers, and a killed worker is replaced.
+            st = subprocess.run([BIN, "ctl", "status", "--socket", ctl_sock], capture_output=True, text=True,
+                                timeout=60)
+            self.assertEqual(st.returncode, 0, st.stderr)
+            pid = s.worker_pids()[0]
+            os.kill(pid, signal.SIGKILL)
+            for _ in range(1000):
+                a.sendall(request("GET", "/v2/models/echo/ready"))
+                r = read_response(af)
+                pids = s.worker_pids()
+                if r[0] == 200 and pids and pids[0] != pid:
+                    break
+                time.sleep(0.02)
+            a.sendall(request("POST", "/v2/models/echo/infer", body=INFER))
+            self.assertEqual(read_response(af)[0], 200)
+            self.assertNotIn(pid, s.worker_pids())
+            a.close()
+        finally:
+            for c in flood:
+                c.close()
+            s.finish()
+            shutil.rmtree(ctl_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
