@@ -271,9 +271,9 @@ void RestServer::PerLoop::onRequest(const std::shared_ptr<Connection>& conn, Par
     case RouteKind::modelConfig:
     case RouteKind::modelStats: {
       if (!get) return wrongMethod();
-      auto body = tritonExtensionBody(*core.routing(), route);
-      if (!body) return replyError(ex, body.error());
-      reply(ex, 200, body.value());
+      auto text = tritonExtensionBody(*core.routing(), route);
+      if (!text) return replyError(ex, text.error());
+      reply(ex, 200, text.value());
       return;
     }
     case RouteKind::infer:
