@@ -1,12 +1,11 @@
 // Is bench fast enough not to be the bottleneck? It runs against the trivial single-threaded
 // evhttp server (the HTTP ceiling: no IPC, a fixed reply), then wrk runs against the same server
-// with the same body and connection count. Both share this machine's CPUs with the server, so the
-// figures are lower bounds; they are printed and recorded as test properties. The only assertion
-// is a generous ratio: bench must reach at least half of what wrk gets from the same server
-// (a bench that were the bottleneck would sit far below it). With RINGSERVE_TEST_URL (and
-// RINGSERVE_TEST_MODEL, e.g. the bundled echo) set, bench also drives that ringserve the same way
-// and must get more requests/s from the trivial server than ringserve serves: the load generator
-// out-runs the server it measures. Label `perf`: run it on its own.
+// with the same body and connection count; with RINGSERVE_TEST_URL (and RINGSERVE_TEST_MODEL, e.g.
+// the bundled echo) set, bench also drives that ringserve the same way. The rates and their ratios
+// (bench / wrk, trivial server / ringserve) are printed and recorded as test properties, not
+// asserted: wall-clock rates on a shared machine belong to bench/ (tests/README.md), and both tools
+// share the CPUs with the server, so the figures are lower bounds. What the test asserts is that
+// every run completes and gets answers. Label `perf`.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -61,7 +60,7 @@ TEST(BenchPerf, KeepsUpWithWrkAgainstTheTrivialServer) {
   RecordProperty("bench_rps", std::to_string(benchRps));
   RecordProperty("wrk_rps", std::to_string(wrkRps));
   ASSERT_GT(wrkRps, 0);
-  EXPECT_GE(benchRps, 0.5 * wrkRps);
+  EXPECT_GT(benchRps, 0);
 
   const char* real = std::getenv("RINGSERVE_TEST_URL");
   if (real == nullptr || *real == '\0') return;
@@ -75,5 +74,5 @@ TEST(BenchPerf, KeepsUpWithWrkAgainstTheTrivialServer) {
   std::printf("bench against ringserve at %s: %.0f requests/s (trivial server / ringserve %.2f)\n%s\n", real,
               ringserveRps, ringserveRps > 0 ? benchRps / ringserveRps : 0.0, rs.out.c_str());
   RecordProperty("ringserve_rps", std::to_string(ringserveRps));
-  EXPECT_GT(benchRps, ringserveRps);
+  EXPECT_GT(ringserveRps, 0);
 }
