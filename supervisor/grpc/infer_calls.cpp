@@ -114,7 +114,7 @@ class InferWriter final : public dispatch::ResponseWriter, public dispatch::Resu
 // Posts one request to the next HTTP loop. `request` stays valid until `deliver` has run (its
 // owner frees it only then); it is decoded into the arena on that loop.
 void dispatchOnLoop(ServiceContext& ctx, const inference::ModelInferRequest* request,
-                    const grpc::CallbackServerContext& call, Deliver deliver) {
+                    const grpc::CallbackServerContext& call, const char* method, Deliver deliver) {
   dispatch::RequestInfo info;
   info.model = request->model_name();
   info.version = request->model_version();
@@ -123,6 +123,14 @@ void dispatchOnLoop(ServiceContext& ctx, const inference::ModelInferRequest* req
   const bool raw = request->raw_input_contents_size() > 0;
   dispatch::Dispatcher* d =
       ctx.dispatchers[ctx.nextLoop.fetch_add(1, std::memory_order_relaxed) % ctx.dispatchers.size()];
+  if (ctx.settings.debug) {
+    // The access log, as REST's (`debug`): method, model, code and time of each request.
+    deliver = [inner = std::move(deliver), method, model = info.model, t0 = info.received](Outcome o) {
+      spdlog::debug("gRPC {} {} {} {:.3f} ms", method, model, codeName(o.status.error_code()),
+                    std::chrono::duration<double, std::milli>(dispatch::Clock::now() - t0).count());
+      inner(std::move(o));
+    };
+  }
   // EventLoop::post takes a copyable function: the writer rides in a shared holder.
   auto writer = std::make_shared<std::unique_ptr<dispatch::ResponseWriter>>(
       std::make_unique<InferWriter>(ctx, raw, info.model, std::move(deliver)));
@@ -141,7 +149,7 @@ grpc::ServerUnaryReactor* modelInfer(ServiceContext& ctx, grpc::CallbackServerCo
   countStarted(ctx, rpc);
   auto* reactor = call->DefaultReactor();
   // gRPC keeps request, response and call until Finish.
-  dispatchOnLoop(ctx, request, *call, [&ctx, call, reactor, response, rpc](Outcome o) {
+  dispatchOnLoop(ctx, request, *call, rpc.method, [&ctx, call, reactor, response, rpc](Outcome o) {
     for (const auto& [k, v] : o.trailers) call->AddTrailingMetadata(k, v);
     if (o.response) response->Swap(o.response.get());
     countHandled(ctx, rpc, o.status.error_code());
@@ -222,7 +230,7 @@ class StreamReactor final
       if (finished || ending) return;
       const std::uint64_t seq = nextSeq++;
       const auto* request = (requests[seq] = std::move(reading)).get();
-      dispatchOnLoop(ctx, request, *call, [self = shared_from_this(), seq](Outcome o) {
+      dispatchOnLoop(ctx, request, *call, "ModelStreamInfer", [self = shared_from_this(), seq](Outcome o) {
         std::lock_guard lock(self->mu);
         self->requests.erase(seq);
         self->answered.emplace(seq, std::move(o));

@@ -325,6 +325,25 @@ class RequestTimeout(unittest.TestCase):
 
 
 
+class AccessLog(unittest.TestCase):
+    def test_debug_logs_each_grpc_request_as_rest_does(self):
+        s = Server(settings={"debug": True}, models={"mis": MIS}, files={"mis/misbehave.so": MISBEHAVE},
+                   copy_examples=False)
+        try:
+            with grpc.insecure_channel(s.grpc_target) as ch:
+                stub = pb_grpc.GRPCInferenceServiceStub(ch)
+                ok = pb.ModelInferRequest(model_name="mis", inputs=[typed_input("x", "INT32", [1], [1])])
+                stub.ModelInfer(ok)
+                call_error(lambda: stub.ModelInfer(pb.ModelInferRequest(model_name="nosuch")))
+                list(stub.ModelStreamInfer(iter([ok])))
+            log = s.read_log()
+            self.assertRegex(log, r"gRPC ModelInfer mis OK \d+\.\d{3} ms")
+            self.assertRegex(log, r"gRPC ModelInfer nosuch NOT_FOUND \d+\.\d{3} ms")
+            self.assertRegex(log, r"gRPC ModelStreamInfer mis OK \d+\.\d{3} ms")
+        finally:
+            s.finish()
+
+
 class WorkerKilledDuringStream(unittest.TestCase):
     def test_only_in_flight_requests_fail_and_the_next_work(self):
         s = Server(models={"mis": MIS}, files={"mis/misbehave.so": MISBEHAVE}, copy_examples=False,
