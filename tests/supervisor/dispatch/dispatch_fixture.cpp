@@ -115,6 +115,18 @@ Outcome InferencePath::infer(RequestInfo info, std::string body, std::string con
   return answer.get();
 }
 
+Outcome InferencePath::inferFrom(RequestInfo info, std::shared_ptr<const RequestSource> source,
+                                 MakeWriter makeWriter) {
+  auto done = std::make_shared<std::promise<Outcome>>();
+  auto answer = done->get_future();
+  http_->post([this, info = std::move(info), source, makeWriter, done]() mutable {
+    dispatcher_->infer(std::move(info), RequestBody{nullptr, {}, source.get()}, makeWriter(done));
+  });
+  if (answer.wait_for(std::chrono::seconds(60)) != std::future_status::ready)
+    throw std::runtime_error("no answer within 60 s");
+  return answer.get();
+}
+
 void InferencePath::onMain(std::function<void()> fn) {
   std::promise<void> done;
   main_->post([&] {

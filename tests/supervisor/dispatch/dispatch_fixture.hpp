@@ -65,6 +65,10 @@ class InferencePath {
     info.model = model;
     return infer(std::move(info), std::move(body));
   }
+  // The same for a front end with its own formats: `source` decodes the request, and the writer
+  // `makeWriter` returns (answering into the promise) may bring its own encoding.
+  using MakeWriter = std::function<std::unique_ptr<ResponseWriter>(std::shared_ptr<std::promise<Outcome>>)>;
+  Outcome inferFrom(RequestInfo info, std::shared_ptr<const RequestSource> source, MakeWriter makeWriter);
   // ServerCore::repositoryLoad, waited for.
   Expected<std::string> load(const std::string& name);
   // Runs fn on the main loop and waits for it.

@@ -34,6 +34,77 @@ void expectFailure(const Outcome& o, ErrorKind kind, const std::string& text) {
   EXPECT_TRUE(o.answeredOnce);
 }
 
+// A front end's own request format: one INT32 input `x` written straight into the arena, or a
+// refusal.
+class Int32Source final : public RequestSource {
+ public:
+  explicit Int32Source(std::vector<std::int32_t> values, std::optional<ApiError> refuse = {})
+      : values_(std::move(values)), refuse_(std::move(refuse)) {}
+  Expected<codec::DecodedRequest> decode(const codec::RequestInfo& info, codec::ArenaTarget& target) const override {
+    if (refuse_) return *refuse_;
+    codec::DecodedRequest r;
+    r.id = "own-1";
+    r.parametersJson = R"({"headers":{}})";
+    codec::DecodedInput in;
+    in.name = "x";
+    in.datatype = codec::DataType::INT32;
+    in.shape = {static_cast<std::int64_t>(values_.size())};
+    auto block = target.allocate(values_.size() * 4);
+    if (!block) return block.error();
+    std::memcpy(block->bytes.data(), values_.data(), values_.size() * 4);
+    in.offset = block->offset;
+    in.size = values_.size() * 4;
+    r.inputs.push_back(in);
+    EXPECT_EQ(info.modelName, "echo");
+    return r;
+  }
+
+ private:
+  std::vector<std::int32_t> values_;
+  std::optional<ApiError> refuse_;
+};
+
+// A front end's own response format: records what the planned result held as "name:DATATYPE:n"
+// and the first element, or refuses it.
+class OwnFormatWriter final : public ResponseWriter, public ResultEncoding {
+ public:
+  OwnFormatWriter(std::shared_ptr<std::promise<Outcome>> done, std::optional<ApiError> refuse)
+      : done_(std::move(done)), refuse_(std::move(refuse)) {}
+  codec::OutputSink& body() override {
+    ADD_FAILURE() << "body() used although the writer has its own encoding";
+    return sink_;
+  }
+  ResultEncoding* encoding() override { return this; }
+  Expected<std::uint64_t> encode(const codec::PlannedResult& r) override {
+    if (refuse_) return *refuse_;
+    for (const auto& o : r.outputs) {
+      std::int32_t first = 0;
+      if (o.bytes.size() >= 4) std::memcpy(&first, o.bytes.data(), 4);
+      text_ += std::string(r.id) + " " + std::string(o.name) + ":" + std::string(codec::dataTypeName(o.type)) + ":" +
+               std::to_string(o.bytes.size()) + ":" + std::to_string(first);
+    }
+    return text_.size();
+  }
+  void finish(const ResponseHead& head, std::shared_ptr<void> keepAlive) override {
+    Outcome o;
+    o.head = head;
+    o.body = text_;
+    o.keptAlive = keepAlive != nullptr;
+    done_->set_value(o);
+  }
+  void fail(const Failure& f) override {
+    Outcome o;
+    o.failure = f;
+    done_->set_value(o);
+  }
+
+ private:
+  std::shared_ptr<std::promise<Outcome>> done_;
+  std::optional<ApiError> refuse_;
+  codec::StringSink sink_;
+  std::string text_;
+};
+
 class DispatcherTest : public ::testing::Test {
  protected:
   InferencePath path_;
@@ -57,6 +128,31 @@ TEST_F(DispatcherTest, JsonRequestIsAnsweredWithTheEncodedBodyAndCloudEventsHead
   EXPECT_EQ(header(*o.head, "Ce-Source"), "io.seldon.serving.deployment.dispatch-test");
   EXPECT_EQ(header(*o.head, "Ce-Requestid"), "req-1");
   EXPECT_EQ(header(*o.head, "Ce-Type"), "io.seldon.serving.inference.response");
+  EXPECT_EQ(path_.inFlight("echo"), 0);
+}
+
+TEST_F(DispatcherTest, AFrontEndsOwnFormatsDecodeAndEncodeTheSameRequest) {
+  RequestInfo info;
+  info.model = "echo";
+  auto own = [](std::optional<ApiError> refuse = {}) {
+    return [refuse](std::shared_ptr<std::promise<Outcome>> done) {
+      return std::make_unique<OwnFormatWriter>(std::move(done), refuse);
+    };
+  };
+  auto o = path_.inferFrom(info, std::make_shared<Int32Source>(std::vector<std::int32_t>{41, 42}), own());
+  ASSERT_TRUE(o.head) << o.failure->message;
+  EXPECT_EQ(o.body, "own-1 x:INT32:8:41");
+  EXPECT_EQ(o.head->bodyBytes, o.body.size());
+  EXPECT_FALSE(o.keptAlive);  // the encoding copied what it needed
+  EXPECT_EQ(header(*o.head, "Ce-Requestid"), "own-1");
+  EXPECT_EQ(path_.inFlight("echo"), 0);
+
+  auto refused = path_.inferFrom(info, std::make_shared<Int32Source>(std::vector<std::int32_t>{1}, badRequest("no")),
+                                 own());
+  expectFailure(refused, ErrorKind::badInput, "no");
+  auto tooBig = path_.inferFrom(info, std::make_shared<Int32Source>(std::vector<std::int32_t>{1}),
+                                own(ApiError{413, "response too large"}));
+  expectFailure(tooBig, ErrorKind::tooLarge, "response too large");
   EXPECT_EQ(path_.inFlight("echo"), 0);
 }
 
