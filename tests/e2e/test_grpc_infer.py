@@ -381,7 +381,10 @@ class WorkerKilledDuringStream(unittest.TestCase):
                     next(responses)
                 sent.put(None)
                 self.assertEqual(cm.exception.code(), grpc.StatusCode.UNAVAILABLE, cm.exception.details())
-                # After the restart, a new stream and a unary call work.
+                # After the restart, a new stream and a unary call work. The replacement's pid shows
+                # the death was handled (until then the model may still read as ready).
+                while s.worker_pids() in ([], pids):
+                    threading.Event().wait(0.01)
                 s.wait_ready(model="mis")
                 got = [r.id for r in stub.ModelStreamInfer(iter([req(2), req(3)]))]
                 self.assertEqual(got, ["k2", "k3"])
