@@ -1,8 +1,9 @@
 #pragma once
-// The supervisor's model and worker management, on the main loop: pools of workers (one per pool
-// key, docs/environments.md#pools-and-workers), placement of model versions on workers, loading
-// and unloading through the control channel, worker deaths and restarts, and the routing table
-// the HTTP loops read.
+// The supervisor's model manager, on the main loop, split by job (supervisor/core/README.md):
+// worker pools and restarts (worker_pools.cpp: one pool per pool key,
+// docs/environments.md#pools-and-workers, workers through the WorkerSpawner seam), the model
+// registry and its state table (model_registry.cpp, model_state.hpp), the per-name operation
+// queue (op_queue.hpp) and routing publication and presentation (routing_publication.cpp).
 //
 // Threads: every member runs on the main loop except the ones marked "any thread", which post
 // to it. HTTP loops see only routing() snapshots and the LoopLanes the core posts deaths to.
@@ -22,6 +23,8 @@ struct event;
 #include "supervisor/core/event_loop.hpp"
 #include "supervisor/core/loop_lanes.hpp"
 #include "supervisor/core/metrics.hpp"
+#include "supervisor/core/model_state.hpp"
+#include "supervisor/core/op_queue.hpp"
 #include "supervisor/core/routing.hpp"
 #include "supervisor/environments/environment.hpp"
 #include "supervisor/process/restart_policy.hpp"
@@ -42,16 +45,16 @@ class ServerCore {
  public:
   struct Options {
     settings::ServerSettings settings;
-    std::string workerExecutable;   // the server's own ringserve-worker
-    std::string builtinRuntimeDir;  // <install>/lib/ringserve/runtimes
-    settings::EnvMap env;           // for re-reading model-settings.json on load
+    std::string workerExecutable;            // the server's own ringserve-worker
+    std::string builtinRuntimeDir;           // <install>/lib/ringserve/runtimes
+    settings::EnvMap env;                    // for re-reading model-settings.json on load
     environments::Limits environmentLimits;  // of every unpack (tests: a writeHook holding one)
     // How workers start; null: real processes (processSpawner on the main loop). Tests pass a
     // double (tests/supervisor/core/fake_spawner.hpp) and drive the main loop themselves.
     std::shared_ptr<WorkerSpawner> spawner;
-    RestartPolicyConfig restartPolicy;                 // of every worker slot
-    std::chrono::milliseconds loadDeadline{120'000};   // a load still pending after this fails the model
-    std::chrono::milliseconds resourceRetry{1'000};    // respawn period while the supervisor lacks fds/memory
+    RestartPolicyConfig restartPolicy;                // of every worker slot
+    std::chrono::milliseconds loadDeadline{120'000};  // a load still pending after this fails the model
+    std::chrono::milliseconds resourceRetry{1'000};   // respawn period while the supervisor lacks fds/memory
   };
 
   ServerCore(Options options, EventLoop& main, std::vector<LoopLanes*> httpLanes, MetricsRegistry& metrics);
@@ -95,8 +98,8 @@ class ServerCore {
     std::uint32_t restarts = 0;
     int inFlight = 0;
     std::uint64_t shmBytes = 0;
-    std::uint64_t shmUsedBytes = 0;   // request-arena bytes held by requests in flight
-    std::string environment;          // the pool's unpacked environment, "" for the default pool
+    std::uint64_t shmUsedBytes = 0;  // request-arena bytes held by requests in flight
+    std::string environment;         // the pool's unpacked environment, "" for the default pool
     std::uint64_t environmentBytes = 0;
     std::vector<std::string> models;
   };
@@ -117,10 +120,11 @@ class ServerCore {
   void scheduleRestart(Slot& slot, std::chrono::milliseconds delay);
   void stopPoolIfUnused(Pool& pool);
   bool poolUnused(const Pool& pool) const;
+  void giveUp(Slot& slot, const std::string& why);
+  void dropLink(Slot& slot, const std::string& error, const std::string& deathReason);
+  void finishShutdownIfDone();
 
-  // Operations on one model name run one after another; other names run concurrently.
-  void serialized(const std::string& name, std::function<void(Done)> op, Done done);
-  void runNextOp(const std::string& name);
+  // entry points, queued per model name (ops_)
   void repositoryLoadNow(const std::string& name, Done done);
   void repositoryUnloadNow(const std::string& name, Done done);
   void armLoadDeadline(Instance& inst);
@@ -133,12 +137,17 @@ class ServerCore {
   void place(Instance& inst, Pool& pool);
   void sendLoad(Slot& slot, Instance& inst);
   void unloadFrom(Slot& slot, std::uint32_t handle);
-  void recompute(Instance& inst);
+  void transition(Instance& inst, ModelEvent event, std::optional<std::string> reason = std::nullopt);
+  void settle(Instance& inst);
+  void workersLost(Instance& inst, const std::string& why);
   void finishWaiters(Instance& inst);
   void beginUnload(Instance& inst, Done done);
+
+  // publication and presentation
   void publish();
   std::string metadataJson(const Instance& inst) const;
   std::string configJson(const Instance& inst, std::size_t instances) const;  // Triton's model configuration
+  void collectWorkerMetrics(std::string& out) const;
   settings::ModelSettings const* findSettings(const std::string& name) const;
 
   // Lets a thread preparing an environment post its result only while the core exists.
@@ -153,6 +162,7 @@ class ServerCore {
 
   Options options_;
   EventLoop& main_;
+  OpQueue ops_{main_};  // operations of one model name run one after another
   std::shared_ptr<MainGuard> mainGuard_ = std::make_shared<MainGuard>();
   std::vector<LoopLanes*> httpLanes_;
   MetricsRegistry& metrics_;
@@ -163,15 +173,10 @@ class ServerCore {
   std::map<std::string, std::unique_ptr<Pool>> pools_;
   std::vector<std::shared_ptr<Instance>> instances_;
   std::map<std::pair<std::string, std::string>, std::string> unloaded_;  // (name, version) -> reason
-  std::vector<IndexEntry> brokenModels_;  // model-settings.json that failed to parse
+  std::vector<IndexEntry> brokenModels_;                                 // model-settings.json that failed to parse
   std::uint32_t nextHandle_ = 1;
   std::uint64_t spawns_ = 0;
   bool shuttingDown_ = false;
-  struct PendingOp {
-    std::function<void(Done)> op;
-    Done done;
-  };
-  std::map<std::string, std::deque<PendingOp>> opQueues_;
   std::function<void()> shutdownDone_;
 };
 
