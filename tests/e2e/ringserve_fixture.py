@@ -125,6 +125,18 @@ class Server:
             time.sleep(0.05)
         raise RuntimeError(f"{model} still loading after {timeout}s:\n" + self.read_log())
 
+    def config_with_instances(self, model, n, timeout=60, version=None):
+        """Triton's config of `model` once `n` workers hold it (instance_group count), or the last
+        one read at the timeout: a model is READY with its first worker, and the others finish
+        loading it afterwards, so a test about "the other worker" waits for this first."""
+        deadline = time.monotonic() + timeout
+        path = f"/v2/models/{model}" + (f"/versions/{version}" if version else "") + "/config"
+        while True:
+            c = self.get(path).json()
+            if c["instance_group"][0]["count"] == n or time.monotonic() > deadline:
+                return c
+            time.sleep(0.05)
+
     def get(self, path, **kw):
         return requests.get(self.url + path, timeout=kw.pop("timeout", 30), **kw)
 

@@ -55,14 +55,7 @@ class TritonExtensions(unittest.TestCase):
         cls.s.finish()
 
     def config_with_instances(self, model, n, timeout=60, version=None):
-        """The config once `n` workers hold the model: a model is READY with its first worker, and
-        the others finish loading it afterwards."""
-        deadline = time.monotonic() + timeout
-        while True:
-            c = self.s.get(f"/v2/models/{model}" + (f"/versions/{version}" if version else "") + "/config").json()
-            if c["instance_group"][0]["count"] == n or time.monotonic() > deadline:
-                return c
-            time.sleep(0.05)
+        return self.s.config_with_instances(model, n, timeout, version)
 
     def stats(self, path):
         r = self.s.get(path)

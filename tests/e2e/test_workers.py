@@ -33,6 +33,11 @@ class CrashTest(unittest.TestCase):
         self.s = Server(copy_examples=False, settings={"parallel_workers": 2},
                         models={"echo": ECHO, "flaky": {"implementation": "misbehave.Misbehave"}},
                         files={"flaky/misbehave.so": MISBEHAVE})
+        # Both workers hold both models before a test kills one: a model is ready with its first
+        # worker, and a crash of the only one that has loaded it yet makes it (rightly) restarting,
+        # 503, which these tests would misread as a request lost on the surviving worker.
+        for model in ("echo", "flaky"):
+            self.assertEqual(self.s.config_with_instances(model, 2)["instance_group"][0]["count"], 2)
 
     def tearDown(self):
         code = self.s.stop()
