@@ -8,33 +8,39 @@
 
 namespace ringserve::supervisor::control {
 
-namespace {
-// A connection that sends nothing for this long between requests is closed: `ringserve ctl` sends
-// its request at once, so this only frees slots held by stuck or idle clients.
-constexpr timeval kIdleTimeout{120, 0};
-}  // namespace
-
-ControlConnection::ControlConnection(event_base* base, transport::UniqueFd fd, Peer peer, std::uint64_t id, Handler handler,
-                                     Closed closed)
+ControlConnection::ControlConnection(event_base* base, transport::UniqueFd fd, Peer peer, std::uint64_t id,
+                                     std::chrono::milliseconds idleTimeout, Handler handler, Closed closed)
     : base_(base), fd_(std::move(fd)), peer_(peer), id_(id), handler_(std::move(handler)), closed_(std::move(closed)) {
   readEvent_ = Event(base_, fd_.get(), EV_READ | EV_PERSIST, &ControlConnection::onReadable, this);
   writeEvent_ = Event(base_, fd_.get(), EV_WRITE | EV_PERSIST, &ControlConnection::onWritable, this);
+  idleTimer_ = Event::timer(base_, &ControlConnection::onIdleTimeout, this);
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(idleTimeout).count();
+  idleTimeout_ = timeval{static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
 }
 
 ControlConnection::~ControlConnection() = default;
 
-void ControlConnection::start() { readEvent_.add(kIdleTimeout); }
+void ControlConnection::start() {
+  readEvent_.add();
+  armIdleTimer();
+}
 
-void ControlConnection::onReadable(evutil_socket_t, short what, void* arg) {
+void ControlConnection::armIdleTimer() { idleTimer_.add(idleTimeout_); }
+
+void ControlConnection::onReadable(evutil_socket_t, short, void* arg) {
   auto self = static_cast<ControlConnection*>(arg)->shared_from_this();  // survives close()
-  if (what & EV_TIMEOUT) {
-    if (self->decoder_.buffered() > 0)
-      self->failAndClose("timed out waiting for the rest of a control request");
-    else
-      self->close();
+  self->readSome();
+}
+
+void ControlConnection::onIdleTimeout(evutil_socket_t, short, void* arg) {
+  auto self = static_cast<ControlConnection*>(arg)->shared_from_this();
+  if (self->closing_ || self->decoder_.buffered() == 0) {
+    // Silent, or an error reply the peer never read: nothing more to say.
+    spdlog::debug("control socket: closing the idle connection of pid {}", self->peer_.pid);
+    self->close();
     return;
   }
-  self->readSome();
+  self->failAndClose("timed out waiting for the rest of a control request");
 }
 
 void ControlConnection::onWritable(evutil_socket_t, short, void* arg) {
@@ -54,8 +60,8 @@ void ControlConnection::readSome() {
     readEvent_.del();
     if (decoder_.buffered() > 0) {
       // The peer may have only shut down its sending side, so the error can still reach it.
-      failAndClose("truncated control request: the connection was closed after " +
-                   std::to_string(decoder_.buffered()) + " bytes of an unfinished message");
+      failAndClose("truncated control request: the connection was closed after " + std::to_string(decoder_.buffered()) +
+                   " bytes of an unfinished message");
     } else if (outPos_ < out_.size()) {
       closing_ = true;
     } else {
@@ -83,6 +89,7 @@ void ControlConnection::runBufferedRequests() {
       break;
     }
     busy_ = true;
+    idleTimer_.del();  // a running command is not idle, however long it takes
     std::weak_ptr<ControlConnection> weak = weak_from_this();
     handler_(command.value(), peer_, [weak](Reply r) {
       if (auto c = weak.lock()) c->onReply(r);
@@ -93,12 +100,13 @@ void ControlConnection::runBufferedRequests() {
   if (busy_)
     readEvent_.del();
   else
-    readEvent_.add(kIdleTimeout);
+    readEvent_.add();
 }
 
 void ControlConnection::onReply(const Reply& r) {
   if (isClosed_ || !busy_) return;
   busy_ = false;
+  armIdleTimer();  // the next request must be complete within the timeout
   queueReply(r);
   if (!running_) runBufferedRequests();  // requests that arrived while this one ran
 }
@@ -128,6 +136,7 @@ void ControlConnection::refuse(const std::string& message) {
   if (isClosed_) return;
   closing_ = true;
   readEvent_.del();
+  armIdleTimer();  // a peer that never reads the error cannot keep the connection
   queueReply(Reply::error(message));
 }
 
@@ -157,6 +166,7 @@ void ControlConnection::close() {
   isClosed_ = true;
   readEvent_.reset();
   writeEvent_.reset();
+  idleTimer_.reset();
   fd_.reset();
   if (closed_) closed_(id_);
 }

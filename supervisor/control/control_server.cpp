@@ -44,14 +44,14 @@ ServerStatus collectStatus(const ServerCore& core, const ControlServerInfo& info
       if (p.key == w.pool) pool = &p;
     if (!pool) pool = &s.pools.emplace_back(PoolStatus{w.pool, w.environment, w.environmentBytes, {}});
     pool->workers.push_back(WorkerStatus{w.id, w.pid > 0 ? static_cast<std::uint32_t>(w.pid) : 0u, w.state, w.restarts,
-                                         static_cast<std::uint32_t>(std::max(0, w.inFlight)), w.shmUsedBytes, w.shmBytes,
-                                         std::move(w.models)});
+                                         static_cast<std::uint32_t>(std::max(0, w.inFlight)), w.shmUsedBytes,
+                                         w.shmBytes, std::move(w.models)});
   }
   return s;
 }
 
-ControlServer::ControlServer(EventLoop& main, ServerCore& core, ControlServerInfo info)
-    : main_(main), core_(core), info_(std::move(info)) {}
+ControlServer::ControlServer(EventLoop& main, ServerCore& core, ControlServerInfo info, ControlLimits limits)
+    : main_(main), core_(core), info_(std::move(info)), limits_(limits) {}
 
 ControlServer::~ControlServer() {
   if (listener_) evconnlistener_free(listener_);  // closes the listening socket
@@ -112,25 +112,44 @@ void ControlServer::accept(int rawFd) {
   const Peer peer{cred.pid, cred.uid};
   const std::uint64_t id = nextId_++;
   auto conn = std::make_shared<ControlConnection>(
-      main_.base(), std::move(fd), peer, id,
+      main_.base(), std::move(fd), peer, id, limits_.idleTimeout,
       [this](const Command& c, const Peer& p, ControlConnection::ReplyFn reply) { execute(c, p, std::move(reply)); },
       [this](std::uint64_t closedId) { connections_.erase(closedId); });
   const uid_t self = ::geteuid();
   if (peer.uid != self && peer.uid != 0) {
-    spdlog::warn("control socket: refused a connection from uid {} (pid {}): only uid {} and root may control this server",
-                 peer.uid, peer.pid, self);
+    spdlog::warn(
+        "control socket: refused a connection from uid {} (pid {}): only uid {} and root may control this server",
+        peer.uid, peer.pid, self);
     connections_.emplace(id, conn);
-    conn->refuse("permission denied: uid " + std::to_string(peer.uid) + " may not control this server (it runs as uid " +
-                 std::to_string(self) + ")");
+    conn->refuse("permission denied: uid " + std::to_string(peer.uid) +
+                 " may not control this server (it runs as uid " + std::to_string(self) + ")");
     return;
   }
   connections_.emplace(id, conn);
-  if (connections_.size() > kMaxConnections) {
-    spdlog::warn("control socket: refused a connection from pid {}: {} connections are open", peer.pid, kMaxConnections);
-    conn->refuse("too many control connections (the limit is " + std::to_string(kMaxConnections) + "); try again");
+  if (connections_.size() > limits_.maxConnections && !evictOldestIdle(id)) {
+    spdlog::warn("control socket: refused a connection from pid {}: {} connections are running commands", peer.pid,
+                 limits_.maxConnections);
+    conn->refuse("too many control connections (the limit is " + std::to_string(limits_.maxConnections) +
+                 ", each running a command); try again");
     return;
   }
   conn->start();
+}
+
+// Idle connections must not lock out a new `ringserve ctl`: the oldest idle one (lowest id) makes
+// room. Closing it loses no operation, only a connection its peer was not using.
+bool ControlServer::evictOldestIdle(std::uint64_t keep) {
+  std::shared_ptr<ControlConnection> victim;
+  for (auto& [id, c] : connections_)
+    if (id != keep && c->idle()) {
+      victim = c;
+      break;
+    }
+  if (!victim) return false;
+  spdlog::info("control socket: {} connections are open; closing the oldest idle one (pid {})", limits_.maxConnections,
+               victim->peer().pid);
+  victim->close();  // erases it from connections_
+  return true;
 }
 
 void ControlServer::execute(const Command& c, const Peer& peer, ControlConnection::ReplyFn reply) {

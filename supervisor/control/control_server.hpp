@@ -1,8 +1,7 @@
 #pragma once
-// The control socket server (docs/cli.md#the-control-socket): a Unix-domain socket on the supervisor's main loop that runs
-// `ringserve ctl` operations against the ServerCore. Only peers with the server's uid or root are
-// served (SO_PEERCRED); others get an error reply, a log line naming their uid and pid, and are
-// disconnected.
+// The control socket server (docs/cli.md#the-control-socket): a Unix-domain socket on the supervisor's main loop that
+// runs `ringserve ctl` operations against the ServerCore. Only peers with the server's uid or root are served
+// (SO_PEERCRED); others get an error reply, a log line naming their uid and pid, and are disconnected.
 //
 // Threads: constructed, listened on and destroyed on the main loop's thread (or before it runs /
 // after it stopped); every callback runs on the main loop.
@@ -33,15 +32,22 @@ struct ControlServerInfo {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
 };
 
+// Limits on the control socket's connections (docs/cli.md#the-control-socket).
+struct ControlLimits {
+  // A connection with no command running is closed when no complete request arrives for this long
+  // (after accept and after each reply). `ringserve ctl` sends its request at once.
+  std::chrono::milliseconds idleTimeout{5000};
+  // At this many connections a new one closes the oldest idle one; if none is idle (every one runs
+  // a command), the new one gets an error reply and is closed.
+  std::size_t maxConnections = 64;
+};
+
 // Status of the server's pools, from ServerCore::workers() (main loop only).
 ServerStatus collectStatus(const ServerCore& core, const ControlServerInfo& info, const std::string& socketPath);
 
 class ControlServer {
  public:
-  // Concurrent connections beyond this get an error reply and are closed.
-  static constexpr std::size_t kMaxConnections = 64;
-
-  ControlServer(EventLoop& main, ServerCore& core, ControlServerInfo info);
+  ControlServer(EventLoop& main, ServerCore& core, ControlServerInfo info, ControlLimits limits = {});
   // Stops accepting, closes every connection and removes the socket file (if it is still ours).
   ~ControlServer();
   ControlServer(const ControlServer&) = delete;
@@ -58,15 +64,17 @@ class ControlServer {
   static void onAcceptError(evconnlistener*, void* self);
   static void onResume(evutil_socket_t, short, void* self);
   void accept(int fd);
+  bool evictOldestIdle(std::uint64_t keep);
   void execute(const Command& c, const Peer& peer, ControlConnection::ReplyFn reply);
 
   EventLoop& main_;
   ServerCore& core_;
   ControlServerInfo info_;
+  ControlLimits limits_;
   std::optional<BoundSocket> socket_;
   evconnlistener* listener_ = nullptr;
   Event resumeTimer_;  // re-enables accepting after an accept error (e.g. out of fds)
-  std::map<std::uint64_t, std::shared_ptr<ControlConnection>> connections_;
+  std::map<std::uint64_t, std::shared_ptr<ControlConnection>> connections_;  // by id: oldest first
   std::uint64_t nextId_ = 1;
 };
 

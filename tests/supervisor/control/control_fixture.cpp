@@ -34,7 +34,8 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ec);
 }
 
-RunningServer::RunningServer(ServerOptions options, EnvironmentOptions environment) : options_(std::move(options)) {
+RunningServer::RunningServer(ServerOptions options, EnvironmentOptions environment, ControlLimits limits)
+    : options_(std::move(options)) {
   main_ = std::make_unique<EventLoop>("main");
   http_ = std::make_unique<EventLoop>("http-0");
   lanes_ = std::make_unique<LoopLanes>(*http_, 0);
@@ -52,7 +53,7 @@ RunningServer::RunningServer(ServerOptions options, EnvironmentOptions environme
   info.version = "test-version";
   info.httpPort = 18080;
   info.metricsPort = 18082;
-  server_ = std::make_unique<ControlServer>(*main_, *core_, info);
+  server_ = std::make_unique<ControlServer>(*main_, *core_, info, limits);
   listen_ = server_->listen(options_.socket);
   http_->startThread();
   main_->startThread();

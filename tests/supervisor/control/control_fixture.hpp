@@ -49,7 +49,7 @@ struct EnvironmentOptions {
 // order `ringserve start` uses.
 class RunningServer {
  public:
-  explicit RunningServer(ServerOptions options, EnvironmentOptions environment = {});
+  explicit RunningServer(ServerOptions options, EnvironmentOptions environment = {}, ControlLimits limits = {});
   ~RunningServer();
 
   const Expected<std::string>& listenResult() const { return listen_; }

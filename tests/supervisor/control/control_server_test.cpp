@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -273,22 +274,82 @@ TEST_F(ControlServerTest, ClosedConnectionsAreForgotten) {
   EXPECT_EQ(left, 0u);
 }
 
-TEST_F(ControlServerTest, ConnectionsBeyondTheLimitAreRefused) {
-  auto server = start();
+// Issue 16 item 8: idle connections at the limit used to lock `ringserve ctl` out until they timed
+// out. The timeout here is far longer than the test, so only eviction can make room.
+TEST_F(ControlServerTest, IdleConnectionsAtTheLimitDoNotLockOutCtl) {
+  ControlLimits limits;
+  limits.idleTimeout = std::chrono::minutes(10);
+  RunningServer server(ServerOptions{repo_, socket_, "", "", false}, {}, limits);
+  ASSERT_TRUE(server.listenResult().ok());
   std::vector<std::unique_ptr<RawClient>> open;
-  for (std::size_t i = 0; i < ControlServer::kMaxConnections; ++i) {
+  for (std::size_t i = 0; i < limits.maxConnections + 8; ++i) {
     open.push_back(std::make_unique<RawClient>(socket_));
     ASSERT_TRUE(open.back()->connected());
   }
-  open.back()->sendCommand({Operation::list, "", "", ""});  // all accepted before the next connect
+  open.back()->sendCommand({Operation::list, "", "", ""});  // all accepted before ctl connects
   ASSERT_TRUE(open.back()->receive());
-  RawClient extra(socket_);
-  auto r = extra.receive();
+  EXPECT_EQ(server.connectionCount(), limits.maxConnections);
+
+  auto status = runCtl({"status", "--socket", socket_.string()});
+  EXPECT_EQ(status.exitCode, 0) << status.err;
+  EXPECT_NE(status.out.find("test-version"), std::string::npos) << status.out;
+  // The oldest connections made room; the newest idle ones are still served.
+  EXPECT_TRUE(open.front()->closedByServer());
+  open.back()->sendCommand({Operation::list, "", "", ""});
+  EXPECT_TRUE(open.back()->receive());
+}
+
+class ControlIdleTest : public ControlServerTest {
+ protected:
+  std::unique_ptr<RunningServer> startWithShortTimeout() {
+    ControlLimits limits;
+    limits.idleTimeout = std::chrono::milliseconds(50);
+    auto s =
+        std::make_unique<RunningServer>(ServerOptions{repo_, socket_, "", "", false}, EnvironmentOptions{}, limits);
+    EXPECT_TRUE(s->listenResult().ok());
+    return s;
+  }
+};
+
+TEST_F(ControlIdleTest, AConnectionThatSendsNothingIsClosed) {
+  auto server = startWithShortTimeout();
+  RawClient idle(socket_);
+  ASSERT_TRUE(idle.connected());
+  EXPECT_TRUE(idle.closedByServer());  // EOF, no reply: nothing was asked
+}
+
+TEST_F(ControlIdleTest, AConnectionIdleAfterAReplyIsClosed) {
+  auto server = startWithShortTimeout();
+  RawClient c(socket_);
+  c.sendCommand({Operation::list, "", "", ""});
+  auto r = c.receive();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->kind, Reply::Kind::list);
+  EXPECT_TRUE(c.closedByServer());
+}
+
+TEST_F(ControlIdleTest, HalfARequestGetsAnErrorThenTheConnectionIsClosed) {
+  auto server = startWithShortTimeout();
+  RawClient c(socket_);
+  auto frame = frameOf({Operation::list, "", "", ""});
+  frame.resize(frame.size() - 1);
+  c.send(frame);
+  auto r = c.receive();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->kind, Reply::Kind::error);
-  EXPECT_NE(r->message.find("too many control connections"), std::string::npos) << r->message;
-  open.front()->sendCommand({Operation::list, "", "", ""});
-  EXPECT_TRUE(open.front()->receive());
+  EXPECT_NE(r->message.find("timed out waiting for the rest"), std::string::npos) << r->message;
+  EXPECT_TRUE(c.closedByServer());
+}
+
+TEST_F(ControlIdleTest, CtlIsServedAfterManyConnectionsTimedOut) {
+  auto server = startWithShortTimeout();
+  {
+    std::vector<std::unique_ptr<RawClient>> idle;
+    for (int i = 0; i < 80; ++i) idle.push_back(std::make_unique<RawClient>(socket_));
+    for (auto& c : idle) EXPECT_TRUE(c->closedByServer());
+  }
+  auto status = runCtl({"status", "--socket", socket_.string()});
+  EXPECT_EQ(status.exitCode, 0) << status.err;
 }
 
 TEST_F(ControlServerTest, ConcurrentClientsAllGetTheirOwnAnswers) {
