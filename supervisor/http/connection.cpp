@@ -3,6 +3,7 @@
 #include <event2/buffer.h>
 #include <sys/socket.h>
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -16,6 +17,11 @@ namespace {
 // A client that pipelines without reading its answers stops being read past this much unsent
 // output, until the socket has taken it.
 constexpr std::size_t kMaxPendingOutput = 8u << 20;
+
+// A body at least this large arms the trim timer when it is released; the trim runs this long
+// after the last such body, and only when the bodies in flight (all loops) are below the size again.
+constexpr std::uint64_t kTrimAfterBodyBytes = 4u << 20;
+constexpr timeval kTrimDelay{1, 0};
 
 std::string_view reason(int status) {
   switch (status) {
@@ -181,7 +187,7 @@ void Connection::dispatch() {
   // The handler has read the body (the decoder copies it into the arena): its memory and its
   // share of the budget go back now, not when the answer comes.
   if (bev_ != nullptr) evbuffer_drain(reader_.body(), evbuffer_get_length(reader_.body()));
-  releaseBody();
+  releaseBodyAndMaybeTrim();
 }
 
 void Connection::writeHead(int status, std::string_view headerLines, std::size_t bodyBytes, bool close) {
@@ -272,17 +278,27 @@ void Connection::releaseBody() {
   reserved_ = 0;
 }
 
+// Not from ~Connection: that may run while the ConnectionSet is being destroyed.
+void Connection::releaseBodyAndMaybeTrim() {
+  if (reserved_ >= kTrimAfterBodyBytes) owner_.scheduleTrim();
+  releaseBody();
+}
+
 void Connection::close() {
   if (bev_ == nullptr) return;
   timer_.del();
-  releaseBody();
+  releaseBodyAndMaybeTrim();
   bufferevent_free(bev_);
   bev_ = nullptr;
   owner_.remove(this);
 }
 
 ConnectionSet::ConnectionSet(event_base* base, RequestHandler& handler, ConnectionLimits limits, BodyBudget& budget)
-    : base_(base), handler_(handler), limits_(limits), budget_(budget) {}
+    : base_(base),
+      handler_(handler),
+      limits_(limits),
+      budget_(budget),
+      trimTimer_(Event::timer(base, &ConnectionSet::onTrim, this)) {}
 
 ConnectionSet::~ConnectionSet() {
   onClosed = nullptr;
@@ -300,6 +316,19 @@ bool ConnectionSet::adopt(int fd) {
   conns_.emplace(raw, std::move(c));
   raw->start();
   return true;
+}
+
+void ConnectionSet::scheduleTrim() { trimTimer_.add(kTrimDelay); }  // re-armed: 1 s after the last one
+
+void ConnectionSet::onTrim(evutil_socket_t, short, void* arg) {
+  auto* self = static_cast<ConnectionSet*>(arg);
+  if (self->budget_.used() >= kTrimAfterBodyBytes) {
+    self->trimTimer_.add(kTrimDelay);  // large bodies still arriving: they would refill the heap
+    return;
+  }
+  // glibc keeps freed chains of large bodies (many small chunks, in several arenas) as heap;
+  // malloc_trim(0) walks every arena and returns whole free pages with madvise.
+  ::malloc_trim(0);
 }
 
 void ConnectionSet::remove(Connection* c) {

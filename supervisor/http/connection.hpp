@@ -93,6 +93,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void arm(std::chrono::milliseconds after);
   bool reserveBody(std::uint64_t total);
   void releaseBody();
+  void releaseBodyAndMaybeTrim();
 
   ConnectionSet& owner_;
   bufferevent* bev_;
@@ -127,12 +128,16 @@ class ConnectionSet {
  private:
   friend class Connection;
   void remove(Connection* c);
+  void scheduleTrim();
+  static void onTrim(evutil_socket_t, short, void* self);
 
   event_base* base_;
   RequestHandler& handler_;
   ConnectionLimits limits_;
   BodyBudget& budget_;
   std::unordered_map<Connection*, std::shared_ptr<Connection>> conns_;
+  // One-shot: malloc_trim once the loop has seen no large body for a while (README.md, "Memory").
+  Event trimTimer_;
 };
 
 }  // namespace ringserve::supervisor::http
