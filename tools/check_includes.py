@@ -36,7 +36,7 @@ RULES = {
     # clients (`ringserve bench`, `infer`, `ctl`, `pack-env`): never the server. pack-env reads the
     # environment format the server reads (ENV_FORMAT), which is the one shared part of supervisor/.
     "clients": BASE,
-    "clients/loadgen": BASE,
+    "clients/loadgen": BASE | {"protocol/grpc"},
     "clients/ctl": BASE | {"protocol/control"},
     "clients/pack_env": BASE | ENV_FORMAT,
     # the one `ringserve` executable: every subcommand
@@ -53,7 +53,7 @@ RULES = {
     "supervisor/http": BASE | {"supervisor/error.hpp", "supervisor/event.hpp", "supervisor/codec",
                                "supervisor/core", "supervisor/dispatch", "supervisor/settings"},
     "supervisor/grpc": BASE | {"supervisor/error.hpp", "supervisor/codec", "supervisor/core",
-                               "supervisor/dispatch", "supervisor/settings"},
+                               "supervisor/dispatch", "supervisor/settings", "protocol/grpc"},
     "supervisor/control": BASE | {"supervisor/error.hpp", "supervisor/event.hpp", "supervisor/codec",
                                   "supervisor/core", "supervisor/settings", "protocol/control"},
     # `ringserve start`: the server assembled

@@ -12,6 +12,7 @@
 #include "clients/loadgen/request_body.hpp"
 #include "clients/loadgen/v2_types.hpp"
 #include "dataplane.grpc.pb.h"
+#include "protocol/grpc/status_name.hpp"
 
 namespace ringserve::loadgen {
 
@@ -45,7 +46,7 @@ struct GrpcOutcome {
 GrpcOutcome outcomeOf(const grpc::Status& s, grpc::Channel& channel);
 
 // "NOT_FOUND", ...
-const char* codeName(grpc::StatusCode code);
+using protocol::grpc_names::codeName;
 
 // Metadata for a call: the -H headers, names lowercased (gRPC requires it).
 void addMetadata(grpc::ClientContext& ctx, const HeaderList& headers);

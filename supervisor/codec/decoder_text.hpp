@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "supervisor/codec/message_text.hpp"
+
 namespace ringserve::supervisor::codec::detail {
 
 using simdjson::dom::element;
@@ -34,15 +36,7 @@ inline std::string uuid4() {
   return s;
 }
 
-// Built by appends: GCC 12 -O3 warns falsely (-Wrestrict) on "'" + std::string(...) + "'".
-inline std::string quoteName(std::string_view name) {
-  std::string r;
-  r.reserve(name.size() + 2);
-  r += '\'';
-  r += name;
-  r += '\'';
-  return r;
-}
+using codec::quoteName;
 
 // The JSON text of a scalar for messages, shortened.
 inline std::string valueText(element e) {

@@ -1,4 +1,5 @@
 #include "supervisor/codec/response_encoder.hpp"
+#include "supervisor/codec/message_text.hpp"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -19,15 +20,6 @@ namespace ringserve::supervisor::codec {
 namespace {
 
 std::string_view text(capnp::Text::Reader t) { return {t.cStr(), t.size()}; }
-// Built by appends: GCC 12 -O3 warns falsely (-Wrestrict) on "'" + std::string(...) + "'".
-std::string quoteName(std::string_view s) {
-  std::string r;
-  r.reserve(s.size() + 2);
-  r += '\'';
-  r += s;
-  r += '\'';
-  return r;
-}
 
 bool isTokenChar(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;

@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "supervisor/codec/message_text.hpp"
 #include "supervisor/codec/request_checks.hpp"
 #include "supervisor/grpc/parameters.hpp"
 #include "transport/bytes_elements.hpp"
@@ -17,14 +18,7 @@ namespace {
 using codec::DataType;
 using codec::DecodedInput;
 
-std::string quoteName(std::string_view s) {
-  std::string r;
-  r.reserve(s.size() + 2);
-  r += '\'';
-  r += s;
-  r += '\'';
-  return r;
-}
+using codec::quoteName;
 
 // The typed field a datatype's elements travel in ("" for FP16/BF16, which have none).
 const char* contentsField(DataType t) {

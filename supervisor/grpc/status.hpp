@@ -4,6 +4,7 @@
 // tooLarge RESOURCE_EXHAUSTED, internal INTERNAL; the message is REST's, unchanged.
 #include <grpcpp/support/status.h>
 
+#include "protocol/grpc/status_name.hpp"
 #include "supervisor/dispatch/error_kind.hpp"
 #include "supervisor/error.hpp"
 
@@ -13,6 +14,6 @@ grpc::StatusCode grpcCode(dispatch::ErrorKind kind);
 grpc::Status toStatus(const dispatch::Failure& failure);
 inline grpc::Status toStatus(const ApiError& error) { return toStatus(dispatch::failureOf(error)); }
 // "OK", "INVALID_ARGUMENT", ...: the grpc_code label of grpc_server_handled_total.
-const char* codeName(grpc::StatusCode code);
+using protocol::grpc_names::codeName;
 
 }  // namespace ringserve::supervisor::grpcfe
