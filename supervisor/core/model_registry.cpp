@@ -243,24 +243,21 @@ void ServerCore::beginUnload(Instance& inst, Done done) {
   std::shared_ptr<Instance> self;
   for (auto& i : instances_)
     if (i.get() == &inst) self = i;
-  struct Ctx {
-    ServerCore* core;
-    std::shared_ptr<Instance> inst;
-    Done done;
-    Clock::time_point deadline;
-    Event timer;  // polls the drain; freed with the Ctx, inside its own callback (libevent allows it)
-  };
-  auto* ctx = new Ctx{this, self, std::move(done), Clock::now() + std::chrono::seconds(60), {}};
+  auto owned = std::make_unique<UnloadDrain>(
+      UnloadDrain{this, self, std::move(done), Clock::now() + std::chrono::seconds(60), {}});
+  UnloadDrain* ctx = owned.get();
+  drains_.emplace(ctx, std::move(owned));
   ctx->timer = Event::timer(
       main_.base(),
       [](evutil_socket_t, short, void* arg) {
-        auto* c = static_cast<Ctx*>(arg);
+        auto* c = static_cast<UnloadDrain*>(arg);
         // Drain: in-flight requests keep their route and finish before the runtime unloads.
         if (c->inst->counters->inFlight.load() > 0 && Clock::now() < c->deadline) {
           c->timer.add(std::chrono::milliseconds(2));
           return;
         }
-        std::unique_ptr<Ctx> owned(c);
+        // Freed at the end of this callback, with its timer (libevent allows it).
+        auto node = c->core->drains_.extract(c);
         auto& in = *c->inst;
         for (Slot* s : in.loaded) c->core->unloadFrom(*s, in.handle);
         for (Slot* s : in.placement) s->models.erase(&in);

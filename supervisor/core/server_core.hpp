@@ -109,6 +109,7 @@ class ServerCore {
   struct Pool;
   struct Slot;
   struct Instance;
+  struct UnloadDrain;
 
   // pools and workers
   Pool& poolFor(const settings::ModelSettings& s, const std::optional<environments::PreparedEnvironment>& env);
@@ -172,6 +173,9 @@ class ServerCore {
 
   std::map<std::string, std::unique_ptr<Pool>> pools_;
   std::vector<std::shared_ptr<Instance>> instances_;
+  // Unloads waiting for their in-flight requests; each frees itself when done, the rest go with the
+  // core (a shutdown during a drain).
+  std::map<UnloadDrain*, std::unique_ptr<UnloadDrain>> drains_;
   std::map<std::pair<std::string, std::string>, std::string> unloaded_;  // (name, version) -> reason
   std::vector<IndexEntry> brokenModels_;                                 // model-settings.json that failed to parse
   std::uint32_t nextHandle_ = 1;

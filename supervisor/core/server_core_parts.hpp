@@ -81,6 +81,16 @@ struct ServerCore::Instance {
   bool gone() const { return phase == ModelPhase::gone; }
 };
 
+// An unload draining its in-flight requests (ServerCore::beginUnload): owned by drains_, polled by
+// its timer until the model's requests are done or the drain deadline passes.
+struct ServerCore::UnloadDrain {
+  ServerCore* core;
+  std::shared_ptr<Instance> inst;
+  Done done;
+  Clock::time_point deadline;
+  Event timer;
+};
+
 inline std::string display(const std::string& name, const std::string& version) {
   return version.empty() ? name : name + " (version " + version + ")";
 }
