@@ -40,12 +40,12 @@ constexpr std::uint64_t kSecond = 1'000'000'000ULL;
 struct ThreadPlan {
   unsigned connections = 1;
   unsigned concurrency = 1;
-  double interval = 0;          // open loop: ns between this thread's sends
-  std::uint64_t firstDue = 0;   // open loop: first scheduled send
-  std::uint64_t quota = 0;      // measured requests for this thread (0 = unlimited)
+  double interval = 0;         // open loop: ns between this thread's sends
+  std::uint64_t firstDue = 0;  // open loop: first scheduled send
+  std::uint64_t quota = 0;     // measured requests for this thread (0 = unlimited)
 };
 
-class BenchThread {
+class BenchThread final : public LoadThread {
  public:
   BenchThread(const RunSpec& spec, const ThreadPlan& plan, std::uint64_t runStart, LiveCounters& live)
       : spec_(spec), plan_(plan), live_(live), runStart_(runStart) {
@@ -58,17 +58,17 @@ class BenchThread {
     result_.timeline.reserve(seconds);
   }
 
-  void run();
-  RunResult& result() { return result_; }
+  void run() override;
+  RunResult& result() override { return result_; }
   std::uint64_t firstMeasuredNs() const { return measureStart_; }
-  std::uint64_t lastCompletionNs() const { return lastCompletion_; }
+  std::uint64_t lastCompletionNs() const override { return lastCompletion_; }
 
  private:
   struct Slot {
     std::unique_ptr<Connection> conn;
-    std::uint64_t retryAt = 0;   // after a transport failure, wait before reconnecting
+    std::uint64_t retryAt = 0;  // after a transport failure, wait before reconnecting
     std::uint64_t backoff = 0;
-    unsigned depth = 0;          // closed loop: requests to keep in flight here
+    unsigned depth = 0;  // closed loop: requests to keep in flight here
     bool registered = false;
     bool wantOut = false;
   };
@@ -168,8 +168,10 @@ void BenchThread::record(const Exchange& e, std::uint64_t now) {
     live_.ok.store(result_.ok, std::memory_order_relaxed);
     return;
   }
-  if (e.status > 0) ++result_.httpErrors[e.status];
-  else ++result_.otherErrors[e.error];
+  if (e.status > 0)
+    ++result_.httpErrors[e.status];
+  else
+    ++result_.otherErrors[e.error];
   ++iv.errors;
   live_.errors.store(result_.errors(), std::memory_order_relaxed);
 }
@@ -227,7 +229,10 @@ void BenchThread::dispatchBacklog(std::uint64_t now) {
     const std::uint64_t due = backlog_.front();
     backlog_.pop_front();
     // already counted when scheduled
-    if (due >= measureStart_) { --issued_; --result_.sent; }
+    if (due >= measureStart_) {
+      --issued_;
+      --result_.sent;
+    }
     send(i, due, now);
   }
 }
@@ -320,7 +325,8 @@ void BenchThread::run() {
     if (now - lastExpire > 10'000'000) {
       lastExpire = now;
       expire(now);
-      if (openLoop_) dispatchBacklog(now);
+      if (openLoop_)
+        dispatchBacklog(now);
       else
         for (std::size_t i = 0; i < slots_.size(); ++i)
           if (slots_[i].conn->inFlight() < slots_[i].depth && slots_[i].retryAt <= now) topUp(i, now);
@@ -331,11 +337,10 @@ void BenchThread::run() {
 
 }  // namespace
 
-RunResult runBench(const RunSpec& spec,
-                   const std::function<void(double, std::uint64_t, std::uint64_t)>& progress) {
+RunResult runBench(const RunSpec& spec, const std::function<void(double, std::uint64_t, std::uint64_t)>& progress) {
   const unsigned threads = std::max(1u, std::min({spec.threads, spec.connections, spec.concurrency}));
   std::vector<LiveCounters> live(threads);
-  std::vector<std::unique_ptr<BenchThread>> workers;
+  std::vector<std::unique_ptr<LoadThread>> workers;
   const std::uint64_t runStart = monotonicNs() + 2'000'000;  // threads start together
   for (unsigned t = 0; t < threads; ++t) {
     ThreadPlan plan;
@@ -349,10 +354,16 @@ RunResult runBench(const RunSpec& spec,
     if (spec.requests) plan.quota = spec.requests / threads + (t < spec.requests % threads ? 1 : 0);
     workers.push_back(std::make_unique<BenchThread>(spec, plan, runStart, live[t]));
   }
+  return runLoadThreads(workers, live, runStart, runStart + std::uint64_t(spec.warmupS * 1e9), progress);
+}
+
+RunResult runLoadThreads(const std::vector<std::unique_ptr<LoadThread>>& workers, const std::vector<LiveCounters>& live,
+                         std::uint64_t runStart, std::uint64_t measureStart, const ProgressFn& progress) {
+  const std::size_t threads = workers.size();
   std::vector<std::exception_ptr> failures(threads);
-  std::atomic<unsigned> running{threads};
+  std::atomic<std::size_t> running{threads};
   std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t)
+  for (std::size_t t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
       try {
         workers[t]->run();
@@ -361,7 +372,6 @@ RunResult runBench(const RunSpec& spec,
       }
       running.fetch_sub(1);
     });
-  const std::uint64_t measureStart = runStart + std::uint64_t(spec.warmupS * 1e9);
   std::uint64_t nextReport = runStart + kSecond;
   while (running.load() > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -383,7 +393,7 @@ RunResult runBench(const RunSpec& spec,
 
   RunResult total;
   std::uint64_t last = measureStart;
-  for (auto& w : workers) {
+  for (const auto& w : workers) {
     RunResult& r = w->result();
     total.sent += r.sent;
     total.ok += r.ok;

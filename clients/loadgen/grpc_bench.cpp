@@ -21,7 +21,7 @@ std::chrono::system_clock::time_point inNs(std::uint64_t ns) {
 }
 
 // One thread's share of the run; everything here is touched by that thread only, but `live`.
-class GrpcBenchThread {
+class GrpcBenchThread final : public LoadThread {
  public:
   GrpcBenchThread(const GrpcRunSpec& spec, unsigned concurrency, double intervalNs, std::uint64_t firstDue,
                   std::uint64_t quota, std::uint64_t runStart, LiveCounters& live)
@@ -38,7 +38,7 @@ class GrpcBenchThread {
     runStart_ = runStart;
   }
 
-  void run() {
+  void run() override {
     while (monotonicNs() < runStart_) std::this_thread::yield();
     AsyncInferCalls::Finished f;
     for (;;) {
@@ -54,8 +54,8 @@ class GrpcBenchThread {
     }
   }
 
-  RunResult& result() { return result_; }
-  std::uint64_t lastCompletionNs() const { return lastCompletion_; }
+  RunResult& result() override { return result_; }
+  std::uint64_t lastCompletionNs() const override { return lastCompletion_; }
 
  private:
   // Whether a request scheduled at `t` may still go out.
@@ -126,7 +126,7 @@ RunResult runGrpcBench(const GrpcRunSpec& spec,
                        const std::function<void(double, std::uint64_t, std::uint64_t)>& progress) {
   const unsigned threads = std::max(1u, std::min(spec.threads, spec.concurrency));
   std::vector<LiveCounters> live(threads);
-  std::vector<std::unique_ptr<GrpcBenchThread>> workers;
+  std::vector<std::unique_ptr<LoadThread>> workers;
   const std::uint64_t runStart = monotonicNs() + 2'000'000;  // threads start together
   for (unsigned t = 0; t < threads; ++t) {
     const unsigned conc = spec.concurrency / threads + (t < spec.concurrency % threads ? 1 : 0);
@@ -135,50 +135,7 @@ RunResult runGrpcBench(const GrpcRunSpec& spec,
     const std::uint64_t quota = spec.requests ? spec.requests / threads + (t < spec.requests % threads ? 1 : 0) : 0;
     workers.push_back(std::make_unique<GrpcBenchThread>(spec, conc, interval, firstDue, quota, runStart, live[t]));
   }
-  std::atomic<unsigned> running{threads};
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      workers[t]->run();
-      running.fetch_sub(1);
-    });
-  const std::uint64_t measureStart = runStart + std::uint64_t(spec.warmupS * 1e9);
-  std::uint64_t nextReport = runStart + kSecond;
-  while (running.load() > 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    const std::uint64_t now = monotonicNs();
-    if (progress && now >= nextReport) {
-      nextReport += kSecond;
-      std::uint64_t ok = 0;
-      std::uint64_t errors = 0;
-      for (const LiveCounters& c : live) {
-        ok += c.ok.load(std::memory_order_relaxed);
-        errors += c.errors.load(std::memory_order_relaxed);
-      }
-      progress((double(now) - double(measureStart)) / 1e9, ok, errors);
-    }
-  }
-  for (std::thread& th : pool) th.join();
-
-  RunResult total;
-  std::uint64_t last = measureStart;
-  for (auto& w : workers) {
-    RunResult& r = w->result();
-    total.sent += r.sent;
-    total.ok += r.ok;
-    total.bytesIn += r.bytesIn;
-    for (const auto& [k, v] : r.otherErrors) total.otherErrors[k] += v;
-    total.latency.merge(r.latency);
-    if (total.timeline.size() < r.timeline.size()) total.timeline.resize(r.timeline.size());
-    for (std::size_t i = 0; i < r.timeline.size(); ++i) {
-      total.timeline[i].ok += r.timeline[i].ok;
-      total.timeline[i].errors += r.timeline[i].errors;
-      total.timeline[i].latency.merge(r.timeline[i].latency);
-    }
-    last = std::max(last, w->lastCompletionNs());
-  }
-  total.elapsedS = double(last - measureStart) / 1e9;
-  return total;
+  return runLoadThreads(workers, live, runStart, runStart + std::uint64_t(spec.warmupS * 1e9), progress);
 }
 
 }  // namespace ringserve::loadgen
