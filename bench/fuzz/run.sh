@@ -11,7 +11,7 @@ bash tools/setup.sh build fuzz
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j"$(nproc)"
 status=0
-for t in request_decoder response_reader control_protocol; do
+for t in http_request request_decoder response_reader control_protocol; do
   work=build/fuzz/bench-fuzz/$t
   mkdir -p "$work"
   echo "== fuzz_$t, $seconds s"
