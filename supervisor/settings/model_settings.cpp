@@ -1,5 +1,6 @@
 #include "supervisor/settings/model_settings.hpp"
 
+#include <charconv>
 #include <set>
 
 #include "supervisor/settings/json_fields.hpp"
@@ -211,7 +212,12 @@ SettingsResult<ModelSettings> build(std::optional<simdjson::dom::object> object,
   o += ",\"outputs\":";
   appendTensorList(o, m.outputs);
   o += ",\"max_batch_size\":" + std::to_string(m.maxBatchSize);
-  o += ",\"max_batch_time\":" + std::to_string(m.maxBatchTime);
+  // Shortest round-trip text, not std::to_string's fixed 6 decimals: 1e-7 must not reach the
+  // worker as 0, which decides from this JSON whether batching is on (worker/loaded_model.cpp).
+  char batchTime[32];
+  const auto written = std::to_chars(batchTime, batchTime + sizeof batchTime, m.maxBatchTime);
+  o += ",\"max_batch_time\":";
+  o.append(batchTime, written.ptr);
   o += ",\"parallel_workers\":" + (m.parallelWorkers ? std::to_string(*m.parallelWorkers) : std::string("null"));
   o += ",\"parameters\":{\"uri\":";
   appendJsonString(o, P.uri.string());

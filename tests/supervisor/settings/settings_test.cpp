@@ -235,6 +235,20 @@ TEST(ModelSettings, FieldsAndPathResolution) {
   EXPECT_EQ(doc["parameters"]["extra"]["k"].at(1).get_int64().value(), 2);
   EXPECT_EQ(doc["inputs"].at(0)["shape"].at(0).get_int64().value(), -1);
   EXPECT_EQ(doc["max_batch_size"].get_int64().value(), 16);
+  EXPECT_EQ(doc["max_batch_time"].get_double().value(), 0.25);
+}
+
+TEST(ModelSettings, TheEffectiveJsonKeepsATinyMaxBatchTime) {
+  Repo repo;
+  const auto file = repo.write("m/model-settings.json",
+                               R"({"implementation": "m.C", "max_batch_size": 4, "max_batch_time": 1e-7})");
+  Warnings w;
+  auto m = loadModelSettings(file, {}, w);
+  ASSERT_TRUE(m.ok()) << m.error().message;
+  simdjson::dom::parser p;
+  simdjson::dom::element doc;
+  ASSERT_FALSE(p.parse(m->effectiveJson).get(doc)) << m->effectiveJson;
+  EXPECT_EQ(doc["max_batch_time"].get_double().value(), 1e-7) << "not rounded to 0: batching stays on for the worker";
 }
 
 TEST(ModelSettings, UriDefaultsToTheModelFolder) {
