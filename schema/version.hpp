@@ -22,7 +22,7 @@ inline constexpr std::uint16_t kProtocolMinor = RINGSERVE_PROTOCOL_MINOR;
 inline constexpr std::uint16_t kOldestProtocolMinor = 0;
 inline constexpr std::uint32_t kShmLayoutVersion = 1;
 inline constexpr std::uint16_t kSdkAbiMajor = 1;
-inline constexpr std::uint16_t kSdkAbiMinor = 0;
+inline constexpr std::uint16_t kSdkAbiMinor = 1;  // 1.1: ringserve_model_supports_batching
 // The file id of worker.capnp, sent in the handshake so a worker built from another schema is caught.
 inline constexpr std::uint64_t kWorkerSchemaId = 0xe27029301ee85ef1ULL;
 

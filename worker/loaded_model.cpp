@@ -1,5 +1,7 @@
 #include "worker/loaded_model.hpp"
 
+#include "ringserve/settings.hpp"
+
 #include "worker/error.hpp"
 #include "worker/log.hpp"
 #include "worker/resolve.hpp"
@@ -16,6 +18,16 @@ schema::ErrorCode codeOf(std::int32_t rc) {
     case RINGSERVE_UNAVAILABLE: return schema::ErrorCode::UNAVAILABLE;
     case RINGSERVE_RESOURCE_EXHAUSTED: return schema::ErrorCode::RESOURCE_EXHAUSTED;
     default: return schema::ErrorCode::INTERNAL;
+  }
+}
+
+// Whether the supervisor will batch this model's requests: MLServer's rule on the effective
+// settings, read with the SDK's parser so a C++ runtime's settings() agrees.
+bool batchingEnabled(const ModelSpecData& spec) {
+  try {
+    return ModelSettings::parse(spec.settingsJson, spec.modelDir).batchingEnabled();
+  } catch (const std::exception& e) {
+    throw WorkerError(schema::ErrorCode::INTERNAL, "model " + spec.name + ": cannot read its settings: " + e.what());
   }
 }
 
@@ -61,6 +73,13 @@ std::shared_ptr<LoadedModel> LoadedModel::load(const ModelSpecData& spec, Metric
                       spec.implementation + ": constructing the runtime failed: " + call.errorMessage);
   }
   m->instance_ = instance;
+  if (e.supportsBatching != nullptr && e.supportsBatching(instance) == 0 && batchingEnabled(spec)) {
+    m->destroy();
+    throw WorkerError(schema::ErrorCode::BAD_INPUT,
+                      "model " + spec.name + ": runtime " + spec.implementation +
+                          " does not support batching; remove max_batch_size/max_batch_time from its "
+                          "model-settings.json");
+  }
   ringserve_call loadCall;
   if (const auto rc = e.load(instance, &loadCall); rc != RINGSERVE_OK) {
     m->destroy();

@@ -52,6 +52,7 @@ std::shared_ptr<PluginLibrary> PluginLibrary::open(const std::string& path) {
   e.unload = reinterpret_cast<ringserve_model_fn>(sym(RINGSERVE_SYM_UNLOAD));
   e.destroy = reinterpret_cast<ringserve_destroy_fn>(sym(RINGSERVE_SYM_DESTROY));
   e.metadata = reinterpret_cast<ringserve_model_fn>(sym(RINGSERVE_SYM_METADATA));
+  e.supportsBatching = reinterpret_cast<ringserve_supports_batching_fn>(sym(RINGSERVE_SYM_SUPPORTS_BATCHING));
   std::string missing;
   auto need = [&](const void* p, const char* name) {
     if (p == nullptr) missing += std::string(missing.empty() ? "" : ", ") + name;

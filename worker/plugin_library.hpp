@@ -19,7 +19,8 @@ struct PluginEntryPoints {
   ringserve_predict_fn predict = nullptr;
   ringserve_model_fn unload = nullptr;
   ringserve_destroy_fn destroy = nullptr;
-  ringserve_model_fn metadata = nullptr;  // optional
+  ringserve_model_fn metadata = nullptr;                      // optional
+  ringserve_supports_batching_fn supportsBatching = nullptr;  // optional (1.1); absent = supports batching
 };
 
 class PluginLibrary {

@@ -175,6 +175,15 @@ RINGSERVE_EXPORT void ringserve_model_destroy(void* model) {
   delete static_cast<Instance*>(model);
 }
 
+// No call to report an error through: an exception counts as "supports batching" (the default).
+RINGSERVE_EXPORT int32_t ringserve_model_supports_batching(void* model) {
+  try {
+    return static_cast<Instance*>(model)->model->supportsBatching() ? 1 : 0;
+  } catch (...) {
+    return 1;
+  }
+}
+
 RINGSERVE_EXPORT int32_t ringserve_model_metadata(void* model, ringserve_call* call) {
   auto* inst = static_cast<Instance*>(model);
   const ringserve_host* host = inst->context->host;

@@ -65,6 +65,8 @@ ModelSettings ModelSettings::parse(std::string_view json, std::string_view model
   s.platform = getString(o, "platform", "");
   std::int64_t mbs = 0;
   if (o.at_key("max_batch_size").get_int64().get(mbs) == simdjson::SUCCESS) s.maxBatchSize = mbs;
+  double mbt = 0;  // get_double takes integers too ("max_batch_time": 1)
+  if (o.at_key("max_batch_time").get_double().get(mbt) == simdjson::SUCCESS) s.maxBatchTime = mbt;
   s.inputs = parseTensors(o, "inputs");
   s.outputs = parseTensors(o, "outputs");
   simdjson::dom::element pe;

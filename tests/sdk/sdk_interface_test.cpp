@@ -109,7 +109,7 @@ TEST(SdkAbi, AHostOfAnotherMajorIsRefusedNamingBothVersions) {
     FakeHost h("WordCount", "{}", RINGSERVE_ABI_MAJOR + 1);
     FAIL();
   } catch (const std::runtime_error& e) {
-    EXPECT_STREQ(e.what(), "plugin built for SDK ABI 1.0 cannot be used by a host speaking 2.0");
+    EXPECT_STREQ(e.what(), "plugin built for SDK ABI 1.1 cannot be used by a host speaking 2.0");
   }
 }
 

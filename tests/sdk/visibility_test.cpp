@@ -13,6 +13,7 @@ TEST(PluginVisibility, OnlyRingserveEntryPointsAreExported) {
   ASSERT_NE(h, nullptr) << ::dlerror();
   EXPECT_NE(::dlsym(h, "ringserve_model_create"), nullptr);
   EXPECT_NE(::dlsym(h, "ringserve_plugin_api_version"), nullptr);
+  EXPECT_NE(::dlsym(h, "ringserve_model_supports_batching"), nullptr) << "the optional 1.1 entry point";
   // An SDK function compiled into the plugin (ringserve::toString(DataType)) stays hidden.
   EXPECT_EQ(::dlsym(h, "_ZN9ringserve8toStringENS_8DataTypeE"), nullptr);
   ::dlclose(h);
@@ -28,7 +29,7 @@ TEST(PluginVisibility, OnlyRingserveEntryPointsAreExported) {
     ++exported;
   }
   EXPECT_EQ(::pclose(p), 0);
-  EXPECT_EQ(exported, 8);
+  EXPECT_EQ(exported, 9);
 }
 
 }  // namespace

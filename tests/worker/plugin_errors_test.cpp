@@ -64,7 +64,7 @@ TEST_F(PluginErrors, APluginBuiltForAnotherAbiMajorNamesBothVersions) {
   const auto r = loadImpl("abi_two.Anything");
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.code, ErrorCode::INCOMPATIBLE);
-  expectContains(r.message, "was built for SDK ABI 2.0; this worker supports SDK ABI 1.0-1.0");
+  expectContains(r.message, "was built for SDK ABI 2.0; this worker supports SDK ABI 1.0-1.1");
   expectStillServing();
 }
 
@@ -163,6 +163,57 @@ TEST_F(PluginErrors, AFailingUnloadIsReportedAndTheModelIsGone) {
   expectContains(r.message, "faulty.ThrowsInUnload: unload() failed: could not free the accelerator");
   EXPECT_EQ(w.infer(7, {fp32("a", {1})}).code, ErrorCode::NOT_FOUND);
   expectStillServing();
+}
+
+constexpr const char* kBatching = R"({"name":"nb","max_batch_size":4,"max_batch_time":0.01})";
+
+TEST_F(PluginErrors, ARuntimeWithoutBatchingRefusesSettingsThatEnableIt) {
+  ModelArgs m;
+  m.handle = 11;
+  m.name = "nb";
+  m.implementation = "faulty.NoBatching";
+  m.settingsJson = kBatching;
+  const auto r = w.load(m);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.code, ErrorCode::BAD_INPUT);
+  EXPECT_EQ(r.message,
+            "model nb: runtime faulty.NoBatching does not support batching; remove "
+            "max_batch_size/max_batch_time from its model-settings.json");
+  EXPECT_EQ(w.infer(11, {fp32("a", {1})}).code, ErrorCode::NOT_FOUND) << "the refused load leaves nothing behind";
+  expectStillServing();
+}
+
+TEST_F(PluginErrors, ARuntimeWithoutBatchingLoadsWhenTheSettingsDoNotBatch) {
+  // MLServer's rule: batching needs max_batch_size > 1 and max_batch_time > 0.
+  const std::vector<std::string> settings = {"{}", R"({"max_batch_size":1,"max_batch_time":0.5})",
+                                             R"({"max_batch_size":8,"max_batch_time":0})",
+                                             R"({"max_batch_size":0,"max_batch_time":1})"};
+  std::uint32_t handle = 20;
+  for (const auto& json : settings) {
+    ModelArgs m;
+    m.handle = ++handle;
+    m.implementation = "faulty.NoBatching";
+    m.settingsJson = json;
+    const auto r = w.load(m);
+    ASSERT_TRUE(r.ok) << json << ": " << r.message;
+    EXPECT_TRUE(w.infer(handle, {fp32("a", {1})}).ok) << json;
+  }
+}
+
+TEST_F(PluginErrors, RuntimesSupportBatchingUnlessTheySayOtherwise) {
+  ModelArgs sdk;  // an SDK runtime that does not override supportsBatching()
+  sdk.handle = 12;
+  sdk.implementation = "faulty.ThrowsInPredict";
+  sdk.settingsJson = kBatching;
+  const auto r = w.load(sdk);
+  EXPECT_TRUE(r.ok) << r.message;
+  ModelArgs old;  // an ABI 1.0 plugin, which has no ringserve_model_supports_batching
+  old.handle = 13;
+  old.implementation = "abi_one_zero.Plain";
+  old.settingsJson = kBatching;
+  const auto l = w.load(old);
+  ASSERT_TRUE(l.ok) << l.message;
+  EXPECT_TRUE(w.infer(13, {fp32("a", {1})}).ok);
 }
 
 TEST_F(PluginErrors, SettingsReachTheRuntime) {

@@ -18,6 +18,14 @@
  * Threads: the worker calls predict on one model from one thread at a time; create/load/unload of
  * one model may run on another thread than its predicts, never concurrently with them. log and
  * metric may be called from any thread at any time between create and destroy.
+ *
+ * Batching (1.1): a model's settings enable adaptive batching when max_batch_size > 1 and
+ * max_batch_time > 0 (MLServer's rule). The server then merges requests into one predict: each
+ * input is an ordinary tensor whose first dimension is the sum of the merged requests' rows, and
+ * every output must keep that first dimension (row i of an output belongs to row i of the
+ * inputs). A runtime that cannot take such tensors answers 0 from ringserve_model_supports_batching;
+ * the worker then fails the load of a model whose settings enable batching, naming the settings
+ * to remove. A plugin without the entry point (1.0) is taken to support batching.
  */
 #ifndef RINGSERVE_ABI_H
 #define RINGSERVE_ABI_H
@@ -29,7 +37,7 @@ extern "C" {
 #endif
 
 #define RINGSERVE_ABI_MAJOR 1
-#define RINGSERVE_ABI_MINOR 0
+#define RINGSERVE_ABI_MINOR 1
 
 #define RINGSERVE_EXPORT __attribute__((visibility("default")))
 
@@ -150,6 +158,9 @@ RINGSERVE_EXPORT int32_t ringserve_model_unload(void* model, ringserve_call* cal
 RINGSERVE_EXPORT void ringserve_model_destroy(void* model);
 /* Optional (1.0). Reports the model's inputs and outputs through add_tensor_metadata after load. */
 RINGSERVE_EXPORT int32_t ringserve_model_metadata(void* model, ringserve_call* call);
+/* Optional (1.1). 1 if the instance accepts batched requests (see "Batching" above), 0 if not.
+   Called once, after create and before load; absent means 1. Must not fail or block. */
+RINGSERVE_EXPORT int32_t ringserve_model_supports_batching(void* model);
 
 /* Entry point names, for hosts resolving them with dlsym. */
 #define RINGSERVE_SYM_API_VERSION "ringserve_plugin_api_version"
@@ -160,6 +171,7 @@ RINGSERVE_EXPORT int32_t ringserve_model_metadata(void* model, ringserve_call* c
 #define RINGSERVE_SYM_UNLOAD "ringserve_model_unload"
 #define RINGSERVE_SYM_DESTROY "ringserve_model_destroy"
 #define RINGSERVE_SYM_METADATA "ringserve_model_metadata"
+#define RINGSERVE_SYM_SUPPORTS_BATCHING "ringserve_model_supports_batching"
 
 typedef void (*ringserve_api_version_fn)(uint32_t*, uint32_t*);
 typedef const char* const* (*ringserve_classes_fn)(uint32_t*);
@@ -167,6 +179,7 @@ typedef int32_t (*ringserve_create_fn)(const ringserve_host*, ringserve_call*, c
 typedef int32_t (*ringserve_model_fn)(void*, ringserve_call*);
 typedef int32_t (*ringserve_predict_fn)(void*, ringserve_call*, const ringserve_request*);
 typedef void (*ringserve_destroy_fn)(void*);
+typedef int32_t (*ringserve_supports_batching_fn)(void*);
 
 #ifdef __cplusplus
 }

@@ -42,6 +42,14 @@ class Model {
   // What the server reports as the model's inputs and outputs; default: the settings' metadata.
   virtual std::vector<TensorMetadata> inputs() const { return settings().inputs; }
   virtual std::vector<TensorMetadata> outputs() const { return settings().outputs; }
+  // Whether predict() accepts batched requests. With batching enabled in the settings
+  // (max_batch_size > 1 and max_batch_time > 0) the server merges requests: each input arrives as
+  // an ordinary tensor whose first dimension is the sum of the merged requests' rows, and every
+  // output must keep that first dimension (row i of each output belongs to row i of the inputs),
+  // so the server can split it back. Return false if predict() cannot keep that contract: a model
+  // whose settings enable batching then fails to load, naming the settings to remove. Asked once,
+  // after the constructor and before load().
+  virtual bool supportsBatching() const { return true; }
 
   const ModelSettings& settings() const;
   const Metrics& metrics() const;

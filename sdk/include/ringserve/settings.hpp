@@ -29,6 +29,9 @@ struct ModelSettings {
   std::vector<TensorMetadata> inputs;
   std::vector<TensorMetadata> outputs;
   std::int64_t maxBatchSize = 0;
+  double maxBatchTime = 0;         // seconds
+  // MLServer's rule: the server merges this model's requests into batches (Model::supportsBatching).
+  bool batchingEnabled() const { return maxBatchSize > 1 && maxBatchTime > 0; }
 
   // The whole file and parts of it as JSON text; Parameters views these strings, so a
   // ModelSettings must not be copied out from under a Parameters made from it.

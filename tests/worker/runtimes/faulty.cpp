@@ -34,6 +34,12 @@ class ThrowsNonStandard : public ringserve::Model {
   InferenceResponse predict(const InferenceRequest&) override { throw 42; }
 };
 
+class NoBatching : public ringserve::Model {
+ public:
+  bool supportsBatching() const override { return false; }
+  InferenceResponse predict(const InferenceRequest& r) override { return r.response(); }
+};
+
 class RejectsInput : public ringserve::Model {
  public:
   InferenceResponse predict(const InferenceRequest&) override { throw ringserve::BadInput("values must be positive"); }
@@ -130,6 +136,7 @@ class AddressProbe : public ringserve::Model {
 RINGSERVE_REGISTER_RUNTIME(AddressProbe)
 RINGSERVE_REGISTER_RUNTIME(ThrowsInConstructor)
 RINGSERVE_REGISTER_RUNTIME(ThrowsInLoad)
+RINGSERVE_REGISTER_RUNTIME(NoBatching)
 RINGSERVE_REGISTER_RUNTIME(ThrowsInPredict)
 RINGSERVE_REGISTER_RUNTIME(ThrowsNonStandard)
 RINGSERVE_REGISTER_RUNTIME(RejectsInput)
