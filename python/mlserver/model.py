@@ -14,6 +14,12 @@ def _index(tensors) -> Dict[str, MetadataTensor]:
 
 
 class MLModel:
+    # ringserve's opt-out of adaptive batching (MLServer has no such attribute): a subclass whose
+    # predict cannot take merged requests (inputs whose first dimension is the sum of the
+    # requests' rows, outputs keeping it) sets False; a model of it whose settings enable
+    # batching (max_batch_size > 1 and max_batch_time > 0) then fails to load.
+    supports_batching = True
+
     def __init__(self, settings: ModelSettings):
         self._settings = settings
         self._inputs_index = _index(settings.inputs)

@@ -172,6 +172,15 @@ def unload(handle):
         return _failure(e, handle.token, handle.name, "unload")
 
 
+def supports_batching(handle):
+    """(0, bool): False when the model's class sets `supports_batching = False` (ringserve's
+    opt-out; MLServer has no such attribute, so its models support batching)."""
+    try:
+        return OK, bool(getattr(handle.model, "supports_batching", True))
+    except BaseException as e:
+        return _failure(e, handle.token, handle.name, "supports_batching")
+
+
 def _tensors(meta, is_output):
     out = []
     for t in meta or []:

@@ -85,6 +85,7 @@ struct Interpreter {
   PyObject* metadata = nullptr;
   PyObject* predict = nullptr;
   PyObject* unload = nullptr;
+  PyObject* supportsBatching = nullptr;  // optional: a Python half without it supports batching
   // Made once at start (under the GIL) and kept for the process: every predict would otherwise
   // build these strings again (a datatype name per input, "release" per view).
   PyObject* datatypeNames[kDatatypeCount] = {};
@@ -550,7 +551,25 @@ void destroy(void* model) {
   delete m;
 }
 
-const ringserve_python_core kCore{create, load, metadata, predict, unload, destroy};
+// ringserve_host.supports_batching(handle) -> (0, bool): the class's `supports_batching`
+// attribute. The ABI entry point has no call to report an error through, so anything but a clear
+// (0, False) answers 1, the ABI's default.
+int32_t supportsBatching(void* model) {
+  auto& m = *static_cast<Model*>(model);
+  if (interp->supportsBatching == nullptr) return 1;
+  Gil gil;
+  int32_t answer = 1;
+  if (PyObject* r = PyObject_CallFunctionObjArgs(interp->supportsBatching, m.handle, nullptr); r != nullptr) {
+    if (PyTuple_Check(r) && PyTuple_Size(r) == 2 && PyLong_AsLong(PyTuple_GetItem(r, 0)) == RINGSERVE_OK &&
+        PyObject_IsTrue(PyTuple_GetItem(r, 1)) == 0)
+      answer = 0;
+    Py_DECREF(r);
+  }
+  PyErr_Clear();
+  return answer;
+}
+
+const ringserve_python_core kCore{create, load, metadata, predict, unload, destroy, supportsBatching};
 
 // CPython takes its prefix (standard library, site-packages) from the program name; an embedded
 // interpreter's default is "python3" looked up on PATH. Py_SetProgramName is deprecated since
@@ -603,6 +622,10 @@ bool initialise(const char* pythonPath, const char* program, std::string& error)
                               {&in->predict, "predict"}, {&in->unload, "unload"}})
       if (*slot = PyObject_GetAttrString(host, name); *slot == nullptr && error.empty())
         error = "ringserve_host has no function " + std::string(name) + ": " + takeException();
+    if (error.empty()) {
+      in->supportsBatching = PyObject_GetAttrString(host, "supports_batching");
+      PyErr_Clear();
+    }
     Py_DECREF(host);
   }
   Py_XDECREF(mod);

@@ -18,6 +18,7 @@ typedef struct ringserve_python_core {
   ringserve_predict_fn predict;
   ringserve_model_fn unload;
   ringserve_destroy_fn destroy;
+  ringserve_supports_batching_fn supports_batching;
 } ringserve_python_core;
 
 /* Initialises the interpreter once per process (later calls return the same table; the arguments

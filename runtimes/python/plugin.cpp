@@ -122,5 +122,6 @@ RINGSERVE_EXPORT int32_t ringserve_model_predict(void* model, ringserve_call* ca
 }
 RINGSERVE_EXPORT int32_t ringserve_model_unload(void* model, ringserve_call* call) { return core->unload(model, call); }
 RINGSERVE_EXPORT void ringserve_model_destroy(void* model) { core->destroy(model); }
+RINGSERVE_EXPORT int32_t ringserve_model_supports_batching(void* model) { return core->supports_batching(model); }
 
 }  // extern "C"
