@@ -98,3 +98,12 @@ class Address(MLModel):
         x = NumpyCodec.decode_input(payload.inputs[0])
         return InferenceResponse(model_name=self.name, outputs=[
             NumpyCodec.encode_output("address", np.array([x.__array_interface__["data"][0]], dtype=np.uint64))])
+
+
+class NoBatching(MLModel):
+    """Opts out of adaptive batching (ringserve's `supports_batching`); echoes its first input."""
+    supports_batching = False
+
+    async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        x = NumpyCodec.decode_input(payload.inputs[0])
+        return InferenceResponse(model_name=self.name, outputs=[NumpyCodec.encode_output("output-0", x)])

@@ -2,6 +2,7 @@
 // Request parameter "action": "throw" (std::runtime_error -> 500), "bad_input" (BadInput -> 400),
 // "crash" (SIGSEGV: the worker dies), "sleep" with "sleep_ms" (a slow or hung predict).
 // Anything else: every input comes back as an output of the same name.
+// misbehave.NoBatching: the same echo, declaring it does not support batching (Model::supportsBatching).
 #include <ringserve/ringserve.hpp>
 
 #include <chrono>
@@ -33,6 +34,12 @@ class Misbehave : public ringserve::Model {
   }
 };
 
+class NoBatching : public Misbehave {
+ public:
+  bool supportsBatching() const override { return false; }
+};
+
 }  // namespace
 
 RINGSERVE_REGISTER_RUNTIME(Misbehave)
+RINGSERVE_REGISTER_RUNTIME(NoBatching)
