@@ -49,6 +49,11 @@ const std::vector<double>& queueBuckets() {
   return b;
 }
 
+const std::vector<double>& batchBuckets() {
+  static const std::vector<double> b{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+  return b;
+}
+
 std::string formatDouble(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";

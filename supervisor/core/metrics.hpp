@@ -58,6 +58,8 @@ class Histogram {
 const std::vector<double>& latencyBuckets();
 // Buckets for queue sizes / in-flight counts.
 const std::vector<double>& queueBuckets();
+// Buckets for rows per batch: 1, 2, 4, ... 1024.
+const std::vector<double>& batchBuckets();
 
 class MetricsRegistry {
  public:

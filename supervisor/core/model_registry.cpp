@@ -26,6 +26,15 @@ ServerCore::Instance& ServerCore::addInstance(std::shared_ptr<const settings::Mo
   inst->counters->failure = &metrics_.counter("model_infer_request_failure_total", "Failed inference requests.", l);
   inst->counters->duration =
       &metrics_.histogram("model_infer_request_duration", "Inference request duration in seconds.", l);
+  const auto& ms = *inst->settings;
+  if (ms.maxBatchSize > 1 && ms.maxBatchTime > 0) {  // MLServer's rule (dispatch/batch_rules.hpp)
+    auto& c = *inst->counters;
+    c.batchQueue =
+        &metrics_.histogram("batch_request_queue", "Requests waiting in the batch a request joins.", l, queueBuckets());
+    c.batchSize = &metrics_.histogram("ringserve_batch_size", "Rows per batched predict call.", l, batchBuckets());
+    c.batchWait = &metrics_.histogram("ringserve_batch_wait_seconds",
+                                      "Time a request waited in the batcher before its batch was sent.", l);
+  }
   instances_.push_back(inst);
   unloaded_.erase({inst->name, inst->version});
   return *inst;

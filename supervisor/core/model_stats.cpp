@@ -15,7 +15,7 @@ void ModelStats::touch() {
 
 void ModelStats::recordSuccess(const PhaseTimes& t) {
   inferenceCount_.fetch_add(t.batchSize, std::memory_order_relaxed);
-  executionCount_.fetch_add(1, std::memory_order_relaxed);  // ringserve runs each request on its own
+  executionCount_.fetch_add(t.executions, std::memory_order_relaxed);  // a batch is one execution
   success_.add(t.total);
   queue_.add(t.queue);
   computeInput_.add(t.computeInput);

@@ -41,7 +41,8 @@ struct PhaseTimes {
   std::uint64_t computeInput = 0;
   std::uint64_t computeInfer = 0;
   std::uint64_t computeOutput = 0;
-  std::uint64_t batchSize = 1;  // inference_count's share: the first dimension when max_batch_size > 0
+  std::uint64_t batchSize = 1;   // inference_count's share: the first dimension when max_batch_size > 0
+  std::uint64_t executions = 1;  // execution_count's share: 0 for all members of a batch but one
 };
 
 class ModelStats {

@@ -24,6 +24,7 @@ class RequestArena final : public codec::ArenaTarget {
     blocks_.push_back(off.value());
     return codec::ArenaBlock{off.value(), lane_.bytes(off.value(), bytes)};
   }
+  LaneClient& lane() const { return lane_; }
   // The blocks, now owned by whoever takes them.
   std::vector<std::uint64_t> take() { return std::exchange(blocks_, {}); }
 

@@ -29,6 +29,10 @@ struct ModelCounters {
   Counter* success = nullptr;
   Counter* failure = nullptr;
   Histogram* duration = nullptr;
+  // Adaptive batching (supervisor/dispatch/batcher.hpp); null when the model does not batch.
+  Histogram* batchQueue = nullptr;  // MLServer's batch_request_queue: requests in the batch a request joins
+  Histogram* batchSize = nullptr;   // rows per batched predict
+  Histogram* batchWait = nullptr;   // seconds a request waited in the batcher
   std::atomic<int> inFlight{0};  // requests routed to this model and not answered (drain on unload)
   ModelStats stats;              // Triton's statistics extension
 };

@@ -9,6 +9,9 @@
 #include "supervisor/codec/gzip.hpp"
 #include "supervisor/codec/request_frame.hpp"
 #include "supervisor/core/request_arena.hpp"
+#include "supervisor/dispatch/batch_rules.hpp"
+#include "supervisor/dispatch/batcher.hpp"
+#include "supervisor/dispatch/call.hpp"
 #include "supervisor/core/server_core.hpp"
 #include "supervisor/dispatch/target.hpp"
 #include "supervisor/event.hpp"
@@ -21,25 +24,6 @@ Models modelsOf(ServerCore& core) {
             core.reportTimeout(std::move(link), progress);
           }};
 }
-
-// A request on its way through a worker: what the completion and the deadline need. Shared by
-// the lane's pending entry (until the worker answers or dies) and the deadline timer's owner.
-struct Dispatcher::Call {
-  Dispatcher* dispatcher = nullptr;
-  std::unique_ptr<ResponseWriter> writer;   // null once answered
-  std::shared_ptr<const ModelRoute> model;  // keeps names and counters alive
-  Clock::time_point received;
-  codec::ResponseFormat format;
-  std::shared_ptr<WorkerLink> link;
-  std::uint64_t progressAtSend = 0;
-  bool deadlineIsRequestTimeout = false;  // which limit the timer enforces
-  Event timer;                            // freed when the answer or the deadline comes
-  // Statistics (core/model_stats.hpp): compute_input is the decode, queue starts at submission.
-  std::uint64_t inputNs = 0;
-  Clock::time_point submitted;
-  Clock::time_point completed;  // the worker's answer arrived
-  std::uint64_t batchSize = 1;
-};
 
 namespace {
 
@@ -64,6 +48,7 @@ class CountingSink final : public codec::OutputSink {
 // its queue is then 0 and compute_infer runs from submission to the completion.
 PhaseTimes phasesOf(const Dispatcher::Call& call, schema::InferResult::Reader ok, Clock::time_point encoded) {
   PhaseTimes t;
+  t.executions = call.executions;
   t.total = nanosBetween(call.received, Clock::now());
   t.computeInput = call.inputNs;
   t.computeOutput = nanosBetween(call.completed, encoded);
@@ -106,6 +91,7 @@ Dispatcher::Dispatcher(Options options, Models models, EventLoop& loop, LoopLane
       models_(std::move(models)),
       loop_(loop),
       lanes_(lanes),
+      batcher_(std::make_unique<Batcher>(*this, loop, lanes)),
       parallelQueue_(&metrics.histogram("parallel_request_queue",
                                         "Requests in flight on the worker an inference request is dispatched to.",
                                         {}, queueBuckets())) {}
@@ -122,20 +108,32 @@ void Dispatcher::infer(RequestInfo info, const RequestBody& body, std::unique_pt
   call->model = std::move(found.value());
   call->received = info.received;
   InFlightHold inFlight(call->model->counters->inFlight);
-  auto target = chooseWorker(*call->model, info.version, lanes_);
+  const auto& settings = *call->model->settings;
+  const bool batching = batchingEnabled(settings.maxBatchSize, settings.maxBatchTime);
+  auto target = batching ? batcher_->target(*call->model, info.version)
+                         : chooseWorker(*call->model, info.version, lanes_);
   if (!target) return fail(*call, target.error());
   parallelQueue_->observe(target->queued + 1);
   const auto deadline = info.deadline;
-  auto tag = send(call, info, body, target.value());
+  auto arena = std::make_unique<RequestArena>(*target->lane);
+  auto decoded = decode(*call, info, body, *arena);
+  if (!decoded) return fail(*call, decoded.error());
+  const auto rows = batching ? rowsOf(decoded.value()) : std::nullopt;
+  if (rows && *rows <= static_cast<std::uint64_t>(settings.maxBatchSize)) {
+    inFlight.release();  // the batch ends it
+    armDeadline(call, deadline);
+    return batcher_->join(call, std::move(decoded.value()), std::move(arena), *rows, target.value());
+  }
+  auto tag = submitOne(call, decoded.value(), *arena, *target->route, *target->lane);
   if (!tag) return fail(*call, tag.error());
   inFlight.release();  // the completion ends it
   armDeadline(call, deadline);
 }
 
-// The body (inflated when gzip) decoded into the chosen worker's arena, the frame beside it,
-// and the submission. On failure every arena block is freed (RequestArena, or submit itself).
-BasicResult<std::uint64_t, Failure> Dispatcher::send(const std::shared_ptr<Call>& call, RequestInfo& info,
-                                                     const RequestBody& body, const Target& target) {
+// The body (inflated when gzip) decoded into `arena` (on the chosen worker's lane). On failure
+// the arena frees every block it handed out.
+BasicResult<codec::DecodedRequest, Failure> Dispatcher::decode(Call& call, RequestInfo& info, const RequestBody& body,
+                                                               RequestArena& arena) {
   const auto decodeStart = Clock::now();
   const codec::BodySource* bytes = body.bytes;
   std::string inflated;
@@ -152,44 +150,67 @@ BasicResult<std::uint64_t, Failure> Dispatcher::send(const std::shared_ptr<Call>
   codec::RequestInfo decodeInfo;
   decodeInfo.modelName = info.model;
   decodeInfo.headers = std::move(info.headers);
-  decodeInfo.declaredInputs = &call->model->settings->inputs;
-  RequestArena arena(*target.lane);
+  decodeInfo.declaredInputs = &call.model->settings->inputs;
   auto decoded = body.source != nullptr ? body.source->decode(decodeInfo, arena)
                                         : decoder_.decode(*bytes, decodeInfo, arena);
   if (!decoded) return failureOf(decoded.error());
   if (decoded->clientHeadersOverwritten)
     spdlog::warn("model {}: request {} set parameters.headers; replaced by the HTTP headers", info.model,
                  decoded->id);
-  auto frame = codec::writeRequestFrame(decoded.value(), target.route->handle, arena);
+  call.format = decoded->responseFormat();
+  call.batchSize = batchSizeOf(*call.model->settings, decoded.value());
+  call.link = arena.lane().link();
+  call.progressAtSend = call.link->shm->progress();
+  call.submitted = Clock::now();
+  call.inputNs = nanosBetween(decodeStart, call.submitted);
+  return std::move(decoded.value());
+}
+
+// The InferRequest frame beside the request's tensors and the submission; `arena`'s blocks (the
+// tensors and the frame) are the lane's from here on, or freed by the arena on failure.
+BasicResult<std::uint64_t, Failure> Dispatcher::submitOne(const std::shared_ptr<Call>& call,
+                                                          const codec::DecodedRequest& request, RequestArena& arena,
+                                                          const RouteTarget& route, LaneClient& lane) {
+  auto frame = codec::writeRequestFrame(request, route.handle, arena);
   if (!frame) return failureOf(frame.error());
-  call->format = decoded->responseFormat();
-  call->link = target.route->link;
   call->progressAtSend = call->link->shm->progress();
-  call->batchSize = batchSizeOf(*call->model->settings, decoded.value());
-  call->submitted = Clock::now();
-  call->inputNs = nanosBetween(decodeStart, call->submitted);
-  auto tag = target.lane->submit(frame->offset, frame->size, arena.take(),
-                                 [call](Completion& c) { call->dispatcher->complete(*call, c); });
+  call->sent = true;
+  auto tag = lane.submit(frame->offset, frame->size, arena.take(), [call](Completion& c) {
+    call->dispatcher->complete(*call, c);
+    call->dispatcher->batcher_->workerAnswered(*c.lane);
+  });
   if (!tag) return failureOf(tag.error());
   return tag.value();
 }
 
-void Dispatcher::complete(Call& call, Completion& c) {
+bool Dispatcher::settle(Call& call) {
   call.model->counters->inFlight.fetch_sub(1, std::memory_order_relaxed);
   call.timer.reset();
-  if (!call.writer) return;  // the deadline answered first
+  return call.writer != nullptr;  // null: the deadline answered first
+}
+
+void Dispatcher::complete(Call& call, Completion& c) {
+  if (!settle(call)) return;
   if (c.error) return fail(call, failureOf(*c.error));
   auto resp = *c.response;
   if (resp.isError()) {
     auto err = resp.getError();
     return fail(call, failureOf(codec::apiErrorFromWorker(err.getCode(), err.getMessage().cStr())));
   }
-  const auto& model = *call.model;
   call.completed = Clock::now();
-  if (auto* own = call.writer->encoding()) return completeWith(call, c, *own);
+  answer(call, c, resp.getOk());
+}
+
+void Dispatcher::abort(Call& call, const Failure& failure) {
+  if (settle(call)) fail(call, failure);
+}
+
+void Dispatcher::answer(Call& call, Completion& c, schema::InferResult::Reader result) {
+  const auto& model = *call.model;
+  if (auto* own = call.writer->encoding()) return answerWith(call, c, result, *own);
   CountingSink sink(call.writer->body());
   auto encoded = encoder_.encode(
-      resp.getOk(), [&c](std::uint64_t off, std::uint64_t size) { return c.outputBytes(off, size); }, call.format,
+      result, [&c](std::uint64_t off, std::uint64_t size) { return c.outputBytes(off, size); }, call.format,
       model.name, model.version, sink);
   if (!encoded) return fail(call, failureOf(encoded.error()));
   const auto encodedAt = Clock::now();
@@ -200,21 +221,19 @@ void Dispatcher::complete(Call& call, Completion& c) {
   head.inferenceHeaderContentLength = encoded->inferenceHeaderContentLength;
   head.bodyBytes = encoded->bodyBytes;
   // Binary outputs were handed over by reference into the response arena: its blocks stay
-  // allocated until the writer drops this handle.
+  // allocated until the writer drops this handle (shared by every member of a batch).
   std::shared_ptr<void> keepAlive = sink.references() > 0 ? c.retain() : nullptr;
+  countSuccess(call, result, encodedAt);
   std::exchange(call.writer, nullptr)->finish(head, std::move(keepAlive));
-  model.counters->success->inc();
-  model.counters->duration->observe(std::chrono::duration<double>(Clock::now() - call.received).count());
-  model.counters->stats.recordSuccess(phasesOf(call, resp.getOk(), encodedAt));
 }
 
 // The same result in the front end's own format: checked and taken apart by the encoder, then
 // copied out by the front end, so the response blocks are released at once.
-void Dispatcher::completeWith(Call& call, Completion& c, ResultEncoding& encoding) {
+void Dispatcher::answerWith(Call& call, Completion& c, schema::InferResult::Reader result, ResultEncoding& encoding) {
   const auto& model = *call.model;
   auto planned = encoder_.plan(
-      c.response->getOk(), [&c](std::uint64_t off, std::uint64_t size) { return c.outputBytes(off, size); },
-      call.format, model.name, model.version);
+      result, [&c](std::uint64_t off, std::uint64_t size) { return c.outputBytes(off, size); }, call.format,
+      model.name, model.version);
   if (!planned) return fail(call, failureOf(planned.error()));
   for (const auto& w : planned->response.warnings) spdlog::warn("model {}: {}", model.name, w);
   auto bytes = encoding.encode(planned.value());
@@ -224,10 +243,17 @@ void Dispatcher::completeWith(Call& call, Completion& c, ResultEncoding& encodin
   head.headers = responseHeaders(std::move(planned->response.headers), options_.serverName, model.name,
                                  call.format.requestId);
   head.bodyBytes = bytes.value();
+  countSuccess(call, result, encodedAt);
   std::exchange(call.writer, nullptr)->finish(head, nullptr);
-  model.counters->success->inc();
-  model.counters->duration->observe(std::chrono::duration<double>(Clock::now() - call.received).count());
-  model.counters->stats.recordSuccess(phasesOf(call, c.response->getOk(), encodedAt));
+}
+
+// Before the answer leaves: a client that has its answer (and asks for the statistics on another
+// loop or over gRPC) must find it counted.
+void Dispatcher::countSuccess(Call& call, schema::InferResult::Reader result, Clock::time_point encodedAt) {
+  const auto& counters = *call.model->counters;
+  counters.success->inc();
+  counters.duration->observe(std::chrono::duration<double>(Clock::now() - call.received).count());
+  call.model->counters->stats.recordSuccess(phasesOf(call, result, encodedAt));
 }
 
 void Dispatcher::armDeadline(const std::shared_ptr<Call>& call, std::optional<Clock::time_point> deadline) {
@@ -264,7 +290,8 @@ void Dispatcher::expire(Call& call) {
   }
   fail(call, {ErrorKind::timeout, "Model " + name + " did not answer within request_timeout (" +
                                       std::to_string(*options_.requestTimeout) + " s) on worker " + call.link->id});
-  models_.reportTimeout(call.link, call.progressAtSend);
+  // A batch member still waiting in the batcher never reached the worker: nothing to suspect.
+  if (call.sent) models_.reportTimeout(call.link, call.progressAtSend);
 }
 
 void Dispatcher::fail(Call& call, const Failure& failure) {

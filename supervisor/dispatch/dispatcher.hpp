@@ -4,7 +4,8 @@
 //   1. target choice (target.hpp): the model version, then its least loaded live worker;
 //   2. the body: inflated when gzip, then decoded straight into that worker's lane arena (codec);
 //   3. the InferRequest frame next to the tensors (codec/request_frame.hpp);
-//   4. submission on this loop's lane (core/lane_client.hpp), and the deadline timer;
+//   4. submission on this loop's lane (core/lane_client.hpp), and the deadline timer; a model
+//      with adaptive batching joins a batch instead (batcher.hpp), sent as one request;
 //   5. completion: the worker's result encoded into the writer's body (codec/response_encoder),
 //      binary outputs by reference, CloudEvents headers, the model's counters.
 // One Dispatcher per HTTP loop (its decoder and encoder keep buffers between requests), created by
@@ -20,6 +21,7 @@
 #include "supervisor/core/event_loop.hpp"
 #include "supervisor/core/loop_lanes.hpp"
 #include "supervisor/core/metrics.hpp"
+#include "supervisor/core/request_arena.hpp"
 #include "supervisor/core/routing.hpp"
 #include "supervisor/dispatch/request.hpp"
 
@@ -30,6 +32,7 @@ class ServerCore;
 namespace ringserve::supervisor::dispatch {
 
 struct Target;
+class Batcher;
 
 // What the inference path needs from the model manager. Both are called on the loop thread.
 struct Models {
@@ -63,13 +66,23 @@ class Dispatcher {
   struct Call;
 
  private:
-  BasicResult<std::uint64_t, Failure> send(const std::shared_ptr<Call>& call, RequestInfo& info,
-                                           const RequestBody& body, const Target& target);
-  void complete(Call& call, Completion& c);
-  void completeWith(Call& call, Completion& c, ResultEncoding& encoding);
+  friend class Batcher;  // submits, completes and aborts its members' calls through the steps below
+
+  BasicResult<codec::DecodedRequest, Failure> decode(Call& call, RequestInfo& info, const RequestBody& body,
+                                                     RequestArena& arena);
+  BasicResult<std::uint64_t, Failure> submitOne(const std::shared_ptr<Call>& call, const codec::DecodedRequest& request,
+                                                RequestArena& arena, const RouteTarget& route, LaneClient& lane);
+  // Ends the call's in-flight count and its timer; true while it still has to be answered.
+  bool settle(Call& call);
+  void complete(Call& call, Completion& c);  // settle, then the worker's error or answer()
+  // `result`: the worker's InferResult for this call (a batch member's share of it).
+  void answer(Call& call, Completion& c, schema::InferResult::Reader result);
+  void answerWith(Call& call, Completion& c, schema::InferResult::Reader result, ResultEncoding& encoding);
+  void countSuccess(Call& call, schema::InferResult::Reader result, Clock::time_point encodedAt);
   void expire(Call& call);
   void armDeadline(const std::shared_ptr<Call>& call, std::optional<Clock::time_point> deadline);
-  void fail(Call& call, const Failure& failure);
+  void fail(Call& call, const Failure& failure);   // the writer's answer and the failure counters
+  void abort(Call& call, const Failure& failure);  // settle, then fail if not answered yet
 
   Options options_;
   Models models_;
@@ -77,6 +90,7 @@ class Dispatcher {
   LoopLanes& lanes_;
   codec::RequestDecoder decoder_;
   codec::ResponseEncoder encoder_;
+  std::unique_ptr<Batcher> batcher_;
   // MLServer's `parallel_request_queue`: requests in flight on the chosen worker, per dispatch.
   Histogram* parallelQueue_;
 };

@@ -90,6 +90,35 @@ void responseSeeds(const fs::path& dir) {
   write(dir, "error", std::string{static_cast<char>(errFrame.size() / 8), '\0'} + errFrame);
 }
 
+void batchSeeds(const fs::path& dir) {
+  // [members-1][rows-1 per member][u16 frame words][frame][arena]: two members of one row each,
+  // and a batch answer of two rows (FP32 [2,2], BYTES [2]) to split between them.
+  const float f[4] = {1, 2, 3, 4};
+  const std::string arena =
+      std::string(reinterpret_cast<const char*>(f), 16) + std::string("\x03\0\0\0abc\0\0\0\0", 11);
+  capnp::MallocMessageBuilder m;
+  auto ok = m.initRoot<schema::InferResponse>().initOk();
+  ok.setModelName("m");
+  ok.setId("batch");
+  auto outs = ok.initOutputs(2);
+  outs[0].setName("f");
+  outs[0].setDatatype(schema::DataType::FP32);
+  auto shape = outs[0].initShape(2);
+  shape.set(0, 2);
+  shape.set(1, 2);
+  outs[0].setSize(16);
+  outs[1].setName("s");
+  outs[1].setDatatype(schema::DataType::BYTES);
+  outs[1].initShape(1).set(0, 2);
+  outs[1].setOffset(16);
+  outs[1].setSize(11);
+  const std::string frame = flat(m);
+  const auto words = frame.size() / 8;
+  const std::string body = std::string{static_cast<char>(words & 0xff), static_cast<char>(words >> 8)} + frame + arena;
+  write(dir, "two-members", std::string("\1\0\0", 3) + body);
+  write(dir, "three-rows-for-two", std::string("\1\0\1", 3) + body);  // rows 1 + 2: the split refuses
+}
+
 void controlSeeds(const fs::path& dir) {
   using control::Command;
   using control::Operation;
@@ -113,5 +142,6 @@ int main(int argc, char** argv) {
   requestSeeds(root / "request_decoder");
   responseSeeds(root / "response_reader");
   controlSeeds(root / "control_protocol");
+  batchSeeds(root / "batch_split");
   return 0;
 }
