@@ -8,8 +8,10 @@ own parameters (so it merges with nothing) that spins for seconds. Timing is nev
 a test needs to know that a batch formed it reads `rows_in_call` or the batch metrics, and where a
 request must not wait for the window, max_batch_time is set far beyond the client's timeout, so an
 answer at all proves it did not."""
+import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -200,6 +202,31 @@ class Batching(unittest.TestCase):
         blocker.join()
         self.assertRegex(self.s.read_log(), r"model poison: a batch of \d+ failed with bad input on worker \S+; "
                                             r"retrying its requests one by one")
+
+    def test_a_client_that_disconnects_does_not_break_its_batch(self):
+        labels = {"model_name": "full"}
+        joined = metric(self.s.metrics(), "batch_request_queue_count", **labels)
+        blocker = self.block("full", 1)
+        body = json.dumps({"inputs": [marker_input(500, 1)]}).encode()
+        gone = socket.create_connection(("127.0.0.1", self.s.port))
+        gone.sendall(b"POST /v2/models/full/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        deadline = time.monotonic() + 30
+        # Wait until it has joined a batch (after the blocker), then leave without reading the answer.
+        while metric(self.s.metrics(), "batch_request_queue_count", **labels) < joined + 2:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.01)
+        gone.close()
+
+        def one(i):
+            r = self.infer("full", [marker_input(i * 100, 1)], timeout=20)
+            self.assertEqual(r.status_code, 200, r.text)
+            self.assertEqual(outputs_by_name(r.json())["marker"]["data"], [i * 100])
+            return outputs_by_name(r.json())["rows_in_call"]["data"][0]
+
+        self.assertEqual(run_threads(3, one), [4, 4, 4])  # the three and the one that left
+        blocker.join()
+        self.assertIsNone(self.s.proc.poll())
 
     def test_metrics_and_statistics_count_batches(self):
         def one(i):
