@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "response_input.hpp"
 #include "supervisor/codec/response_encoder.hpp"
 #include "supervisor/dispatch/batch_rules.hpp"
 #include "transport/frame.hpp"
@@ -35,12 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   data += 1 + members;
   size -= 1 + members;
-  const std::size_t words = static_cast<std::size_t>(data[0]) | static_cast<std::size_t>(data[1]) << 8;
-  const std::size_t frameBytes = std::min(words * 8, size - 2);
-  std::vector<capnp::word> frame((frameBytes + 7) / 8);
-  if (frameBytes > 0) std::memcpy(frame.data(), data + 2, frameBytes);
-  std::vector<std::byte> arena(size - 2 - frameBytes);
-  if (!arena.empty()) std::memcpy(arena.data(), data + 2 + frameBytes, arena.size());
+  auto [frame, frameBytes, arena] = fuzz::splitResponseInput(data, size);
 
   auto reader = transport::FrameReader::open(std::as_bytes(std::span(frame)).first(frameBytes));
   if (!reader) return 0;

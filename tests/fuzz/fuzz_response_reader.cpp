@@ -13,6 +13,7 @@
 
 #include <capnp/message.h>
 
+#include "response_input.hpp"
 #include "supervisor/codec/response_encoder.hpp"
 #include "transport/frame.hpp"
 #include "worker.capnp.h"
@@ -22,13 +23,7 @@ using namespace ringserve::supervisor;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
-  const std::size_t words = static_cast<std::size_t>(data[0]) | static_cast<std::size_t>(data[1]) << 8;
-  const std::size_t frameBytes = std::min(words * 8, size - 2);
-  // Word-aligned copies, as frames sit aligned in the arena.
-  std::vector<capnp::word> frame((frameBytes + 7) / 8);
-  if (frameBytes > 0) std::memcpy(frame.data(), data + 2, frameBytes);
-  std::vector<std::byte> arena(size - 2 - frameBytes);
-  if (!arena.empty()) std::memcpy(arena.data(), data + 2 + frameBytes, arena.size());
+  auto [frame, frameBytes, arena] = fuzz::splitResponseInput(data, size);
 
   auto reader = transport::FrameReader::open(std::as_bytes(std::span(frame)).first(frameBytes));
   if (!reader) return 0;

@@ -55,15 +55,14 @@ void requestSeeds(const fs::path& dir) {
   write(dir, "raw-fp32", std::string("\2\0\0", 3) + std::string(reinterpret_cast<const char*>(f), 8));
 }
 
-void responseSeeds(const fs::path& dir) {
-  // [u16 frame words][frame][arena]: outputs point into the arena that follows the frame.
-  const float f[4] = {1, 2, 3, 4};
-  const std::string arena = std::string(reinterpret_cast<const char*>(f), 16) + std::string("\x03\0\0\0abc", 7);
+// [u16 frame words][frame] of an answer with outputs f FP32 [2,2] at arena offset 0 (16 bytes)
+// and s BYTES [sRows] right after it (sSize bytes); the caller appends the arena.
+std::string okResponse(const char* id, const char* parametersJson, std::int64_t sRows, std::uint64_t sSize) {
   capnp::MallocMessageBuilder m;
   auto ok = m.initRoot<schema::InferResponse>().initOk();
   ok.setModelName("m");
-  ok.setId("id");
-  ok.setParametersJson(R"({"headers":{"x-a":"1"}})");
+  ok.setId(id);
+  ok.setParametersJson(parametersJson);
   auto outs = ok.initOutputs(2);
   outs[0].setName("f");
   outs[0].setDatatype(schema::DataType::FP32);
@@ -74,13 +73,19 @@ void responseSeeds(const fs::path& dir) {
   outs[0].setSize(16);
   outs[1].setName("s");
   outs[1].setDatatype(schema::DataType::BYTES);
-  outs[1].initShape(1).set(0, 1);
+  outs[1].initShape(1).set(0, sRows);
   outs[1].setOffset(16);
-  outs[1].setSize(7);
+  outs[1].setSize(sSize);
   const std::string frame = flat(m);
   const auto words = frame.size() / 8;
-  write(dir, "ok-fp32-bytes",
-        std::string{static_cast<char>(words & 0xff), static_cast<char>(words >> 8)} + frame + arena);
+  return std::string{static_cast<char>(words & 0xff), static_cast<char>(words >> 8)} + frame;
+}
+
+void responseSeeds(const fs::path& dir) {
+  // [u16 frame words][frame][arena]: outputs point into the arena that follows the frame.
+  const float f[4] = {1, 2, 3, 4};
+  const std::string arena = std::string(reinterpret_cast<const char*>(f), 16) + std::string("\x03\0\0\0abc", 7);
+  write(dir, "ok-fp32-bytes", okResponse("id", R"({"headers":{"x-a":"1"}})", 1, 7) + arena);
 
   capnp::MallocMessageBuilder e;
   auto err = e.initRoot<schema::InferResponse>().initError();
@@ -91,30 +96,12 @@ void responseSeeds(const fs::path& dir) {
 }
 
 void batchSeeds(const fs::path& dir) {
-  // [members-1][rows-1 per member][u16 frame words][frame][arena]: two members of one row each,
-  // and a batch answer of two rows (FP32 [2,2], BYTES [2]) to split between them.
+  // [members-1][rows-1 per member][response as above]: two members of one row each, and a batch
+  // answer of two rows (FP32 [2,2], BYTES [2]) to split between them.
   const float f[4] = {1, 2, 3, 4};
   const std::string arena =
       std::string(reinterpret_cast<const char*>(f), 16) + std::string("\x03\0\0\0abc\0\0\0\0", 11);
-  capnp::MallocMessageBuilder m;
-  auto ok = m.initRoot<schema::InferResponse>().initOk();
-  ok.setModelName("m");
-  ok.setId("batch");
-  auto outs = ok.initOutputs(2);
-  outs[0].setName("f");
-  outs[0].setDatatype(schema::DataType::FP32);
-  auto shape = outs[0].initShape(2);
-  shape.set(0, 2);
-  shape.set(1, 2);
-  outs[0].setSize(16);
-  outs[1].setName("s");
-  outs[1].setDatatype(schema::DataType::BYTES);
-  outs[1].initShape(1).set(0, 2);
-  outs[1].setOffset(16);
-  outs[1].setSize(11);
-  const std::string frame = flat(m);
-  const auto words = frame.size() / 8;
-  const std::string body = std::string{static_cast<char>(words & 0xff), static_cast<char>(words >> 8)} + frame + arena;
+  const std::string body = okResponse("batch", "", 2, 11) + arena;
   write(dir, "two-members", std::string("\1\0\0", 3) + body);
   write(dir, "three-rows-for-two", std::string("\1\0\1", 3) + body);  // rows 1 + 2: the split refuses
 }
