@@ -32,7 +32,7 @@ struct Batcher::Sent {
 };
 
 Batcher::Batcher(Dispatcher& dispatcher, EventLoop& loop, LoopLanes& lanes)
-    : d_(dispatcher), loop_(loop), lanes_(lanes) {}
+    : d_(dispatcher), loop_(loop), lanes_(lanes), alive_(std::make_shared<Batcher*>(this)) {}
 
 Batcher::~Batcher() = default;
 
@@ -48,13 +48,24 @@ BasicResult<Target, Failure> Batcher::target(const ModelRoute& model, const std:
   return chosen;
 }
 
-void Batcher::workerAnswered(LaneClient& lane) {
-  if (open_.empty() || lane.link()->inFlight.load(std::memory_order_relaxed) != 0) return;
-  std::vector<Open*> waiting;
+void Batcher::workerAnswered(LaneClient&) {
+  if (!open_.empty()) flushIdleAtEndOfTurn();
+}
+
+// Deferred to the end of the loop's turn, so that requests read in the same turn (a burst of
+// clients answering their previous responses together) join the batch before it leaves.
+void Batcher::flushIdleAtEndOfTurn() {
+  loop_.atEndOfTurn(this, [alive = std::weak_ptr<Batcher*>(alive_)] {
+    if (auto self = alive.lock()) (*self)->flushIdle();
+  });
+}
+
+void Batcher::flushIdle() {
+  std::vector<Open*> idle;
   for (auto& [key, list] : open_)
     for (auto& o : list)
-      if (o->lane.get() == &lane) waiting.push_back(o.get());
-  for (auto* o : waiting) flush(*o);
+      if (o->lane->link()->inFlight.load(std::memory_order_relaxed) == 0) idle.push_back(o.get());
+  for (auto* o : idle) flush(*o);
 }
 
 void Batcher::join(std::shared_ptr<Call> call, codec::DecodedRequest request, std::unique_ptr<RequestArena> arena,
@@ -96,7 +107,8 @@ void Batcher::join(std::shared_ptr<Call> call, codec::DecodedRequest request, st
   b->members.push_back(Member{std::move(call), std::move(request), std::move(arena), rows, Clock::now()});
   b->rows += rows;
   if (auto* q = model->counters->batchQueue) q->observe(static_cast<double>(b->members.size()));
-  if (b->rows == max || (opened && idle)) flush(*b);
+  if (b->rows == max) return flush(*b);
+  if (opened && idle) flushIdleAtEndOfTurn();
 }
 
 void Batcher::onTimer(evutil_socket_t, short, void* arg) {

@@ -3,9 +3,10 @@
 // HTTP loop; loop thread only. A request of a batching model is decoded into the lane arena of its
 // model's open batch's worker and joins a batch it may merge with (batch_rules.hpp). A batch
 // leaves when it holds max_batch_size rows, max_batch_time after its first member joined, or as
-// soon as its worker has nothing in flight: requests gather only while the worker is busy, so a
-// request that finds its worker idle is sent at once (no wait when requests come one at a time,
-// and under load each batch holds what arrived during the previous predict).
+// soon as its worker has nothing in flight (checked at the end of the loop's turn, so requests read
+// in the same turn still join): requests gather only while the worker is busy, so a request that
+// finds its worker idle is sent at once (no wait when requests come one at a time, and under load
+// each batch holds what arrived during the previous predict).
 //
 // The copy: each member is decoded into blocks of its own, and the flush copies the members' rows
 // into one block per input (the only copy; a batch of one is sent as it is, without it). Decoding
@@ -49,8 +50,8 @@ class Batcher {
   void join(std::shared_ptr<Call> call, codec::DecodedRequest request, std::unique_ptr<RequestArena> arena,
             std::uint64_t rows, const Target& target);
 
-  // A request on `lane` was answered (called after its completion): when the worker has nothing in
-  // flight any more, the batches waiting for it leave now.
+  // A request on `lane` was answered (called after its completion): batches whose worker has
+  // nothing in flight any more leave at the end of this turn.
   void workerAnswered(LaneClient& lane);
 
  private:
@@ -65,6 +66,8 @@ class Batcher {
   struct Sent;
 
   static void onTimer(evutil_socket_t, short, void* open);
+  void flushIdleAtEndOfTurn();
+  void flushIdle();  // every open batch whose worker has nothing in flight
   void flush(Open& open);
   void submitMerged(Open& open, std::vector<Member> live);
   void sendAlone(const std::shared_ptr<LaneClient>& lane, const RouteTarget& route, Member& m);
@@ -77,6 +80,7 @@ class Batcher {
   // Open batches per model version (its counters outlive republished routing tables), in the
   // order they opened: a request joins the first it may merge with.
   std::unordered_map<const ModelCounters*, std::vector<std::unique_ptr<Open>>> open_;
+  std::shared_ptr<Batcher*> alive_;  // end-of-turn hooks hold it weakly: they may outlive this
 };
 
 }  // namespace ringserve::supervisor::dispatch
