@@ -109,6 +109,8 @@ std::string modelConfigBody(const ModelConfigText& c) {
   j += ",\"backend\":";
   appendJsonString(j, c.backend);
   j += ",\"max_batch_size\":" + std::to_string(c.maxBatchSize);
+  if (c.maxQueueDelayUs)
+    j += ",\"dynamic_batching\":{\"max_queue_delay_microseconds\":" + std::to_string(*c.maxQueueDelayUs) + "}";
   j += ",\"input\":";
   appendConfigTensors(j, c.inputs, true, batched);
   j += ",\"output\":";

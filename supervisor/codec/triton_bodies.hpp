@@ -5,6 +5,7 @@
 // and grpc_service.proto, so the gRPC front end reads the same text into its messages with
 // protobuf's JSON parser (supervisor/grpc/triton_extensions.cpp). Pure text builders.
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,8 +27,11 @@ struct ModelConfigText {
   std::vector<TensorEntry> inputs;  // shapes as declared; the batch dimension is dropped when maxBatchSize > 0
   std::vector<TensorEntry> outputs;
   std::size_t instances = 0;  // workers holding the model
+  // max_batch_time in microseconds when the model batches (docs/settings.md#adaptive-batching):
+  // shown as Triton's dynamic_batching.max_queue_delay_microseconds, its closest knob.
+  std::optional<std::uint64_t> maxQueueDelayUs;
 };
-// {"name","platform","backend","max_batch_size","input":[{"name","data_type","format","dims"}],
+// {"name","platform","backend","max_batch_size",["dynamic_batching":{"max_queue_delay_microseconds"},]"input":[{"name","data_type","format","dims"}],
 //  "output":[{"name","data_type","dims"}],"instance_group":[{"name","kind":"KIND_CPU","count"}]}
 std::string modelConfigBody(const ModelConfigText& c);
 

@@ -3,6 +3,7 @@
 // metadata body is encoded by codec/v2_bodies from what the registry knows; the Prometheus
 // collector reports the workers. Main loop only, except index(), which copies under its mutex.
 #include <algorithm>
+#include <cmath>
 #include <tuple>
 
 #include "supervisor/codec/triton_bodies.hpp"
@@ -120,9 +121,11 @@ std::string ServerCore::metadataJson(const Instance& inst) const {
 
 std::string ServerCore::configJson(const Instance& inst, std::size_t instances) const {
   const auto& s = *inst.settings;
-  codec::ModelConfigText c{inst.name, s.platform, s.implementation, s.maxBatchSize, {}, {}, instances};
+  codec::ModelConfigText c{inst.name, s.platform, s.implementation, s.maxBatchSize, {}, {}, instances, std::nullopt};
   c.inputs = tensorEntries(s.inputs, inst.reported ? &inst.reported->inputs : nullptr);
   c.outputs = tensorEntries(s.outputs, inst.reported ? &inst.reported->outputs : nullptr);
+  if (s.maxBatchSize > 1 && s.maxBatchTime > 0)  // MLServer's rule (dispatch/batch_rules.hpp)
+    c.maxQueueDelayUs = static_cast<std::uint64_t>(std::llround(s.maxBatchTime * 1e6));
   return codec::modelConfigBody(c);
 }
 

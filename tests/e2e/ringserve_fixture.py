@@ -125,6 +125,15 @@ class Server:
             time.sleep(0.05)
         raise RuntimeError(f"{model} still loading after {timeout}s:\n" + self.read_log())
 
+    def wait_all_loaded(self, timeout=60):
+        """Until no model of the repository index is LOADING (each READY or UNAVAILABLE)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if all(m["state"] != "LOADING" for m in self.post("/v2/repository/index", json={}).json()):
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"models still loading after {timeout}s:\n" + self.read_log())
+
     def config_with_instances(self, model, n, timeout=60, version=None):
         """Triton's config of `model` once `n` workers hold it (instance_group count), or the last
         one read at the timeout: a model is READY with its first worker, and the others finish

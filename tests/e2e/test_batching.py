@@ -250,6 +250,20 @@ class Batching(unittest.TestCase):
         self.assertEqual(metric(text, "batch_request_queue_count", model_name="plain"), 0)
         self.assertNotIn('ringserve_batch_size_count{model_name="plain"', text)
 
+    def test_triton_config_shows_the_window(self):
+        config = self.s.get("/v2/models/wide/config").json()
+        self.assertEqual(config["max_batch_size"], 8)
+        self.assertEqual(config["dynamic_batching"], {"max_queue_delay_microseconds": 50000})
+        self.assertNotIn("dynamic_batching", self.s.get("/v2/models/plain/config").json())
+        channel = grpc.insecure_channel(self.s.grpc_target)
+        try:
+            stub = pb_grpc.GRPCInferenceServiceStub(channel)
+            c = stub.ModelConfig(pb.ModelConfigRequest(name="wide")).config
+            self.assertEqual((c.max_batch_size, c.dynamic_batching.max_queue_delay_microseconds), (8, 50000))
+            self.assertFalse(stub.ModelConfig(pb.ModelConfigRequest(name="plain")).config.HasField("dynamic_batching"))
+        finally:
+            channel.close()
+
     def test_grpc_and_rest_requests_share_batches(self):
         channel = grpc.insecure_channel(self.s.grpc_target)
         stub = pb_grpc.GRPCInferenceServiceStub(channel)

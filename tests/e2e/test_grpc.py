@@ -62,8 +62,7 @@ class GrpcAgainstRest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.s = Server(models={"broken": BROKEN}, wait_ready=False)
-        cls.s.wait_loaded("broken")
-        cls.s.wait_ready(model="echo")
+        cls.s.wait_all_loaded()  # the index test compares two reads: no load may end between them
         cls.channel = grpc.insecure_channel(cls.s.grpc_target)
         cls.stub = pb_grpc.GRPCInferenceServiceStub(cls.channel)
         cls.repo = repo_grpc.ModelRepositoryServiceStub(cls.channel)

@@ -21,7 +21,8 @@ TEST(TritonBodies, DataTypesInTritonsSpelling) {
 
 TEST(TritonBodies, ConfigOfAModelThatDoesNotBatch) {
   const std::vector<std::int64_t> x = {-1, 3}, y = {-1, 2};
-  ModelConfigText c{"mat\"mul", "", "matmul.MatMul", 0, {{"x", "FP32", x, "np"}}, {{"y", "BYTES", y, ""}}, 2};
+  ModelConfigText c{"mat\"mul", "",          "matmul.MatMul", 0, {{"x", "FP32", x, "np"}}, {{"y", "BYTES", y, ""}},
+                    2,          std::nullopt};
   EXPECT_EQ(modelConfigBody(c),
             R"({"name":"mat\"mul","platform":"","backend":"matmul.MatMul","max_batch_size":0,)"
             R"("input":[{"name":"x","data_type":"TYPE_FP32","format":"FORMAT_NONE","dims":[-1,3]}],)"
@@ -31,9 +32,10 @@ TEST(TritonBodies, ConfigOfAModelThatDoesNotBatch) {
 
 TEST(TritonBodies, ConfigOfABatchingModelLeavesOutTheBatchDimension) {
   const std::vector<std::int64_t> x = {-1, 3}, scalar = {};
-  ModelConfigText c{"m", "p", "b", 8, {{"x", "FP32", x, ""}, {"s", "INT64", scalar, ""}}, {}, 0};
+  ModelConfigText c{"m", "p", "b", 8, {{"x", "FP32", x, ""}, {"s", "INT64", scalar, ""}}, {}, 0, 2000};
   EXPECT_EQ(modelConfigBody(c),
             R"({"name":"m","platform":"p","backend":"b","max_batch_size":8,)"
+            R"("dynamic_batching":{"max_queue_delay_microseconds":2000},)"
             R"("input":[{"name":"x","data_type":"TYPE_FP32","format":"FORMAT_NONE","dims":[3]},)"
             R"({"name":"s","data_type":"TYPE_INT64","format":"FORMAT_NONE","dims":[]}],"output":[],)"
             R"("instance_group":[{"name":"m_0","kind":"KIND_CPU","count":0}]})");

@@ -44,7 +44,7 @@ TEST(TritonProto, FieldNumbersAreTritons) {
 TEST(TritonProto, RestBodiesReadIntoTheMessages) {
   using namespace ringserve::supervisor::codec;
   const std::vector<std::int64_t> x = {-1, 3};
-  ModelConfigText c{"m", "p", "b.B", 0, {{"x", "BYTES", x, ""}}, {{"y", "FP16", x, ""}}, 3};
+  ModelConfigText c{"m", "p", "b.B", 0, {{"x", "BYTES", x, ""}}, {{"y", "FP16", x, ""}}, 3, 1500};
   inference::ModelConfig config;
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(modelConfigBody(c), &config).ok());
   EXPECT_EQ(config.name(), "m");
@@ -56,6 +56,7 @@ TEST(TritonProto, RestBodiesReadIntoTheMessages) {
   ASSERT_EQ(config.instance_group_size(), 1);
   EXPECT_EQ(config.instance_group(0).count(), 3);
   EXPECT_EQ(config.instance_group(0).kind(), inference::ModelInstanceGroup::KIND_CPU);
+  EXPECT_EQ(config.dynamic_batching().max_queue_delay_microseconds(), 1500u);
 
   StatsValues v;
   v.lastInferenceMs = 1700000000123;
