@@ -15,6 +15,7 @@
 #include "supervisor/core/server_core.hpp"
 #include "supervisor/dispatch/target.hpp"
 #include "supervisor/event.hpp"
+#include "transport/frame.hpp"
 
 namespace ringserve::supervisor::dispatch {
 
@@ -192,13 +193,21 @@ bool Dispatcher::settle(Call& call) {
 void Dispatcher::complete(Call& call, Completion& c) {
   if (!settle(call)) return;
   if (c.error) return fail(call, failureOf(*c.error));
-  auto resp = *c.response;
-  if (resp.isError()) {
-    auto err = resp.getError();
-    return fail(call, failureOf(codec::apiErrorFromWorker(err.getCode(), err.getMessage().cStr())));
-  }
-  call.completed = Clock::now();
-  answer(call, c, resp.getOk());
+  // Guarded: reading a worker's frame may still throw (transport/frame.hpp); the request is
+  // answered whatever the frame holds.
+  auto read = transport::readGuarded([&] {
+    auto resp = *c.response;
+    if (resp.isError()) {
+      auto err = resp.getError();
+      fail(call, failureOf(codec::apiErrorFromWorker(err.getCode(), err.getMessage().cStr())));
+      return 0;
+    }
+    call.completed = Clock::now();
+    answer(call, c, resp.getOk());
+    return 0;
+  });
+  if (!read && call.writer)
+    fail(call, {ErrorKind::internal, "worker " + call.link->id + " sent a malformed response: " + read.error().message});
 }
 
 void Dispatcher::abort(Call& call, const Failure& failure) {
