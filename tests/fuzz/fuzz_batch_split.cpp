@@ -36,7 +36,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   data += 1 + members;
   size -= 1 + members;
-  auto [frame, frameBytes, arena] = fuzz::splitResponseInput(data, size);
+  // Not a structured binding: clang-14 (the fuzz preset) cannot capture one in a lambda.
+  const auto input = fuzz::splitResponseInput(data, size);
+  const auto& frame = input.frame;
+  const auto frameBytes = input.frameBytes;
+  const auto& arena = input.arena;
 
   auto reader = transport::FrameReader::open(std::as_bytes(std::span(frame)).first(frameBytes));
   if (!reader) return 0;

@@ -23,7 +23,11 @@ using namespace ringserve::supervisor;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
-  auto [frame, frameBytes, arena] = fuzz::splitResponseInput(data, size);
+  // Not a structured binding: clang-14 (the fuzz preset) cannot capture one in a lambda.
+  const auto input = fuzz::splitResponseInput(data, size);
+  const auto& frame = input.frame;
+  const auto frameBytes = input.frameBytes;
+  const auto& arena = input.arena;
 
   auto reader = transport::FrameReader::open(std::as_bytes(std::span(frame)).first(frameBytes));
   if (!reader) return 0;

@@ -23,7 +23,7 @@ inline ResponseInput splitResponseInput(const std::uint8_t* data, std::size_t si
   ResponseInput in;
   const std::size_t words = static_cast<std::size_t>(data[0]) | static_cast<std::size_t>(data[1]) << 8;
   in.frameBytes = std::min(words * 8, size - 2);
-  in.frame.resize((in.frameBytes + 7) / 8);
+  in.frame = std::vector<capnp::word>((in.frameBytes + 7) / 8);  // capnp::word cannot be moved: no resize
   if (in.frameBytes > 0) std::memcpy(in.frame.data(), data + 2, in.frameBytes);
   in.arena.resize(size - 2 - in.frameBytes);
   if (!in.arena.empty()) std::memcpy(in.arena.data(), data + 2 + in.frameBytes, in.arena.size());
