@@ -3,6 +3,8 @@
 #include <cstring>
 #include <string>
 
+#include "transport/bytes_elements.hpp"
+
 namespace ringserve::supervisor::dispatch {
 
 bool batchingEnabled(std::int64_t maxBatchSize, double maxBatchTime) { return maxBatchSize > 1 && maxBatchTime > 0; }
@@ -51,6 +53,11 @@ Expected<std::vector<std::uint64_t>> rowBoundaries(codec::DataType type, std::sp
   const auto perRow = codec::elementCount(shape.subspan(1));
   if (!perRow) return fail("has an invalid shape");
   const auto rows = static_cast<std::uint64_t>(shape[0]);
+  const auto elements = codec::elementCount(shape);  // at most 2^60, so rows * perRow cannot wrap
+  if (!elements) return fail("has an invalid shape");
+  // max_batch_size is at most 2^31 (supervisor/settings): a larger first dimension is a lie, and
+  // must not size the table below.
+  if (rows > (std::uint64_t{1} << 31)) return fail("has more rows than a batch can hold");
   std::vector<std::uint64_t> at(rows + 1, 0);
   if (type != codec::DataType::BYTES) {
     const std::uint64_t rowBytes = *perRow * codec::elementSize(type);
@@ -60,20 +67,19 @@ Expected<std::vector<std::uint64_t>> rowBoundaries(codec::DataType type, std::sp
     for (std::uint64_t r = 0; r <= rows; ++r) at[r] = r * rowBytes;
     return at;
   }
-  std::uint64_t pos = 0;
-  for (std::uint64_t r = 0; r < rows; ++r) {
-    at[r] = pos;
-    for (std::uint64_t e = 0; e < *perRow; ++e) {
-      if (data.size() - pos < 4) return fail("ends inside an element's length");
-      std::uint32_t len = 0;
-      std::memcpy(&len, data.data() + pos, 4);  // little-endian on every supported host
-      pos += 4;
-      if (data.size() - pos < len) return fail("ends inside an element");
-      pos += len;
-    }
-  }
-  if (pos != data.size()) return fail("holds bytes past its last element");
-  at[rows] = pos;
+  // Row r starts where element r * perRow does: the shared walk (transport/bytes_elements.hpp)
+  // records every element's start, then checks that exactly rows * perRow fill the data.
+  std::uint64_t start = 0;
+  const auto w = transport::walkBytes(data, *elements, [&](std::uint64_t i, std::string_view element) {
+    if (*perRow != 0 && i % *perRow == 0) at[i / *perRow] = start;
+    start += 4 + element.size();
+  });
+  if (w.stop == transport::BytesWalk::Stop::truncatedLength) return fail("ends inside an element's length");
+  if (w.stop == transport::BytesWalk::Stop::pastEnd) return fail("ends inside an element");
+  if (w.end != data.size()) return fail("holds bytes past its last element");
+  if (*perRow == 0)
+    for (std::uint64_t r = 0; r <= rows; ++r) at[r] = 0;
+  at[rows] = w.end;
   return at;
 }
 

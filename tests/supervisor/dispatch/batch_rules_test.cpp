@@ -124,6 +124,14 @@ TEST(BatchRules, RowBoundaries) {
   auto extra = strings;
   extra.push_back(std::byte{0});
   EXPECT_FALSE(rowBoundaries(DataType::BYTES, twoByTwo, extra, "s"));
+  const std::vector<std::int64_t> tooManyRows{std::int64_t{1} << 40, 0};  // 0 bytes each: no size to refuse it
+  auto lie = rowBoundaries(DataType::FP32, tooManyRows, {}, "y");
+  ASSERT_FALSE(lie);
+  EXPECT_NE(lie.error().message.find("more rows than a batch can hold"), std::string::npos);
+  const std::vector<std::int64_t> zeroWidth{3, 0};
+  auto empty = rowBoundaries(DataType::BYTES, zeroWidth, {}, "s");
+  ASSERT_TRUE(empty) << empty.error().message;
+  EXPECT_EQ(empty.value(), (std::vector<std::uint64_t>{0, 0, 0, 0}));
   const std::vector<std::int64_t> scalar{};
   EXPECT_FALSE(rowBoundaries(DataType::FP32, scalar, fp32, "y"));
 }
