@@ -20,17 +20,6 @@ const char* toString(Operation op) {
   return "?";
 }
 
-const char* toString(ModelState s) {
-  switch (s) {
-    case ModelState::unknown: return "UNKNOWN";
-    case ModelState::ready: return "READY";
-    case ModelState::unavailable: return "UNAVAILABLE";
-    case ModelState::loading: return "LOADING";
-    case ModelState::unloading: return "UNLOADING";
-  }
-  return "UNKNOWN";
-}
-
 std::string describe(const Command& c) {
   std::string out = toString(c.op);
   if (!c.name.empty()) out += " " + c.name;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "transport/model_state.hpp"
 #include "transport/result.hpp"
 
 namespace ringserve::control {
@@ -47,10 +48,10 @@ struct Command {
 // "load resnet", "load --path /models/x", "list".
 std::string describe(const Command& c);
 
-// A model's state as the protocol carries it (schema::ModelState); the server maps its own
-// registry state onto it.
-enum class ModelState { unknown, ready, unavailable, loading, unloading };
-const char* toString(ModelState s);  // "READY", ... (the V2 repository index spelling)
+// A model's state as the protocol carries it (schema::ModelState on the wire): the base
+// library's, the same the server's routing table holds.
+using transport::ModelState;
+using transport::toString;
 
 struct ModelEntry {
   std::string name, version;

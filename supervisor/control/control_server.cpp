@@ -12,23 +12,6 @@ namespace ringserve::supervisor::control {
 
 using Done = ServerCore::Done;
 
-namespace {
-
-// The registry's state as the protocol carries it (protocol/control names no server type).
-ringserve::control::ModelState protocolState(ModelState s) {
-  using P = ringserve::control::ModelState;
-  switch (s) {
-    case ModelState::unknown: return P::unknown;
-    case ModelState::ready: return P::ready;
-    case ModelState::unavailable: return P::unavailable;
-    case ModelState::loading: return P::loading;
-    case ModelState::unloading: return P::unloading;
-  }
-  return P::unknown;
-}
-
-}  // namespace
-
 ServerStatus collectStatus(const ServerCore& core, const ControlServerInfo& info, const std::string& socketPath) {
   ServerStatus s;
   s.pid = static_cast<std::uint32_t>(::getpid());
@@ -160,7 +143,7 @@ void ControlServer::execute(const Command& c, const Peer& peer, ControlConnectio
   if (c.op == Operation::list) {
     Reply r;
     r.kind = Reply::Kind::list;
-    for (auto& e : core_.index()) r.models.push_back({e.name, e.version, protocolState(e.state), e.reason, ""});
+    for (auto& e : core_.index()) r.models.push_back({e.name, e.version, e.state, e.reason, ""});
     reply(std::move(r));
     return;
   }

@@ -13,11 +13,13 @@
 #include "supervisor/core/model_stats.hpp"
 #include "supervisor/core/worker_link.hpp"
 #include "supervisor/settings/model_settings.hpp"
+#include "transport/model_state.hpp"
 
 namespace ringserve::supervisor {
 
-enum class ModelState { unknown, ready, unavailable, loading, unloading };
-const char* toString(ModelState s);  // "READY", ...
+// The base library's (transport/model_state.hpp), shared with the control protocol.
+using transport::ModelState;
+using transport::toString;
 
 struct RouteTarget {
   std::shared_ptr<WorkerLink> link;

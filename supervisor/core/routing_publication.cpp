@@ -12,17 +12,6 @@
 
 namespace ringserve::supervisor {
 
-const char* toString(ModelState s) {
-  switch (s) {
-    case ModelState::unknown: return "UNKNOWN";
-    case ModelState::ready: return "READY";
-    case ModelState::unavailable: return "UNAVAILABLE";
-    case ModelState::loading: return "LOADING";
-    case ModelState::unloading: return "UNLOADING";
-  }
-  return "UNKNOWN";
-}
-
 const ModelRoute* RoutingTable::find(const std::string& name, const std::string& version) const {
   auto it = models.find(name);
   if (it == models.end()) return nullptr;
