@@ -36,25 +36,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   data += 1 + members;
   size -= 1 + members;
-  // Not a structured binding: clang-14 (the fuzz preset) cannot capture one in a lambda.
-  const auto input = fuzz::splitResponseInput(data, size);
-  const auto& frame = input.frame;
-  const auto frameBytes = input.frameBytes;
-  const auto& arena = input.arena;
-
-  auto reader = transport::FrameReader::open(std::as_bytes(std::span(frame)).first(frameBytes));
-  if (!reader) return 0;
-  auto root = reader.value().root<schema::InferResponse>();
+  fuzz::ResponseInput input(data, size);
+  auto root = input.root();
   if (!root) return 0;
   static codec::ResponseEncoder encoder;
   (void)transport::readGuarded([&] {
-    auto resp = root.value();
+    auto resp = *root;
     if (!resp.isOk()) return 0;
-    const dispatch::OutputBytes view = [&](std::uint64_t offset,
-                                           std::uint64_t n) -> Expected<std::span<const std::byte>> {
-      if (offset > arena.size() || n > arena.size() - offset) return internalError("outside the response arena");
-      return std::span<const std::byte>(arena.data() + offset, n);
-    };
+    const dispatch::OutputBytes view = [&](std::uint64_t offset, std::uint64_t n) { return input.bytes(offset, n); };
     auto parts = dispatch::splitResult(resp.getOk(), rows, ids, view);
     static const bool verbose = std::getenv("RINGSERVE_FUZZ_VERBOSE") != nullptr;
     if (!parts) {

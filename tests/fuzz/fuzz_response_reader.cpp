@@ -23,27 +23,17 @@ using namespace ringserve::supervisor;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
-  // Not a structured binding: clang-14 (the fuzz preset) cannot capture one in a lambda.
-  const auto input = fuzz::splitResponseInput(data, size);
-  const auto& frame = input.frame;
-  const auto frameBytes = input.frameBytes;
-  const auto& arena = input.arena;
-
-  auto reader = transport::FrameReader::open(std::as_bytes(std::span(frame)).first(frameBytes));
-  if (!reader) return 0;
-  auto root = reader.value().root<schema::InferResponse>();
+  fuzz::ResponseInput input(data, size);
+  auto root = input.root();
   if (!root) return 0;
   static codec::ResponseEncoder encoder;
   (void)transport::readGuarded([&] {
-    auto resp = root.value();
+    auto resp = *root;
     if (resp.isError()) {
       auto e = codec::apiErrorFromWorker(resp.getError().getCode(), resp.getError().getMessage().cStr());
       return e.status;
     }
-    const codec::OutputBytes view = [&](std::uint64_t offset, std::uint64_t n) -> Expected<std::span<const std::byte>> {
-      if (offset > arena.size() || n > arena.size() - offset) return internalError("outside the response arena");
-      return std::span<const std::byte>(arena.data() + offset, n);
-    };
+    const codec::OutputBytes view = [&](std::uint64_t offset, std::uint64_t n) { return input.bytes(offset, n); };
     for (const bool binary : {false, true}) {
       codec::ResponseFormat format;
       format.binaryDataOutput = binary;
