@@ -26,8 +26,7 @@ ServerCore::Instance& ServerCore::addInstance(std::shared_ptr<const settings::Mo
   inst->counters->failure = &metrics_.counter("model_infer_request_failure_total", "Failed inference requests.", l);
   inst->counters->duration =
       &metrics_.histogram("model_infer_request_duration", "Inference request duration in seconds.", l);
-  const auto& ms = *inst->settings;
-  if (ms.maxBatchSize > 1 && ms.maxBatchTime > 0) {  // MLServer's rule (dispatch/batch_rules.hpp)
+  if (inst->settings->batching()) {
     auto& c = *inst->counters;
     c.batchQueue =
         &metrics_.histogram("batch_request_queue", "Requests waiting in the batch a request joins.", l, queueBuckets());

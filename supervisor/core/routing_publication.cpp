@@ -113,8 +113,7 @@ std::string ServerCore::configJson(const Instance& inst, std::size_t instances) 
   codec::ModelConfigText c{inst.name, s.platform, s.implementation, s.maxBatchSize, {}, {}, instances, std::nullopt};
   c.inputs = tensorEntries(s.inputs, inst.reported ? &inst.reported->inputs : nullptr);
   c.outputs = tensorEntries(s.outputs, inst.reported ? &inst.reported->outputs : nullptr);
-  if (s.maxBatchSize > 1 && s.maxBatchTime > 0)  // MLServer's rule (dispatch/batch_rules.hpp)
-    c.maxQueueDelayUs = static_cast<std::uint64_t>(std::llround(s.maxBatchTime * 1e6));
+  if (s.batching()) c.maxQueueDelayUs = static_cast<std::uint64_t>(std::llround(s.maxBatchTime * 1e6));
   return codec::modelConfigBody(c);
 }
 

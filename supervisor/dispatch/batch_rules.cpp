@@ -7,8 +7,6 @@
 
 namespace ringserve::supervisor::dispatch {
 
-bool batchingEnabled(std::int64_t maxBatchSize, double maxBatchTime) { return maxBatchSize > 1 && maxBatchTime > 0; }
-
 std::optional<std::uint64_t> rowsOf(const codec::DecodedRequest& r) {
   if (r.inputs.empty()) return std::nullopt;
   const auto& first = r.inputs.front().shape;

@@ -19,10 +19,6 @@
 
 namespace ringserve::supervisor::dispatch {
 
-// Whether a model's settings turn batching on: MLServer's rule, max_batch_size > 1 and
-// max_batch_time > 0.
-bool batchingEnabled(std::int64_t maxBatchSize, double maxBatchTime);
-
 // The rows a request brings: the first dimension every input shares. nullopt when the request
 // cannot be batched (no inputs, a scalar input, first dimensions that differ, or 0 rows).
 std::optional<std::uint64_t> rowsOf(const codec::DecodedRequest& r);

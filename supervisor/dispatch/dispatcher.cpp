@@ -110,7 +110,7 @@ void Dispatcher::infer(RequestInfo info, const RequestBody& body, std::unique_pt
   call->received = info.received;
   InFlightHold inFlight(call->model->counters->inFlight);
   const auto& settings = *call->model->settings;
-  const bool batching = batchingEnabled(settings.maxBatchSize, settings.maxBatchTime);
+  const bool batching = settings.batching();
   auto target = batching ? batcher_->target(*call->model, info.version)
                          : chooseWorker(*call->model, info.version, lanes_);
   if (!target) return fail(*call, target.error());

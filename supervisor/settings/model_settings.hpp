@@ -48,6 +48,9 @@ struct ModelSettings {
   std::vector<TensorMetadata> outputs;
   std::int64_t maxBatchSize = 0;
   double maxBatchTime = 0.0;         // seconds
+  // MLServer's rule for adaptive batching (docs/settings.md#adaptive-batching): the batcher, the
+  // batch metrics and Triton's dynamic_batching config all ask this.
+  bool batching() const { return maxBatchSize > 1 && maxBatchTime > 0; }
   std::optional<int> parallelWorkers;  // workers of its pool that load it; nullopt = all
   ModelParameters parameters;
 

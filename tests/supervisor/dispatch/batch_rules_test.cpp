@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "supervisor/dispatch/batch_rules.hpp"
+#include "supervisor/settings/model_settings.hpp"
 
 namespace ringserve::supervisor::dispatch {
 namespace {
@@ -27,6 +28,13 @@ codec::DecodedRequest request(std::vector<codec::DecodedInput> inputs, std::stri
   r.inputs = std::move(inputs);
   r.parametersJson = std::move(params);
   return r;
+}
+
+bool batchingEnabled(std::int64_t maxBatchSize, double maxBatchTime) {
+  settings::ModelSettings s;
+  s.maxBatchSize = maxBatchSize;
+  s.maxBatchTime = maxBatchTime;
+  return s.batching();
 }
 
 TEST(BatchRules, EnabledOnlyWithBothSettings) {
