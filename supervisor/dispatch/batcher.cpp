@@ -68,8 +68,8 @@ void Batcher::flushIdle() {
   for (auto* o : idle) flush(*o);
 }
 
-void Batcher::join(std::shared_ptr<Call> call, codec::DecodedRequest request, std::unique_ptr<RequestArena> arena,
-                   std::uint64_t rows, const Target& target) {
+void Batcher::join(std::shared_ptr<Call> call, codec::DecodedRequest request, RequestArena arena, std::uint64_t rows,
+                   const Target& target) {
   const auto& model = call->model;
   const auto max = static_cast<std::uint64_t>(model->settings->maxBatchSize);
   // Copied first: `target` may point into an open batch that the flush below destroys.
@@ -148,7 +148,7 @@ void Batcher::flush(Open& open) {
 
 void Batcher::sendAlone(const std::shared_ptr<LaneClient>& lane, const RouteTarget& route, Member& m) {
   m.call->submitted = m.joined;  // the wait in the batcher is queue time
-  auto tag = d_.submitOne(m.call, m.request, *m.arena, route, *lane);
+  auto tag = d_.submitOne(m.call, m.request, m.arena, route, *lane);
   if (!tag) d_.abort(*m.call, tag.error());
 }
 
@@ -190,7 +190,7 @@ void Batcher::submitMerged(Open& open, std::vector<Member> live) {
     merged.inputs.push_back(codec::DecodedInput{first.inputs[i].name, first.inputs[i].datatype, std::move(shape),
                                                 block->offset, bytes, first.inputs[i].parametersJson});
   }
-  for (auto& m : live) m.arena.reset();
+  for (auto& m : live) m.arena.freeAll();
   RequestArena frameArena(*open.lane);
   auto frame = codec::writeRequestFrame(merged, open.route.handle, frameArena);
   for (std::size_t k = 0; k < live.size(); ++k) {

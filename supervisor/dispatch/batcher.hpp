@@ -47,8 +47,8 @@ class Batcher {
   // A decoded request of `rows` rows (1..max_batch_size), its blocks in `arena` on target.lane,
   // joins a batch. From here the batcher owns the call's in-flight count and answers it exactly once
   // through the dispatcher (complete / answer / abort).
-  void join(std::shared_ptr<Call> call, codec::DecodedRequest request, std::unique_ptr<RequestArena> arena,
-            std::uint64_t rows, const Target& target);
+  void join(std::shared_ptr<Call> call, codec::DecodedRequest request, RequestArena arena, std::uint64_t rows,
+            const Target& target);
 
   // A request on `lane` was answered (called after its completion): batches whose worker has
   // nothing in flight any more leave at the end of this turn.
@@ -58,7 +58,7 @@ class Batcher {
   struct Member {
     std::shared_ptr<Call> call;
     codec::DecodedRequest request;  // after the flush: its inputs are slices of the merged blocks
-    std::unique_ptr<RequestArena> arena;
+    RequestArena arena;             // its own blocks, until the flush copies them
     std::uint64_t rows = 0;
     Clock::time_point joined;
   };

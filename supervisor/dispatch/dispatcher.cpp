@@ -116,8 +116,8 @@ void Dispatcher::infer(RequestInfo info, const RequestBody& body, std::unique_pt
   if (!target) return fail(*call, target.error());
   parallelQueue_->observe(target->queued + 1);
   const auto deadline = info.deadline;
-  auto arena = std::make_unique<RequestArena>(*target->lane);
-  auto decoded = decode(*call, info, body, *arena);
+  RequestArena arena(*target->lane);
+  auto decoded = decode(*call, info, body, arena);
   if (!decoded) return fail(*call, decoded.error());
   const auto rows = batching ? rowsOf(decoded.value()) : std::nullopt;
   if (rows && *rows <= static_cast<std::uint64_t>(settings.maxBatchSize)) {
@@ -125,7 +125,7 @@ void Dispatcher::infer(RequestInfo info, const RequestBody& body, std::unique_pt
     armDeadline(call, deadline);
     return batcher_->join(call, std::move(decoded.value()), std::move(arena), *rows, target.value());
   }
-  auto tag = submitOne(call, decoded.value(), *arena, *target->route, *target->lane);
+  auto tag = submitOne(call, decoded.value(), arena, *target->route, *target->lane);
   if (!tag) return fail(*call, tag.error());
   inFlight.release();  // the completion ends it
   armDeadline(call, deadline);
