@@ -266,19 +266,9 @@ void Batcher::retryAlone(const std::shared_ptr<Sent>& sent) {
       continue;
     }
     m.call->executions = 1;
-    RequestArena frameArena(*sent->lane);
-    auto frame = codec::writeRequestFrame(m.request, sent->route.handle, frameArena);
-    if (!frame) {
-      d_.abort(*m.call, failureOf(frame.error()));
-      continue;
-    }
-    m.call->progressAtSend = m.call->link->shm->progress();
-    auto tag =
-        sent->lane->submit(frame->offset, frame->size, frameArena.take(), [this, call = m.call, sent](Completion& c) {
-          d_.complete(*call, c);
-          workerAnswered(*c.lane);
-        });
-    if (!tag) d_.abort(*m.call, failureOf(tag.error()));
+    RequestArena frameArena(*sent->lane);  // only the frame: the tensors are slices of `sent`'s blocks
+    auto tag = d_.submitOne(m.call, m.request, frameArena, sent->route, *sent->lane, sent);
+    if (!tag) d_.abort(*m.call, tag.error());
   }
 }
 

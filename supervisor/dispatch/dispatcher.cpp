@@ -171,12 +171,13 @@ BasicResult<codec::DecodedRequest, Failure> Dispatcher::decode(Call& call, Reque
 // tensors and the frame) are the lane's from here on, or freed by the arena on failure.
 BasicResult<std::uint64_t, Failure> Dispatcher::submitOne(const std::shared_ptr<Call>& call,
                                                           const codec::DecodedRequest& request, RequestArena& arena,
-                                                          const RouteTarget& route, LaneClient& lane) {
+                                                          const RouteTarget& route, LaneClient& lane,
+                                                          std::shared_ptr<const void> keep) {
   auto frame = codec::writeRequestFrame(request, route.handle, arena);
   if (!frame) return failureOf(frame.error());
   call->progressAtSend = call->link->shm->progress();
   call->sent = true;
-  auto tag = lane.submit(frame->offset, frame->size, arena.take(), [call](Completion& c) {
+  auto tag = lane.submit(frame->offset, frame->size, arena.take(), [call, keep = std::move(keep)](Completion& c) {
     call->dispatcher->complete(*call, c);
     call->dispatcher->batcher_->workerAnswered(*c.lane);
   });

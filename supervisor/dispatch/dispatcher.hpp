@@ -70,8 +70,11 @@ class Dispatcher {
 
   BasicResult<codec::DecodedRequest, Failure> decode(Call& call, RequestInfo& info, const RequestBody& body,
                                                      RequestArena& arena);
+  // `keep` lives until the worker answers: what the request's tensors point into when `arena`
+  // holds only the frame (a batch member sent again on its own reads the merged blocks).
   BasicResult<std::uint64_t, Failure> submitOne(const std::shared_ptr<Call>& call, const codec::DecodedRequest& request,
-                                                RequestArena& arena, const RouteTarget& route, LaneClient& lane);
+                                                RequestArena& arena, const RouteTarget& route, LaneClient& lane,
+                                                std::shared_ptr<const void> keep = nullptr);
   // Ends the call's in-flight count and its timer; true while it still has to be answered.
   bool settle(Call& call);
   void complete(Call& call, Completion& c);  // settle, then the worker's error or answer()
