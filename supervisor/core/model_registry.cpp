@@ -1,22 +1,176 @@
-// ServerCore, job 2: the model registry (supervisor/core/README.md). Instances move through the
-// phases of model_state.hpp only by transition(); settle() derives the event from the per-worker
-// facts after every change. Reload candidates load beside the copy they replace and swap in when
-// ready; an unload hides the model at once, drains its in-flight requests, then unloads it from
-// its workers. Main loop only (environment preparation runs on a thread of its own and posts
-// back through MainGuard).
+// ModelRegistry (model_registry.hpp): instances move through the phases of model_state.hpp only
+// by transition(); settle() derives the event from the per-worker facts after every change.
+#include "supervisor/core/model_registry.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <thread>
 
-#include "supervisor/core/server_core_parts.hpp"
 #include "supervisor/environments/environment.hpp"
 #include "transport/bug.hpp"
 
 namespace ringserve::supervisor {
 
-ServerCore::Instance& ServerCore::addInstance(std::shared_ptr<const settings::ModelSettings> s) {
-  auto inst = std::make_shared<Instance>();
+using Clock = std::chrono::steady_clock;
+
+// An unload draining its in-flight requests (beginUnload): owned by drains_, polled by its timer
+// until the model's requests are done or the drain deadline passes.
+struct ModelRegistry::UnloadDrain {
+  ModelRegistry* registry;
+  std::shared_ptr<ModelInstance> inst;
+  ModelDone done;
+  Clock::time_point deadline;
+  Event timer;
+};
+
+ModelRegistry::ModelRegistry(const ManagerOptions& options, EventLoop& main, WorkerPools& pools,
+                             RoutingPublication& publication, MetricsRegistry& metrics)
+    : options_(options), main_(main), pools_(pools), publication_(publication), metrics_(metrics) {
+  mainGuard_->loop = &main_;
+}
+
+ModelRegistry::~ModelRegistry() {
+  // An environment still being prepared finds the registry gone and posts nothing.
+  std::lock_guard lock(mainGuard_->mutex);
+  mainGuard_->loop = nullptr;
+}
+
+void ModelRegistry::discovered(std::vector<settings::DiscoveredModel> models, bool loadNow) {
+  for (auto& m : models) {
+    for (const auto& w : m.warnings) spdlog::warn("{}", w);
+    if (!m.ok()) {
+      spdlog::error("model {} cannot be loaded: {}", m.nameHint, m.error);
+      brokenModels_.push_back({m.nameHint, "", ModelState::unavailable, m.error});
+      continue;
+    }
+    auto& inst = add(std::make_shared<const settings::ModelSettings>(std::move(*m.settings)));
+    if (loadNow) {
+      load(inst);
+    } else {
+      transition(inst, ModelEvent::discard, "not loaded (load_models_at_startup is false)");
+      unloaded_[{inst.name, inst.version}] = inst.reason;
+    }
+  }
+  instances_.erase(std::remove_if(instances_.begin(), instances_.end(), [](auto& i) { return i->gone(); }),
+                   instances_.end());
+  publish();
+}
+
+void ModelRegistry::load(std::vector<settings::ModelSettings> found, ModelDone done) {
+  // Wait for every version; report the first failure.
+  struct Join {
+    std::size_t left;
+    std::optional<ApiError> error;
+    ModelDone done;
+  };
+  auto join = std::make_shared<Join>(Join{found.size(), std::nullopt, std::move(done)});
+  for (auto& f : found) {
+    auto s = std::make_shared<const settings::ModelSettings>(std::move(f));
+    const std::string name = s->name;
+    const std::string version = s->parameters.version.value_or("");
+    std::shared_ptr<ModelInstance> old;
+    for (auto& i : instances_)
+      if (i->name == name && i->version == version && !i->candidate && i->phase != ModelPhase::draining && !i->gone())
+        old = i;
+    auto& inst = add(s);
+    if (old) {
+      inst.candidate = true;
+      inst.replaces = old;
+    }
+    inst.waiters.push_back([join](Expected<std::string> r) {
+      if (!r && !join->error) join->error = r.error();
+      if (--join->left == 0) {
+        if (join->error)
+          join->done(*join->error);
+        else
+          join->done(std::string("loaded"));
+      }
+    });
+    load(inst);
+  }
+  publish();
+}
+
+void ModelRegistry::unload(const std::string& name, ModelDone done) {
+  std::vector<std::shared_ptr<ModelInstance>> mine;
+  for (auto& i : instances_)
+    if (i->name == name && i->phase != ModelPhase::draining && !i->gone()) mine.push_back(i);
+  if (mine.empty()) {
+    done(notFound("Model " + name + " not found"));
+    return;
+  }
+  auto left = std::make_shared<std::size_t>(mine.size());
+  auto shared = std::make_shared<ModelDone>(std::move(done));
+  for (auto& i : mine) {
+    i->replaces.reset();  // a reload candidate stays hidden (candidate) while it drains
+    beginUnload(*i, [left, shared, name](Expected<std::string>) {
+      if (--*left == 0) (*shared)(std::string("model " + name + " unloaded"));
+    });
+  }
+}
+
+void ModelRegistry::publish() { publication_.publish(instances_, brokenModels_, unloaded_); }
+
+std::shared_ptr<ModelInstance> ModelRegistry::shared(const ModelInstance& inst) const {
+  for (const auto& i : instances_)
+    if (i.get() == &inst) return i;
+  return nullptr;
+}
+
+void ModelRegistry::erase(const ModelInstance& inst) {
+  instances_.erase(std::remove_if(instances_.begin(), instances_.end(), [&](auto& i) { return i.get() == &inst; }),
+                   instances_.end());
+}
+
+// PoolListener: what a slot's worker did, for the models placed on it.
+
+void ModelRegistry::workerReady(WorkerSlot& slot) {
+  for (ModelInstance* inst : slot.models) {
+    if (inst->gone()) continue;
+    sendLoad(slot, *inst);
+  }
+}
+
+void ModelRegistry::workerExited(WorkerSlot& slot) {
+  for (ModelInstance* inst : slot.models) {
+    inst->loaded.erase(&slot);
+    inst->pendingLoad.erase(&slot);
+  }
+}
+
+void ModelRegistry::workerStopped(WorkerSlot& slot) {
+  for (ModelInstance* inst : slot.models) settle(*inst);
+}
+
+void ModelRegistry::workerLost(WorkerSlot& slot, const std::string& why) {
+  for (ModelInstance* inst : slot.models) {
+    workersLost(*inst, why);
+    settle(*inst);
+  }
+}
+
+void ModelRegistry::workerGaveUp(WorkerSlot& slot, const std::string& why) {
+  for (ModelInstance* inst : slot.models) {
+    // Other workers may still serve it; it is unavailable only when none does.
+    if (inst->loaded.empty())
+      inst->failed[&slot] = "worker " + slot.id + " of pool " + slot.pool->label + " is not running: " + why;
+    settle(*inst);
+  }
+}
+
+void ModelRegistry::workerCannotStart(WorkerSlot& slot, const std::string& why) {
+  for (ModelInstance* inst : slot.models) workersLost(*inst, why);
+}
+
+bool ModelRegistry::poolInUse(const WorkerPool& pool) const {
+  for (const auto& i : instances_)
+    if (i->pool == &pool && !i->gone()) return true;
+  return false;
+}
+
+ModelInstance& ModelRegistry::add(std::shared_ptr<const settings::ModelSettings> s) {
+  auto inst = std::make_shared<ModelInstance>();
   inst->name = s->name;
   inst->version = s->parameters.version.value_or("");
   inst->settings = std::move(s);
@@ -39,13 +193,11 @@ ServerCore::Instance& ServerCore::addInstance(std::shared_ptr<const settings::Mo
   return *inst;
 }
 
-void ServerCore::load(Instance& inst) {
+void ModelRegistry::load(ModelInstance& inst) {
   const auto& p = inst.settings->parameters;
-  if (!p.environmentTarball && !p.environmentPath) return place(inst, poolFor(*inst.settings, std::nullopt));
+  if (!p.environmentTarball && !p.environmentPath) return place(inst, pools_.poolFor(*inst.settings, std::nullopt));
   transition(inst, ModelEvent::prepareEnvironment, "preparing its environment");
-  std::weak_ptr<Instance> weak;
-  for (auto& i : instances_)
-    if (i.get() == &inst) weak = i;
+  std::weak_ptr<ModelInstance> weak = shared(inst);
   // A first unpack can take minutes: it runs on a thread of its own (environments/README.md),
   // and the main loop goes on serving control requests, heartbeats and worker exits. Concurrent
   // preparations of one environment are safe: the cache locks and the second finds it unpacked.
@@ -55,7 +207,7 @@ void ServerCore::load(Instance& inst) {
         environments::prepareForModel(settings->parameters, dir, limits,
                                       environments::logProgress("environment for " + settings->displayName())));
     std::lock_guard lock(guard->mutex);
-    if (guard->loop == nullptr) return;  // the core is gone: nobody waits for this any more
+    if (guard->loop == nullptr) return;  // the registry is gone: nobody waits for this any more
     guard->loop->post([guard, weak, prepared, this] {
       if (!guard->alive()) return;
       if (auto target = weak.lock(); target && target->phase == ModelPhase::preparing)
@@ -64,36 +216,34 @@ void ServerCore::load(Instance& inst) {
   }).detach();
 }
 
-void ServerCore::environmentPrepared(Instance& inst,
-                                     Expected<std::optional<environments::PreparedEnvironment>> prepared) {
-  if (!prepared || shuttingDown_) {
+void ModelRegistry::environmentPrepared(ModelInstance& inst,
+                                        Expected<std::optional<environments::PreparedEnvironment>> prepared) {
+  if (!prepared || pools_.shuttingDown()) {
     transition(inst, ModelEvent::environmentFailed,
                prepared ? "the server is shutting down" : prepared.error().message);
     finishWaiters(inst);
     return;
   }
-  place(inst, poolFor(*inst.settings, prepared.value()));
+  place(inst, pools_.poolFor(*inst.settings, prepared.value()));
 }
 
-void ServerCore::place(Instance& inst, Pool& pool) {
+void ModelRegistry::place(ModelInstance& inst, WorkerPool& pool) {
   inst.pool = &pool;
   inst.handle = nextHandle_++;
   const int n = static_cast<int>(pool.slots.size());
   int want = inst.settings->parallelWorkers.value_or(n);
   want = std::clamp(want, 1, n);
-  std::vector<Slot*> order;
+  std::vector<WorkerSlot*> order;
   for (auto& s : pool.slots) order.push_back(s.get());
-  std::stable_sort(order.begin(), order.end(), [](Slot* a, Slot* b) { return a->models.size() < b->models.size(); });
+  std::stable_sort(order.begin(), order.end(),
+                   [](WorkerSlot* a, WorkerSlot* b) { return a->models.size() < b->models.size(); });
   inst.placement.assign(order.begin(), order.begin() + want);
   transition(inst, ModelEvent::place, "loading");
   armLoadDeadline(inst);
-  for (Slot* s : inst.placement) {
+  for (WorkerSlot* s : inst.placement) {
     s->models.insert(&inst);
     if (s->gaveUp) {
-      // An operator asked for it again: give the worker another chance.
-      s->gaveUp = false;
-      s->policy.reset();
-      if (!s->proc) spawn(*s);
+      pools_.revive(*s);  // an operator asked for it again: give the worker another chance
     } else if (s->ready) {
       sendLoad(*s, inst);
     }
@@ -101,30 +251,33 @@ void ServerCore::place(Instance& inst, Pool& pool) {
   settle(inst);
 }
 
-void ServerCore::armLoadDeadline(Instance& inst) {
-  inst.core = this;
+void ModelRegistry::armLoadDeadline(ModelInstance& inst) {
+  inst.registry = this;
   if (!inst.loadTimer)
     inst.loadTimer = Event::timer(
         main_.base(),
         [](evutil_socket_t, short, void* arg) {
-          auto& in = *static_cast<Instance*>(arg);
-          if (in.phase != ModelPhase::loading && in.phase != ModelPhase::restarting) return;
-          // No model stays LOADING forever: a worker that never answers the load fails it.
-          for (Slot* s : in.pendingLoad)
-            in.failed[s] = "did not finish loading on worker " + s->id + " within " +
-                           formatDuration(in.core->options_.loadDeadline);
-          if (in.failed.empty())
-            in.failed[nullptr] = "did not finish loading within " + formatDuration(in.core->options_.loadDeadline);
-          in.pendingLoad.clear();
-          spdlog::error("model {} {}", display(in.name, in.version), in.failed.begin()->second);
-          in.core->settle(in);
-          in.core->publish();
+          auto& in = *static_cast<ModelInstance*>(arg);
+          in.registry->loadDeadlinePassed(in);
         },
         &inst);
   inst.loadTimer.add(options_.loadDeadline);
 }
 
-void ServerCore::sendLoad(Slot& slot, Instance& inst) {
+// No model stays LOADING forever: a worker that never answers the load fails it.
+void ModelRegistry::loadDeadlinePassed(ModelInstance& inst) {
+  if (inst.phase != ModelPhase::loading && inst.phase != ModelPhase::restarting) return;
+  for (WorkerSlot* s : inst.pendingLoad)
+    inst.failed[s] = "did not finish loading on worker " + s->id + " within " + formatDuration(options_.loadDeadline);
+  if (inst.failed.empty())
+    inst.failed[nullptr] = "did not finish loading within " + formatDuration(options_.loadDeadline);
+  inst.pendingLoad.clear();
+  spdlog::error("model {} {}", display(inst.name, inst.version), inst.failed.begin()->second);
+  settle(inst);
+  publish();
+}
+
+void ModelRegistry::sendLoad(WorkerSlot& slot, ModelInstance& inst) {
   ModelLoadSpec spec;
   spec.handle = inst.handle;
   spec.name = inst.name;
@@ -137,11 +290,9 @@ void ServerCore::sendLoad(Slot& slot, Instance& inst) {
   spec.runtimeSearchPath.push_back(options_.builtinRuntimeDir);
   inst.pendingLoad.insert(&slot);
   inst.failed.erase(&slot);
-  std::weak_ptr<Instance> weak;
-  for (auto& i : instances_)
-    if (i.get() == &inst) weak = i;
+  std::weak_ptr<ModelInstance> weak = shared(inst);
   const std::uint32_t handle = inst.handle;
-  Slot* sp = &slot;
+  WorkerSlot* sp = &slot;
   const auto started = Clock::now();
   slot.proc->loadModel(spec, [this, weak, handle, sp, started](Expected<LoadedModel> r) {
     auto self = weak.lock();
@@ -172,7 +323,7 @@ void ServerCore::sendLoad(Slot& slot, Instance& inst) {
   });
 }
 
-void ServerCore::unloadFrom(Slot& slot, std::uint32_t handle) {
+void ModelRegistry::unloadFrom(WorkerSlot& slot, std::uint32_t handle) {
   if (!slot.proc || !slot.ready) return;
   const std::string id = slot.id;
   slot.proc->unloadModel(handle, [id, handle](Expected<std::uint32_t> r) {
@@ -182,9 +333,9 @@ void ServerCore::unloadFrom(Slot& slot, std::uint32_t handle) {
 
 // Applies `event` through the transition table (model_state.cpp); `reason` replaces the
 // instance's reason when given. A transition the table lacks is a bug here: the phase stays.
-void ServerCore::transition(Instance& inst, ModelEvent event, std::optional<std::string> reason) {
+void ModelRegistry::transition(ModelInstance& inst, ModelEvent event, std::optional<std::string> reason) {
   const auto next = nextPhase(inst.phase, event);
-  RINGSERVE_BUG_IF(!next, "ServerCore::transition",
+  RINGSERVE_BUG_IF(!next, "ModelRegistry::transition",
                    std::string("model ") + display(inst.name, inst.version) + ": no transition from " +
                        toString(inst.phase) + " on " + toString(event));
   if (!next) return;
@@ -194,7 +345,7 @@ void ServerCore::transition(Instance& inst, ModelEvent event, std::optional<std:
 
 // The per-worker facts changed: the phase they imply, and the answer to waiting operations once
 // no load is pending (ready or failed).
-void ServerCore::settle(Instance& inst) {
+void ModelRegistry::settle(ModelInstance& inst) {
   if (inst.phase == ModelPhase::draining || inst.phase == ModelPhase::gone) return;
   if (!inst.failed.empty()) {
     transition(inst, ModelEvent::loadFailed, inst.failed.begin()->second);
@@ -209,12 +360,12 @@ void ServerCore::settle(Instance& inst) {
 
 // Its workers died or cannot start: with nothing loaded elsewhere, it waits for them (503,
 // retriable) unless it already failed.
-void ServerCore::workersLost(Instance& inst, const std::string& why) {
+void ModelRegistry::workersLost(ModelInstance& inst, const std::string& why) {
   if (!inst.loaded.empty() || inst.phase == ModelPhase::failed || inst.phase == ModelPhase::gone) return;
   transition(inst, ModelEvent::workersLost, why);
 }
 
-void ServerCore::finishWaiters(Instance& inst) {
+void ModelRegistry::finishWaiters(ModelInstance& inst) {
   // A reload candidate that made it replaces the old copy; one that failed goes away and the
   // old copy keeps serving.
   if (inst.candidate) {
@@ -223,8 +374,8 @@ void ServerCore::finishWaiters(Instance& inst) {
       if (auto old = std::move(inst.replaces)) beginUnload(*old, nullptr);
     } else if (inst.phase == ModelPhase::failed) {
       transition(inst, ModelEvent::discard);
-      for (Slot* s : inst.loaded) unloadFrom(*s, inst.handle);
-      for (Slot* s : inst.placement) s->models.erase(&inst);
+      for (WorkerSlot* s : inst.loaded) unloadFrom(*s, inst.handle);
+      for (WorkerSlot* s : inst.placement) s->models.erase(&inst);
       inst.replaces.reset();
     }
   }
@@ -239,48 +390,47 @@ void ServerCore::finishWaiters(Instance& inst) {
       w(ApiError{400, "Model " + display(inst.name, inst.version) + " failed to load: " + inst.reason});
   }
   if (inst.gone()) {
-    instances_.erase(std::remove_if(instances_.begin(), instances_.end(), [&](auto& i) { return i.get() == &inst; }),
-                     instances_.end());
+    erase(inst);
     publish();
   }
 }
 
-void ServerCore::beginUnload(Instance& inst, Done done) {
+void ModelRegistry::beginUnload(ModelInstance& inst, ModelDone done) {
   transition(inst, ModelEvent::unload, "unloading");
   publish();  // new requests see no route at once
-  std::shared_ptr<Instance> self;
-  for (auto& i : instances_)
-    if (i.get() == &inst) self = i;
   auto owned = std::make_unique<UnloadDrain>(
-      UnloadDrain{this, self, std::move(done), Clock::now() + std::chrono::seconds(60), {}});
+      UnloadDrain{this, shared(inst), std::move(done), Clock::now() + std::chrono::seconds(60), {}});
   UnloadDrain* ctx = owned.get();
   drains_.emplace(ctx, std::move(owned));
   ctx->timer = Event::timer(
       main_.base(),
       [](evutil_socket_t, short, void* arg) {
         auto* c = static_cast<UnloadDrain*>(arg);
-        // Drain: in-flight requests keep their route and finish before the runtime unloads.
-        if (c->inst->counters->inFlight.load() > 0 && Clock::now() < c->deadline) {
-          c->timer.add(std::chrono::milliseconds(2));
-          return;
-        }
-        // Freed at the end of this callback, with its timer (libevent allows it).
-        auto node = c->core->drains_.extract(c);
-        auto& in = *c->inst;
-        for (Slot* s : in.loaded) c->core->unloadFrom(*s, in.handle);
-        for (Slot* s : in.placement) s->models.erase(&in);
-        c->core->transition(in, ModelEvent::drained);
-        c->core->unloaded_[{in.name, in.version}] = "unloaded";
-        auto& v = c->core->instances_;
-        Pool* pool = in.pool;
-        v.erase(std::remove_if(v.begin(), v.end(), [&](auto& i) { return i.get() == &in; }), v.end());
-        if (pool != nullptr) c->core->stopPoolIfUnused(*pool);
-        c->core->publish();
-        spdlog::info("model {} unloaded", display(in.name, in.version));
-        if (c->done) c->done(std::string("model " + display(in.name, in.version) + " unloaded"));
+        c->registry->drainTick(*c);
       },
       ctx);
   ctx->timer.add(std::chrono::microseconds(0));
+}
+
+// Drain: in-flight requests keep their route and finish before the runtime unloads.
+void ModelRegistry::drainTick(UnloadDrain& drain) {
+  if (drain.inst->counters->inFlight.load() > 0 && Clock::now() < drain.deadline) {
+    drain.timer.add(std::chrono::milliseconds(2));
+    return;
+  }
+  // Freed at the end of this call, with its timer, inside that timer's callback (libevent allows it).
+  auto node = drains_.extract(&drain);
+  auto& in = *drain.inst;
+  for (WorkerSlot* s : in.loaded) unloadFrom(*s, in.handle);
+  for (WorkerSlot* s : in.placement) s->models.erase(&in);
+  transition(in, ModelEvent::drained);
+  unloaded_[{in.name, in.version}] = "unloaded";
+  WorkerPool* pool = in.pool;
+  erase(in);
+  if (pool != nullptr) pools_.stopIfUnused(*pool);
+  publish();
+  spdlog::info("model {} unloaded", display(in.name, in.version));
+  if (drain.done) drain.done(std::string("model " + display(in.name, in.version) + " unloaded"));
 }
 
 }  // namespace ringserve::supervisor

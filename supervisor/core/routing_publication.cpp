@@ -1,14 +1,16 @@
-// ServerCore, job 4: publication and presentation (supervisor/core/README.md). publish() builds
-// the immutable RoutingTable HTTP and gRPC threads read and the repository index; the V2 model
-// metadata body is encoded by codec/v2_bodies from what the registry knows; the Prometheus
-// collector reports the workers. Main loop only, except index(), which copies under its mutex.
+// RoutingPublication (routing_publication.hpp): the routing table and the index from the
+// registry's instances; the V2 model metadata body and Triton's model configuration are encoded
+// by codec/v2_bodies and codec/triton_bodies from what the registry knows.
+#include "supervisor/core/routing_publication.hpp"
+
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <tuple>
 
 #include "supervisor/codec/triton_bodies.hpp"
 #include "supervisor/codec/v2_bodies.hpp"
-#include "supervisor/core/server_core_parts.hpp"
+#include "supervisor/core/model_registry.hpp"
 
 namespace ringserve::supervisor {
 
@@ -18,71 +20,6 @@ const ModelRoute* RoutingTable::find(const std::string& name, const std::string&
   const auto& v = version.empty() ? it->second.defaultVersion : version;
   auto jt = it->second.byVersion.find(v);
   return jt == it->second.byVersion.end() ? nullptr : jt->second.get();
-}
-
-// Runs on the main loop (the metrics server lives there), like everything it reads.
-void ServerCore::collectWorkerMetrics(std::string& out) const {
-  out +=
-      "# HELP ringserve_worker_restarts_total Worker processes restarted after dying.\n"
-      "# TYPE ringserve_worker_restarts_total counter\n";
-  std::string shm =
-      "# HELP ringserve_shm_bytes_in_use Request-arena bytes held by requests in flight.\n"
-      "# TYPE ringserve_shm_bytes_in_use gauge\n";
-  std::string size =
-      "# HELP ringserve_shm_segment_bytes Size of each worker's shared-memory segment.\n"
-      "# TYPE ringserve_shm_segment_bytes gauge\n";
-  std::string ring =
-      "# HELP ringserve_ring_occupancy Descriptors waiting in a worker's request rings.\n"
-      "# TYPE ringserve_ring_occupancy gauge\n";
-  std::string inflight =
-      "# HELP ringserve_worker_in_flight Requests sent to a worker and not answered yet.\n"
-      "# TYPE ringserve_worker_in_flight gauge\n";
-  std::map<std::string, std::pair<std::string, std::string>> custom;  // name -> (header, samples)
-  for (const auto& [key, pool] : pools_) {
-    for (const auto& slot : pool->slots) {
-      const Labels l{{"pool", pool->label}, {"worker", slot->id}};
-      out += "ringserve_worker_restarts_total" + formatLabels(l) + " " + std::to_string(slot->policy.restarts()) + "\n";
-      if (!slot->link || !slot->link->shm) continue;
-      shm += "ringserve_shm_bytes_in_use" + formatLabels(l) + " " +
-             std::to_string(slot->link->requestBytesInUse.load(std::memory_order_relaxed)) + "\n";
-      const auto& seg = slot->link->shm->segment();
-      size += "ringserve_shm_segment_bytes" + formatLabels(l) + " " + std::to_string(seg.size()) + "\n";
-      std::uint64_t pending = 0;
-      for (std::uint32_t k = 0; k < seg.geometry().lane_count; ++k) {
-        auto& idx = seg.lane(k).request;
-        pending += std::atomic_ref(idx.head).load(std::memory_order_relaxed) -
-                   std::atomic_ref(idx.tail).load(std::memory_order_relaxed);
-      }
-      ring += "ringserve_ring_occupancy" + formatLabels(l) + " " + std::to_string(pending) + "\n";
-      inflight += "ringserve_worker_in_flight" + formatLabels(l) + " " +
-                  std::to_string(slot->link->inFlight.load(std::memory_order_relaxed)) + "\n";
-      for (const auto& m : slot->lastHeartbeat.metrics) {
-        auto& [header, samples] = custom[m.name];
-        if (header.empty()) {
-          const char* type = m.kind == MetricSample::Kind::counter ? "counter"
-                             : m.kind == MetricSample::Kind::gauge ? "gauge"
-                                                                   : "histogram";
-          header = "# HELP " + m.name + " " + (m.help.empty() ? "Custom metric from a runtime." : m.help) +
-                   "\n# TYPE " + m.name + " " + type + "\n";
-        }
-        Labels ml{{"model_name", m.modelName}, {"model_version", m.modelVersion}, {"worker", slot->id}};
-        for (const auto& kv : m.labels) ml.push_back(kv);
-        if (m.kind == MetricSample::Kind::histogram) {
-          Histogram::Snapshot s;
-          s.bounds = m.bucketBounds;
-          s.cumulative = m.bucketCounts;
-          s.cumulative.push_back(m.count);
-          s.sum = m.value;
-          s.count = m.count;
-          if (s.cumulative.size() == s.bounds.size() + 1) appendHistogram(samples, m.name, ml, s);
-        } else {
-          samples += m.name + formatLabels(ml) + " " + formatDouble(m.value) + "\n";
-        }
-      }
-    }
-  }
-  out += shm + size + ring + inflight;
-  for (const auto& [name, hs] : custom) out += hs.first + hs.second;
 }
 
 namespace {
@@ -97,9 +34,8 @@ std::vector<codec::TensorEntry> tensorEntries(const std::vector<settings::Tensor
   }
   return out;
 }
-}  // namespace
 
-std::string ServerCore::metadataJson(const Instance& inst) const {
+std::string metadataJson(const ModelInstance& inst) {
   const auto& s = *inst.settings;
   codec::ModelMetadata m{inst.name, s.versions, s.platform, {}, {}, std::nullopt};
   m.inputs = tensorEntries(s.inputs, inst.reported ? &inst.reported->inputs : nullptr);
@@ -108,7 +44,8 @@ std::string ServerCore::metadataJson(const Instance& inst) const {
   return codec::modelMetadataBody(m);
 }
 
-std::string ServerCore::configJson(const Instance& inst, std::size_t instances) const {
+// Triton's model configuration; `instances`: the workers holding the model.
+std::string configJson(const ModelInstance& inst, std::size_t instances) {
   const auto& s = *inst.settings;
   codec::ModelConfigText c{inst.name, s.platform, s.implementation, s.maxBatchSize, {}, {}, instances, std::nullopt};
   c.inputs = tensorEntries(s.inputs, inst.reported ? &inst.reported->inputs : nullptr);
@@ -117,11 +54,15 @@ std::string ServerCore::configJson(const Instance& inst, std::size_t instances) 
   return codec::modelConfigBody(c);
 }
 
-void ServerCore::publish() {
+}  // namespace
+
+void RoutingPublication::publish(const std::vector<std::shared_ptr<ModelInstance>>& instances,
+                                 const std::vector<IndexEntry>& broken,
+                                 const std::map<std::pair<std::string, std::string>, std::string>& unloaded) {
   auto table = std::make_shared<RoutingTable>();
   std::vector<IndexEntry> index;
   std::map<std::string, std::vector<std::optional<std::string>>> versions;
-  for (const auto& inst : instances_) {
+  for (const auto& inst : instances) {
     if (inst->gone()) continue;
     if (inst->candidate) continue;  // not routed until it replaces the old copy
     index.push_back({inst->name, inst->version, inst->state(), inst->reason});
@@ -136,7 +77,7 @@ void ServerCore::publish() {
     route->counters = inst->counters;
     route->metadataJson = metadataJson(*inst);
     if (inst->phase == ModelPhase::ready)
-      for (Slot* s : inst->loaded)
+      for (WorkerSlot* s : inst->loaded)
         if (s->link && !s->link->dead()) route->targets.push_back({s->link, inst->handle});
     route->configJson = configJson(*inst, route->targets.size());
     if (inst->phase != ModelPhase::ready) table->allReady = false;
@@ -150,8 +91,8 @@ void ServerCore::publish() {
     auto i = settings::defaultVersionIndex(list);
     if (i) table->models[name].defaultVersion = list[*i].value_or("");
   }
-  for (const auto& b : brokenModels_) index.push_back(b);
-  for (const auto& [key, reason] : unloaded_) {
+  for (const auto& b : broken) index.push_back(b);
+  for (const auto& [key, reason] : unloaded) {
     bool present = false;
     for (const auto& e : index)
       if (e.name == key.first && e.version == key.second) present = true;
@@ -165,7 +106,7 @@ void ServerCore::publish() {
   index_ = std::move(index);
 }
 
-std::vector<IndexEntry> ServerCore::index() const {
+std::vector<IndexEntry> RoutingPublication::index() const {
   std::lock_guard lock(indexMutex_);
   return index_;
 }

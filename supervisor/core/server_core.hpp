@@ -1,61 +1,35 @@
 #pragma once
-// The supervisor's model manager, on the main loop, split by job (supervisor/core/README.md):
-// worker pools and restarts (worker_pools.cpp: one pool per pool key,
-// docs/environments.md#pools-and-workers, workers through the WorkerSpawner seam), the model
-// registry and its state table (model_registry.cpp, model_state.hpp), the per-name operation
-// queue (op_queue.hpp) and routing publication and presentation (routing_publication.cpp).
+// The supervisor's model manager, on the main loop (supervisor/core/README.md): the facade the
+// front ends and the control server talk to, over four parts with one job each: WorkerPools
+// (worker_pools.hpp: pools and restarts, workers through the WorkerSpawner seam), ModelRegistry
+// (model_registry.hpp: model states and their transition table, placement, loads, unloads),
+// OpQueue (op_queue.hpp: operations on one model name one after another) and RoutingPublication
+// (routing_publication.hpp: the routing table and index other threads read).
 //
 // Threads: every member runs on the main loop except the ones marked "any thread", which post
-// to it. HTTP loops see only routing() snapshots and the LoopLanes the core posts deaths to.
+// to it. HTTP loops see only routing() snapshots and the LoopLanes the pools post deaths to.
 #include <chrono>
-#include <deque>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
-struct event;
-
 #include "supervisor/core/event_loop.hpp"
 #include "supervisor/core/loop_lanes.hpp"
+#include "supervisor/core/manager_options.hpp"
 #include "supervisor/core/metrics.hpp"
-#include "supervisor/core/model_state.hpp"
+#include "supervisor/core/model_registry.hpp"
 #include "supervisor/core/op_queue.hpp"
 #include "supervisor/core/routing.hpp"
-#include "supervisor/environments/environment.hpp"
-#include "supervisor/process/restart_policy.hpp"
-#include "supervisor/process/worker_handle.hpp"
+#include "supervisor/core/routing_publication.hpp"
+#include "supervisor/core/worker_pools.hpp"
 #include "supervisor/settings/repository.hpp"
-#include "supervisor/settings/server_settings.hpp"
 
 namespace ringserve::supervisor {
 
-struct IndexEntry {
-  std::string name;
-  std::string version;
-  ModelState state = ModelState::unknown;
-  std::string reason;
-};
-
 class ServerCore {
  public:
-  struct Options {
-    settings::ServerSettings settings;
-    std::string workerExecutable;            // the server's own ringserve-worker
-    std::string builtinRuntimeDir;           // <install>/lib/ringserve/runtimes
-    settings::EnvMap env;                    // for re-reading model-settings.json on load
-    environments::Limits environmentLimits;  // of every unpack (tests: a writeHook holding one)
-    // How workers start; null: real processes (processSpawner on the main loop). Tests pass a
-    // double (tests/supervisor/core/fake_spawner.hpp) and drive the main loop themselves.
-    std::shared_ptr<WorkerSpawner> spawner;
-    RestartPolicyConfig restartPolicy;                // of every worker slot
-    std::chrono::milliseconds loadDeadline{120'000};  // a load still pending after this fails the model
-    std::chrono::milliseconds resourceRetry{1'000};   // respawn period while the supervisor lacks fds/memory
-  };
+  using Options = ManagerOptions;
 
   ServerCore(Options options, EventLoop& main, std::vector<LoopLanes*> httpLanes, MetricsRegistry& metrics);
   ~ServerCore();
@@ -87,9 +61,9 @@ class ServerCore {
   void shutdown(std::function<void()> done);
 
   // Any thread.
-  std::shared_ptr<const RoutingTable> routing() const { return routing_.current(); }
-  std::vector<IndexEntry> index() const;  // any thread (copy of the last published index)
-  std::uint64_t nextWorkerSpawnCount() const { return spawns_; }
+  std::shared_ptr<const RoutingTable> routing() const { return publication_.routing(); }
+  std::vector<IndexEntry> index() const { return publication_.index(); }  // any thread
+  std::uint64_t nextWorkerSpawnCount() const { return pools_.spawnCount(); }
 
   // For `ctl status` and tests (main loop).
   struct WorkerInfo {
@@ -106,82 +80,16 @@ class ServerCore {
   std::vector<WorkerInfo> workers() const;
 
  private:
-  struct Pool;
-  struct Slot;
-  struct Instance;
-  struct UnloadDrain;
-
-  // pools and workers
-  Pool& poolFor(const settings::ModelSettings& s, const std::optional<environments::PreparedEnvironment>& env);
-  void spawn(Slot& slot);
-  void spawnLater(Slot& slot, const std::string& why);
-  void onReady(Slot& slot);
-  void onExit(Slot& slot, const WorkerExit& exit);
-  void onHeartbeat(Slot& slot, const WorkerHeartbeat& hb);
-  void scheduleRestart(Slot& slot, std::chrono::milliseconds delay);
-  void stopPoolIfUnused(Pool& pool);
-  bool poolUnused(const Pool& pool) const;
-  void giveUp(Slot& slot, const std::string& why);
-  void dropLink(Slot& slot, const std::string& error, const std::string& deathReason);
-  void finishShutdownIfDone();
-
-  // entry points, queued per model name (ops_)
   void repositoryLoadNow(const std::string& name, Done done);
-  void repositoryUnloadNow(const std::string& name, Done done);
-  void armLoadDeadline(Instance& inst);
 
-  // models
-  void loadSettings(std::vector<settings::ModelSettings> found, Done done);
-  Instance& addInstance(std::shared_ptr<const settings::ModelSettings> s);
-  void load(Instance& inst);  // prepares the environment first (off the main loop) when it has one
-  void environmentPrepared(Instance& inst, Expected<std::optional<environments::PreparedEnvironment>> prepared);
-  void place(Instance& inst, Pool& pool);
-  void sendLoad(Slot& slot, Instance& inst);
-  void unloadFrom(Slot& slot, std::uint32_t handle);
-  void transition(Instance& inst, ModelEvent event, std::optional<std::string> reason = std::nullopt);
-  void settle(Instance& inst);
-  void workersLost(Instance& inst, const std::string& why);
-  void finishWaiters(Instance& inst);
-  void beginUnload(Instance& inst, Done done);
-
-  // publication and presentation
-  void publish();
-  std::string metadataJson(const Instance& inst) const;
-  std::string configJson(const Instance& inst, std::size_t instances) const;  // Triton's model configuration
-  void collectWorkerMetrics(std::string& out) const;
-  settings::ModelSettings const* findSettings(const std::string& name) const;
-
-  // Lets a thread preparing an environment post its result only while the core exists.
-  struct MainGuard {
-    std::mutex mutex;
-    EventLoop* loop = nullptr;  // cleared by ~ServerCore
-    bool alive() {
-      std::lock_guard lock(mutex);
-      return loop != nullptr;
-    }
-  };
-
-  Options options_;
+  Options options_;  // first: the parts keep a reference
   EventLoop& main_;
   OpQueue ops_{main_};  // operations of one model name run one after another
-  std::shared_ptr<MainGuard> mainGuard_ = std::make_shared<MainGuard>();
-  std::vector<LoopLanes*> httpLanes_;
-  MetricsRegistry& metrics_;
-  RoutingPublisher routing_;
-  mutable std::mutex indexMutex_;
-  std::vector<IndexEntry> index_;
-
-  std::map<std::string, std::unique_ptr<Pool>> pools_;
-  std::vector<std::shared_ptr<Instance>> instances_;
-  // Unloads waiting for their in-flight requests; each frees itself when done, the rest go with the
-  // core (a shutdown during a drain).
-  std::map<UnloadDrain*, std::unique_ptr<UnloadDrain>> drains_;
-  std::map<std::pair<std::string, std::string>, std::string> unloaded_;  // (name, version) -> reason
-  std::vector<IndexEntry> brokenModels_;                                 // model-settings.json that failed to parse
-  std::uint32_t nextHandle_ = 1;
-  std::uint64_t spawns_ = 0;
-  bool shuttingDown_ = false;
-  std::function<void()> shutdownDone_;
+  RoutingPublication publication_;
+  // The registry is built before the pools it places models on (it only keeps the reference) and
+  // outlives them: ~WorkerPools kills the workers without calling the listener back.
+  ModelRegistry registry_;
+  WorkerPools pools_;
 };
 
 }  // namespace ringserve::supervisor

@@ -1,19 +1,28 @@
-// ServerCore, job 1: worker pools and restarts (supervisor/core/README.md). A pool per pool key,
-// a slot per worker position; spawn through the WorkerSpawner seam, ready/exit/heartbeat from the
-// handle's events, restart backoff and the crash-loop rule (RestartPolicy), and retries outside
-// the policy when the supervisor itself lacks resources. Main loop only.
+// WorkerPools (worker_pools.hpp): spawn through the WorkerSpawner seam, ready/exit/heartbeat
+// from the handle's events, restart backoff and the crash-loop rule (RestartPolicy), and retries
+// outside the policy when the supervisor itself lacks resources. Main loop only.
+#include "supervisor/core/worker_pools.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 
-#include "supervisor/core/server_core_parts.hpp"
 #include "supervisor/environments/environment.hpp"
 
 namespace ringserve::supervisor {
 
-ServerCore::Pool& ServerCore::poolFor(const settings::ModelSettings& s,
-                                      const std::optional<environments::PreparedEnvironment>& env) {
+using Clock = std::chrono::steady_clock;
+
+WorkerPools::WorkerPools(const ManagerOptions& options, EventLoop& main, std::vector<LoopLanes*> httpLanes,
+                         MetricsRegistry& metrics, PoolListener& listener)
+    : options_(options), main_(main), httpLanes_(std::move(httpLanes)), metrics_(metrics), listener_(listener) {}
+
+WorkerPools::~WorkerPools() { pools_.clear(); }
+
+WorkerPool& WorkerPools::poolFor(const settings::ModelSettings& s,
+                                 const std::optional<environments::PreparedEnvironment>& env) {
   std::string key = "default";
   std::string label = "default";
   const auto& p = s.parameters;
@@ -30,7 +39,7 @@ ServerCore::Pool& ServerCore::poolFor(const settings::ModelSettings& s,
   }
   auto it = pools_.find(key);
   if (it != pools_.end()) return *it->second;
-  auto pool = std::make_unique<Pool>();
+  auto pool = std::make_unique<WorkerPool>();
   pool->key = key;
   pool->label = label;
   pool->launch.executable = env && env->workerExecutable ? env->workerExecutable->string() : options_.workerExecutable;
@@ -58,8 +67,8 @@ ServerCore::Pool& ServerCore::poolFor(const settings::ModelSettings& s,
   pool->launch.jsonLogs = options_.settings.useStructuredLogging;
   const int n = std::max(1, options_.settings.parallelWorkers);
   for (int i = 0; i < n; ++i) {
-    auto slot = std::make_unique<Slot>();
-    slot->core = this;
+    auto slot = std::make_unique<WorkerSlot>();
+    slot->pools = this;
     slot->policy = RestartPolicy(options_.restartPolicy);
     slot->pool = pool.get();
     slot->index = i;
@@ -72,15 +81,15 @@ ServerCore::Pool& ServerCore::poolFor(const settings::ModelSettings& s,
   return ref;
 }
 
-void ServerCore::spawn(Slot& slot) {
+void WorkerPools::spawn(WorkerSlot& slot) {
   if (shuttingDown_) return;
   WorkerLaunch launch = slot.pool->launch;
   launch.workerId = slot.id;
   WorkerEvents ev;
-  Slot* sp = &slot;
+  WorkerSlot* sp = &slot;
   ev.onReady = [this, sp](const WorkerHello&) { onReady(*sp); };
   ev.onExit = [this, sp](const WorkerExit& e) { onExit(*sp, e); };
-  ev.onHeartbeat = [this, sp](const WorkerHeartbeat& hb) { onHeartbeat(*sp, hb); };
+  ev.onHeartbeat = [sp](const WorkerHeartbeat& hb) { sp->lastHeartbeat = hb; };
   ++spawns_;
   auto proc = options_.spawner->spawn(launch, std::move(ev));
   if (!proc && proc.error().ownResources) return spawnLater(slot, proc.error().message);
@@ -105,32 +114,27 @@ void ServerCore::spawn(Slot& slot) {
 // The supervisor itself is out of fds, memory or processes: not a crash of the worker, so the
 // restart policy does not hear of it and the slot never gives up over it; it tries again every
 // second (one log line when this starts, one when it ends) until the resources are back.
-void ServerCore::spawnLater(Slot& slot, const std::string& why) {
+void WorkerPools::spawnLater(WorkerSlot& slot, const std::string& why) {
   if (slot.resourceRetries++ == 0)
     spdlog::error("worker {} (pool {}) cannot start: {}; the supervisor is out of resources, retrying every {}",
                   slot.id, slot.pool->label, why, formatDuration(options_.resourceRetry));
   slot.lastReason = why;
-  for (Instance* inst : slot.models) workersLost(*inst, "worker " + slot.id + " cannot start (" + why + "); retrying");
+  listener_.workerCannotStart(slot, "worker " + slot.id + " cannot start (" + why + "); retrying");
   scheduleRestart(slot, options_.resourceRetry);
-  publish();
+  listener_.changed();
 }
 
-void ServerCore::onReady(Slot& slot) {
+void WorkerPools::onReady(WorkerSlot& slot) {
   if (slot.resourceRetries > 0)
     spdlog::info("worker {} (pool {}) started after {} attempts the supervisor's resources refused", slot.id,
                  slot.pool->label, std::exchange(slot.resourceRetries, 0));
   slot.ready = true;
   slot.policy.started(Clock::now());
   spdlog::info("worker {} ready", slot.id);
-  for (Instance* inst : slot.models) {
-    if (inst->gone()) continue;
-    sendLoad(slot, *inst);
-  }
+  listener_.workerReady(slot);
 }
 
-void ServerCore::onHeartbeat(Slot& slot, const WorkerHeartbeat& hb) { slot.lastHeartbeat = hb; }
-
-void ServerCore::onExit(Slot& slot, const WorkerExit& exit) {
+void WorkerPools::onExit(WorkerSlot& slot, const WorkerExit& exit) {
   const bool wasReady = slot.ready;
   slot.ready = false;
   if (slot.link)
@@ -141,15 +145,12 @@ void ServerCore::onExit(Slot& slot, const WorkerExit& exit) {
   // Let the process object go after this callback returns (it may be on our stack).
   if (slot.proc) main_.post([p = std::shared_ptr<WorkerHandle>(std::move(slot.proc))] {});
   slot.lastHeartbeat = {};
-  for (Instance* inst : slot.models) {
-    inst->loaded.erase(&slot);
-    inst->pendingLoad.erase(&slot);
-  }
+  listener_.workerExited(slot);
   if (shuttingDown_) return finishShutdownIfDone();
   const bool hung = std::exchange(slot.killedAsHung, false);
   if (exit.requested && !hung) {
-    for (Instance* inst : slot.models) settle(*inst);
-    publish();
+    listener_.workerStopped(slot);
+    listener_.changed();
     return;
   }
   const std::string reason = hung ? "hung past request_timeout and was killed" : exit.reason;
@@ -165,80 +166,167 @@ void ServerCore::onExit(Slot& slot, const WorkerExit& exit) {
   if (d.restart) {
     const std::string why = "worker " + slot.id + " " + (wasReady ? "died" : "failed to start") + " (" + exit.reason +
                             "); restarting in " + formatDuration(d.delay);
-    for (Instance* inst : slot.models) {
-      workersLost(*inst, why);
-      settle(*inst);
-    }
+    listener_.workerLost(slot, why);
     scheduleRestart(slot, d.delay);
   } else {
     giveUp(slot, d.reason);
   }
-  publish();
+  listener_.changed();
 }
 
 // The crash-loop rule (or an incompatible worker): the slot stays down until an operator loads
-// one of its models again (place() revives it).
-void ServerCore::giveUp(Slot& slot, const std::string& why) {
+// one of its models again (revive()).
+void WorkerPools::giveUp(WorkerSlot& slot, const std::string& why) {
   slot.gaveUp = true;
   slot.lastReason = why;
   spdlog::error("worker {} (pool {}): giving up: {}", slot.id, slot.pool->label, why);
-  for (Instance* inst : slot.models) {
-    // Other workers may still serve it; it is unavailable only when none does.
-    if (inst->loaded.empty())
-      inst->failed[&slot] = "worker " + slot.id + " of pool " + slot.pool->label + " is not running: " + why;
-    settle(*inst);
-  }
+  listener_.workerGaveUp(slot, why);
+}
+
+void WorkerPools::revive(WorkerSlot& slot) {
+  slot.gaveUp = false;
+  slot.policy.reset();
+  if (!slot.proc) spawn(slot);
+}
+
+void WorkerPools::killIfHung(const std::shared_ptr<WorkerLink>& link, std::uint64_t progressAtSend) {
+  for (auto& [k, pool] : pools_)
+    for (auto& slot : pool->slots)
+      if (slot->link == link && slot->proc && slot->proc->progress() == progressAtSend) {
+        spdlog::error("worker {} made no progress within request_timeout; killing it", slot->id);
+        slot->killedAsHung = true;
+        slot->proc->kill();
+      }
+}
+
+void WorkerPools::shutdown(std::function<void()> done) {
+  shuttingDown_ = true;
+  bool any = false;
+  const auto grace = std::chrono::milliseconds(static_cast<long>(options_.settings.parallelWorkersTimeout * 1000));
+  for (auto& [k, pool] : pools_)
+    for (auto& slot : pool->slots) {
+      slot->timer.del();
+      if (slot->proc) {
+        any = true;
+        slot->proc->stop(grace);
+      }
+    }
+  if (!any) return done();
+  shutdownDone_ = std::move(done);
 }
 
 // The worker of this incarnation is gone: HTTP loops fail what they have in flight on it (each
 // on its own thread, with `error`) and never route to the link again.
-void ServerCore::dropLink(Slot& slot, const std::string& error, const std::string& deathReason) {
+void WorkerPools::dropLink(WorkerSlot& slot, const std::string& error, const std::string& deathReason) {
   auto link = std::move(slot.link);
   link->markDead(deathReason);
   const ApiError err = unavailable(error);
   for (auto* lanes : httpLanes_) lanes->loop().post([lanes, link, err] { lanes->drop(link.get(), err); });
 }
 
-void ServerCore::finishShutdownIfDone() {
+void WorkerPools::finishShutdownIfDone() {
   for (auto& [k, p] : pools_)
     for (auto& s : p->slots)
       if (s->proc) return;
   if (auto done = std::exchange(shutdownDone_, nullptr)) done();
 }
 
-void ServerCore::scheduleRestart(Slot& slot, std::chrono::milliseconds delay) {
+void WorkerPools::scheduleRestart(WorkerSlot& slot, std::chrono::milliseconds delay) {
   if (!slot.timer)
     slot.timer = Event::timer(
         main_.base(),
         [](evutil_socket_t, short, void* arg) {
-          auto* s = static_cast<Slot*>(arg);
-          s->core->spawn(*s);
+          auto* s = static_cast<WorkerSlot*>(arg);
+          s->pools->spawn(*s);
         },
         &slot);
   slot.timer.add(delay);
 }
 
-bool ServerCore::poolUnused(const Pool& pool) const {
+bool WorkerPools::unused(const WorkerPool& pool) const {
   if (pool.key == "default" || shuttingDown_) return false;
   for (const auto& slot : pool.slots)
     if (!slot->models.empty()) return false;
-  for (const auto& i : instances_)
-    if (i->pool == &pool && !i->gone()) return false;
-  return true;
+  return !listener_.poolInUse(pool);
 }
 
-void ServerCore::stopPoolIfUnused(Pool& pool) {
-  if (!poolUnused(pool)) return;
+void WorkerPools::stopIfUnused(WorkerPool& pool) {
+  if (!unused(pool)) return;
   // After the current turn, and only if nothing was placed on it meanwhile.
   main_.post([this, key = pool.key] {
     auto it = pools_.find(key);
-    if (it == pools_.end() || !poolUnused(*it->second)) return;
+    if (it == pools_.end() || !unused(*it->second)) return;
     spdlog::info("pool {} has no models left: stopping its workers (the environment stays cached)", it->second->label);
     for (auto& slot : it->second->slots)
       if (slot->link) dropLink(*slot, "worker " + slot->id + " was stopped with its pool", "its pool was stopped");
     // Destroying the pool stops and reaps its workers: they hold no model and nothing is in flight.
     pools_.erase(it);
   });
+}
+
+// Runs on the main loop (the metrics server lives there), like everything it reads.
+void WorkerPools::collectMetrics(std::string& out) const {
+  out +=
+      "# HELP ringserve_worker_restarts_total Worker processes restarted after dying.\n"
+      "# TYPE ringserve_worker_restarts_total counter\n";
+  std::string shm =
+      "# HELP ringserve_shm_bytes_in_use Request-arena bytes held by requests in flight.\n"
+      "# TYPE ringserve_shm_bytes_in_use gauge\n";
+  std::string size =
+      "# HELP ringserve_shm_segment_bytes Size of each worker's shared-memory segment.\n"
+      "# TYPE ringserve_shm_segment_bytes gauge\n";
+  std::string ring =
+      "# HELP ringserve_ring_occupancy Descriptors waiting in a worker's request rings.\n"
+      "# TYPE ringserve_ring_occupancy gauge\n";
+  std::string inflight =
+      "# HELP ringserve_worker_in_flight Requests sent to a worker and not answered yet.\n"
+      "# TYPE ringserve_worker_in_flight gauge\n";
+  std::map<std::string, std::pair<std::string, std::string>> custom;  // name -> (header, samples)
+  for (const auto& [key, pool] : pools_) {
+    for (const auto& slot : pool->slots) {
+      const Labels l{{"pool", pool->label}, {"worker", slot->id}};
+      out += "ringserve_worker_restarts_total" + formatLabels(l) + " " + std::to_string(slot->policy.restarts()) + "\n";
+      if (!slot->link || !slot->link->shm) continue;
+      shm += "ringserve_shm_bytes_in_use" + formatLabels(l) + " " +
+             std::to_string(slot->link->requestBytesInUse.load(std::memory_order_relaxed)) + "\n";
+      const auto& seg = slot->link->shm->segment();
+      size += "ringserve_shm_segment_bytes" + formatLabels(l) + " " + std::to_string(seg.size()) + "\n";
+      std::uint64_t pending = 0;
+      for (std::uint32_t k = 0; k < seg.geometry().lane_count; ++k) {
+        auto& idx = seg.lane(k).request;
+        pending += std::atomic_ref(idx.head).load(std::memory_order_relaxed) -
+                   std::atomic_ref(idx.tail).load(std::memory_order_relaxed);
+      }
+      ring += "ringserve_ring_occupancy" + formatLabels(l) + " " + std::to_string(pending) + "\n";
+      inflight += "ringserve_worker_in_flight" + formatLabels(l) + " " +
+                  std::to_string(slot->link->inFlight.load(std::memory_order_relaxed)) + "\n";
+      for (const auto& m : slot->lastHeartbeat.metrics) {
+        auto& [header, samples] = custom[m.name];
+        if (header.empty()) {
+          const char* type = m.kind == MetricSample::Kind::counter ? "counter"
+                             : m.kind == MetricSample::Kind::gauge ? "gauge"
+                                                                   : "histogram";
+          header = "# HELP " + m.name + " " + (m.help.empty() ? "Custom metric from a runtime." : m.help) +
+                   "\n# TYPE " + m.name + " " + type + "\n";
+        }
+        Labels ml{{"model_name", m.modelName}, {"model_version", m.modelVersion}, {"worker", slot->id}};
+        for (const auto& kv : m.labels) ml.push_back(kv);
+        if (m.kind == MetricSample::Kind::histogram) {
+          Histogram::Snapshot s;
+          s.bounds = m.bucketBounds;
+          s.cumulative = m.bucketCounts;
+          s.cumulative.push_back(m.count);
+          s.sum = m.value;
+          s.count = m.count;
+          if (s.cumulative.size() == s.bounds.size() + 1) appendHistogram(samples, m.name, ml, s);
+        } else {
+          samples += m.name + formatLabels(ml) + " " + formatDouble(m.value) + "\n";
+        }
+      }
+    }
+  }
+  out += shm + size + ring + inflight;
+  for (const auto& [name, hs] : custom) out += hs.first + hs.second;
 }
 
 }  // namespace ringserve::supervisor
