@@ -1,13 +1,12 @@
 // libringserve_python_core.so: the CPython host. Compiled against the stable ABI only, linked
 // against no libpython: its Py* symbols resolve against the libpython that plugin.cpp dlopened
 // with RTLD_GLOBAL. Everything model-specific happens in the Python package `ringserve_host`
-// (PROTOCOL.md); this file owns the interpreter, the GIL and the `_ringserve` module.
+// (PROTOCOL.md); this file owns the interpreter, the GIL and the ABI entry points; module.cpp is
+// the `_ringserve` module Python calls back into, py_text.cpp exceptions and text.
 //
 // Threads and the GIL: the interpreter is initialised by the first create (on a worker control
 // thread), which then releases the GIL; every entry point takes it with PyGILState_Ensure for
 // the duration of the call and nothing else, so an idle worker holds no GIL.
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
 #include <dlfcn.h>
 #include <sys/stat.h>
 
@@ -18,23 +17,10 @@
 #include <utility>
 #include <vector>
 
-#include "core_api.h"
+#include "core_shared.hpp"
 
-// PyMemoryView_FromMemory is in the stable ABI since 3.3, but the flags it takes are declared
-// with the buffer protocol, which the limited API hides before 3.11. Their values are fixed.
-#ifndef PyBUF_READ
-#define PyBUF_READ 0x100
-#define PyBUF_WRITE 0x200
-#endif
-
+namespace pyhost {
 namespace {
-
-constexpr const char* kDatatypes[] = {"BOOL",  "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
-                                      "INT32", "INT64", "FP16",   "BF16",   "FP32",   "FP64", "BYTES"};
-constexpr unsigned kDatatypeCount = sizeof(kDatatypes) / sizeof(kDatatypes[0]);
-
-std::string_view view(ringserve_string s) { return {s.data == nullptr ? "" : s.data, s.size}; }
-ringserve_string str(std::string_view s) { return {s.data(), s.size()}; }
 
 // Each worker thread that calls in keeps one Python thread state for its whole life (made on its
 // first call, dropped when the thread ends), so a call only takes and releases the GIL: without
@@ -63,22 +49,6 @@ struct Gil {
   Gil& operator=(const Gil&) = delete;
 };
 
-// Owned by the model token capsule (so a token Python keeps past destroy stays safe); `model`
-// is cleared by destroy, after which log/metric calls are dropped.
-struct ModelToken {
-  const ringserve_host* host = nullptr;
-  ringserve_host_model* model = nullptr;
-};
-// Owned by the call token capsule; `call` is set only while a predict runs.
-struct CallToken {
-  const ringserve_host* host = nullptr;
-  ringserve_call* call = nullptr;
-  PyObject* views = nullptr;  // list of the output memoryviews handed out during this predict
-};
-
-constexpr const char* kModelCapsule = "ringserve.model";
-constexpr const char* kCallCapsule = "ringserve.call";
-
 struct Interpreter {
   PyObject* create = nullptr;
   PyObject* load = nullptr;
@@ -102,211 +72,6 @@ struct Model {
   PyObject* handle = nullptr;  // whatever ringserve_host.create returned
   std::string implementation;
 };
-
-// --- exceptions -----------------------------------------------------------------------------
-
-// The pending exception as one line ("ValueError: bad"), with the full traceback in `traceback`.
-// Clears it. Never PyErr_Print: that would act on a SystemExit.
-std::string takeException(std::string* traceback = nullptr) {
-  PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
-  PyErr_Fetch(&type, &value, &tb);
-  if (type == nullptr) return "unknown error";
-  PyErr_NormalizeException(&type, &value, &tb);
-  std::string line = "error";
-  auto text = [](PyObject* o) {
-    std::string out;
-    if (PyObject* s = o ? PyObject_Str(o) : nullptr) {
-      if (PyObject* b = PyUnicode_AsUTF8String(s)) {
-        char* p = nullptr;
-        Py_ssize_t n = 0;
-        if (PyBytes_AsStringAndSize(b, &p, &n) == 0) out.assign(p, static_cast<size_t>(n));
-        Py_DECREF(b);
-      }
-      Py_DECREF(s);
-    }
-    PyErr_Clear();
-    return out;
-  };
-  if (PyObject* name = PyObject_GetAttrString(type, "__name__")) {
-    line = text(name);
-    Py_DECREF(name);
-  }
-  PyErr_Clear();
-  if (const std::string v = text(value); !v.empty()) line += ": " + v;
-  if (traceback != nullptr) {
-    if (PyObject* mod = PyImport_ImportModule("traceback")) {
-      if (PyObject* lines = PyObject_CallMethod(mod, "format_exception", "OOO", type, value ? value : Py_None,
-                                                tb ? tb : Py_None)) {
-        PyObject* empty = PyUnicode_FromString("");
-        if (PyObject* joined = empty ? PyUnicode_Join(empty, lines) : nullptr) {
-          *traceback = text(joined);
-          Py_DECREF(joined);
-        }
-        Py_XDECREF(empty);
-        Py_DECREF(lines);
-      }
-      Py_DECREF(mod);
-    }
-    PyErr_Clear();
-  }
-  Py_XDECREF(type);
-  Py_XDECREF(value);
-  Py_XDECREF(tb);
-  return line;
-}
-
-// str(o) as UTF-8; false (error cleared) when it is not text.
-bool utf8(PyObject* o, std::string& out) {
-  PyObject* b = PyUnicode_Check(o) ? PyUnicode_AsUTF8String(o) : nullptr;
-  char* p = nullptr;
-  Py_ssize_t n = 0;
-  const bool ok = b != nullptr && PyBytes_AsStringAndSize(b, &p, &n) == 0;
-  if (ok) out.assign(p, static_cast<size_t>(n));
-  Py_XDECREF(b);
-  PyErr_Clear();
-  return ok;
-}
-
-// --- the _ringserve module ------------------------------------------------------------------
-
-template <class T>
-T* token(PyObject* capsule, const char* kind) {
-  auto* t = static_cast<T*>(PyCapsule_GetPointer(capsule, kind));
-  if (t == nullptr && !PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "not a ringserve token");
-  return t;
-}
-
-PyObject* pyLog(PyObject*, PyObject* args) {
-  PyObject* cap = nullptr;
-  int level = 1;
-  const char* msg = nullptr;
-  Py_ssize_t len = 0;
-  if (!PyArg_ParseTuple(args, "Ois#", &cap, &level, &msg, &len)) return nullptr;
-  auto* t = token<ModelToken>(cap, kModelCapsule);
-  if (t == nullptr) return nullptr;
-  if (t->model != nullptr) t->host->log(t->model, level, {msg, static_cast<uint64_t>(len)});
-  Py_RETURN_NONE;
-}
-
-PyObject* pyMetric(PyObject*, PyObject* args) {
-  PyObject *cap = nullptr, *buckets = nullptr;
-  unsigned int kind = 0;
-  const char *name = nullptr, *help = nullptr;
-  Py_ssize_t nameLen = 0, helpLen = 0;
-  double value = 0;
-  if (!PyArg_ParseTuple(args, "OIs#s#dO", &cap, &kind, &name, &nameLen, &help, &helpLen, &value, &buckets))
-    return nullptr;
-  auto* t = token<ModelToken>(cap, kModelCapsule);
-  if (t == nullptr) return nullptr;
-  if (kind > RINGSERVE_METRIC_HISTOGRAM) {
-    PyErr_SetString(PyExc_ValueError, "metric kind must be 0 (counter), 1 (gauge) or 2 (histogram)");
-    return nullptr;
-  }
-  std::vector<double> bounds;
-  if (buckets != Py_None) {
-    const Py_ssize_t n = PySequence_Size(buckets);
-    if (n < 0) return nullptr;
-    for (Py_ssize_t i = 0; i < n; ++i) {
-      PyObject* item = PySequence_GetItem(buckets, i);
-      const double b = item ? PyFloat_AsDouble(item) : -1;
-      Py_XDECREF(item);
-      if (PyErr_Occurred()) return nullptr;
-      bounds.push_back(b);
-    }
-  }
-  const ringserve_metric m{kind,          {name, static_cast<uint64_t>(nameLen)}, {help, static_cast<uint64_t>(helpLen)},
-                           value,         bounds.empty() ? nullptr : bounds.data(),
-                           static_cast<uint32_t>(bounds.size())};
-  if (t->model != nullptr) t->host->metric(t->model, &m);
-  Py_RETURN_NONE;
-}
-
-bool shapeOf(PyObject* seq, std::vector<int64_t>& shape) {
-  const Py_ssize_t n = PySequence_Size(seq);
-  if (n < 0) return false;
-  for (Py_ssize_t i = 0; i < n; ++i) {
-    PyObject* item = PySequence_GetItem(seq, i);
-    const long long d = item ? PyLong_AsLongLong(item) : -1;
-    Py_XDECREF(item);
-    if (PyErr_Occurred()) return false;
-    shape.push_back(d);
-  }
-  return true;
-}
-
-PyObject* pyAllocateOutput(PyObject*, PyObject* args) {
-  PyObject *cap = nullptr, *shapeSeq = nullptr;
-  const char *name = nullptr, *dtype = nullptr, *params = nullptr;
-  Py_ssize_t nameLen = 0, dtypeLen = 0, paramsLen = 0;
-  unsigned long long nbytes = 0;
-  if (!PyArg_ParseTuple(args, "Os#s#OKs#", &cap, &name, &nameLen, &dtype, &dtypeLen, &shapeSeq, &nbytes, &params,
-                        &paramsLen))
-    return nullptr;
-  auto* t = token<CallToken>(cap, kCallCapsule);
-  if (t == nullptr) return nullptr;
-  if (t->call == nullptr) {
-    PyErr_SetString(PyExc_RuntimeError, "allocate_output called outside predict");
-    return nullptr;
-  }
-  const std::string_view dt(dtype, static_cast<size_t>(dtypeLen));
-  uint32_t datatype = kDatatypeCount;
-  for (uint32_t i = 0; i < kDatatypeCount; ++i)
-    if (dt == kDatatypes[i]) datatype = i;
-  if (datatype == kDatatypeCount) {
-    PyErr_Format(PyExc_ValueError, "output datatype '%s' is not a V2 datatype", dtype);
-    return nullptr;
-  }
-  std::vector<int64_t> shape;
-  if (!shapeOf(shapeSeq, shape)) return nullptr;
-  const ringserve_output_spec spec{{name, static_cast<uint64_t>(nameLen)},
-                                   datatype,
-                                   static_cast<uint32_t>(shape.size()),
-                                   shape.data(),
-                                   nbytes,
-                                   {params, static_cast<uint64_t>(paramsLen)}};
-  void* data = nullptr;
-  const int32_t rc = t->host->allocate_output(t->call, &spec, &data);
-  if (rc != RINGSERVE_OK) {
-    if (rc == RINGSERVE_RESOURCE_EXHAUSTED)
-      PyErr_Format(PyExc_MemoryError, "output '%s' (%llu bytes) does not fit in the response arena (raise shm_size)",
-                   name, nbytes);
-    else
-      PyErr_Format(PyExc_ValueError, "output '%s' was refused (bad spec or a duplicate name)", name);
-    return nullptr;
-  }
-  static char empty[1];
-  PyObject* mv = PyMemoryView_FromMemory(data != nullptr ? static_cast<char*>(data) : empty,
-                                         static_cast<Py_ssize_t>(nbytes), PyBUF_WRITE);
-  if (mv != nullptr && PyList_Append(t->views, mv) != 0) Py_CLEAR(mv);
-  return mv;
-}
-
-PyObject* pySetResponseParameters(PyObject*, PyObject* args) {
-  PyObject* cap = nullptr;
-  const char* json = nullptr;
-  Py_ssize_t len = 0;
-  if (!PyArg_ParseTuple(args, "Os#", &cap, &json, &len)) return nullptr;
-  auto* t = token<CallToken>(cap, kCallCapsule);
-  if (t == nullptr) return nullptr;
-  if (t->call == nullptr) {
-    PyErr_SetString(PyExc_RuntimeError, "set_response_parameters called outside predict");
-    return nullptr;
-  }
-  t->host->set_response_parameters(t->call, {json, static_cast<uint64_t>(len)});
-  Py_RETURN_NONE;
-}
-
-PyMethodDef kMethods[] = {
-    {"log", pyLog, METH_VARARGS, "log(model_token, level, message): to the worker log with the model's name"},
-    {"metric", pyMetric, METH_VARARGS, "metric(model_token, kind, name, help, value, buckets)"},
-    {"allocate_output", pyAllocateOutput, METH_VARARGS,
-     "allocate_output(call_token, name, datatype, shape, nbytes, parameters_json) -> writable memoryview"},
-    {"set_response_parameters", pySetResponseParameters, METH_VARARGS,
-     "set_response_parameters(call_token, parameters_json)"},
-    {nullptr, nullptr, 0, nullptr}};
-
-PyModuleDef kModule = {PyModuleDef_HEAD_INIT, "_ringserve", "ringserve's worker, as the Python host sees it.", -1,
-                       kMethods, nullptr, nullptr, nullptr, nullptr};
 
 // --- calls into ringserve_host ----------------------------------------------------------------
 
@@ -406,13 +171,12 @@ int32_t create(const ringserve_host* host, ringserve_call* call, const ringserve
   const std::string modelDir(view(info->model_dir));
   if (!findModuleDir(m->implementation, modelDir, moduleDir, tried)) {
     delete m;
-    return fail(host, call, RINGSERVE_NOT_FOUND, "Python module of '" + std::string(view(info->implementation)) +
-                                                     "' not found; looked for:" + tried);
+    return fail(host, call, RINGSERVE_NOT_FOUND,
+                "Python module of '" + std::string(view(info->implementation)) + "' not found; looked for:" + tried);
   }
   auto* mt = capsulePayload<ModelToken>(host, info->host_model);
-  m->modelToken = PyCapsule_New(mt, kModelCapsule, [](PyObject* c) {
-    delete static_cast<ModelToken*>(PyCapsule_GetPointer(c, kModelCapsule));
-  });
+  m->modelToken = PyCapsule_New(
+      mt, kModelCapsule, [](PyObject* c) { delete static_cast<ModelToken*>(PyCapsule_GetPointer(c, kModelCapsule)); });
   auto* ct = capsulePayload<CallToken>(host, nullptr, PyList_New(0));
   m->callToken = PyCapsule_New(ct, kCallCapsule, [](PyObject* c) {
     auto* t = static_cast<CallToken*>(PyCapsule_GetPointer(c, kCallCapsule));
@@ -420,11 +184,10 @@ int32_t create(const ringserve_host* host, ringserve_call* call, const ringserve
     delete t;
   });
   *out = m;  // destroy() cleans up from here on, whatever create answers
-  PyObject* args = Py_BuildValue("(Os#s#s#s#)", m->modelToken, info->implementation.data,
-                                 static_cast<Py_ssize_t>(info->implementation.size), info->settings_json.data,
-                                 static_cast<Py_ssize_t>(info->settings_json.size), modelDir.data(),
-                                 static_cast<Py_ssize_t>(modelDir.size()), moduleDir.data(),
-                                 static_cast<Py_ssize_t>(moduleDir.size()));
+  PyObject* args = Py_BuildValue(
+      "(Os#s#s#s#)", m->modelToken, info->implementation.data, static_cast<Py_ssize_t>(info->implementation.size),
+      info->settings_json.data, static_cast<Py_ssize_t>(info->settings_json.size), modelDir.data(),
+      static_cast<Py_ssize_t>(modelDir.size()), moduleDir.data(), static_cast<Py_ssize_t>(moduleDir.size()));
   return callHost(*m, interp->create, args, call, &m->handle);
 }
 
@@ -439,7 +202,8 @@ int32_t load(void* model, ringserve_call* call) {
   PyErr_Clear();
   // MLServer: `ready = await load()`; a falsy answer leaves the model not ready (infer: 400
   // "Model <name> is not ready yet."), which for the supervisor is a failed load.
-  if (truthy != 1) return fail(m.host, call, RINGSERVE_UNAVAILABLE, "load() returned a falsy value; the model is not ready");
+  if (truthy != 1)
+    return fail(m.host, call, RINGSERVE_UNAVAILABLE, "load() returned a falsy value; the model is not ready");
   return RINGSERVE_OK;
 }
 
@@ -478,12 +242,11 @@ PyObject* inputList(const ringserve_request* r, PyObject* views) {
     PyObject* mv = PyMemoryView_FromMemory(data, static_cast<Py_ssize_t>(t.size), PyBUF_READ);
     if (mv != nullptr) PyList_Append(views, mv);
     PyObject* datatype = t.datatype < kDatatypeCount ? interp->datatypeNames[t.datatype] : nullptr;
-    PyList_SetItem(list, i,
-                   datatype != nullptr
-                       ? Py_BuildValue("(NONNN)", text(t.name), datatype, shapeTuple(t.shape, t.rank), mv,
-                                       text(t.parameters_json))
-                       : Py_BuildValue("(NsNNN)", text(t.name), "?", shapeTuple(t.shape, t.rank), mv,
-                                       text(t.parameters_json)));
+    PyList_SetItem(
+        list, i,
+        datatype != nullptr
+            ? Py_BuildValue("(NONNN)", text(t.name), datatype, shapeTuple(t.shape, t.rank), mv, text(t.parameters_json))
+            : Py_BuildValue("(NsNNN)", text(t.name), "?", shapeTuple(t.shape, t.rank), mv, text(t.parameters_json)));
   }
   return list;
 }
@@ -611,15 +374,18 @@ bool initialise(const char* pythonPath, const char* program, std::string& error)
   }
   for (unsigned i = 0; i < kDatatypeCount; ++i) in->datatypeNames[i] = PyUnicode_InternFromString(kDatatypes[i]);
   in->releaseName = PyUnicode_InternFromString("release");
-  PyObject* mod = PyModule_Create(&kModule);
+  PyObject* mod = PyModule_Create(ringserveModule());
   if (mod == nullptr || PyDict_SetItemString(PyImport_GetModuleDict(), "_ringserve", mod) != 0) {
     error = "cannot create the _ringserve module: " + takeException();
   } else if (PyObject* host = PyImport_ImportModule("ringserve_host"); host == nullptr) {
-    error = "cannot import ringserve_host (searched sys.path, which has the built-in Python packages): " +
-            takeException();
+    error =
+        "cannot import ringserve_host (searched sys.path, which has the built-in Python packages): " + takeException();
   } else {
-    for (auto [slot, name] : {std::pair{&in->create, "create"}, {&in->load, "load"}, {&in->metadata, "metadata"},
-                              {&in->predict, "predict"}, {&in->unload, "unload"}})
+    for (auto [slot, name] : {std::pair{&in->create, "create"},
+                              {&in->load, "load"},
+                              {&in->metadata, "metadata"},
+                              {&in->predict, "predict"},
+                              {&in->unload, "unload"}})
       if (*slot = PyObject_GetAttrString(host, name); *slot == nullptr && error.empty())
         error = "ringserve_host has no function " + std::string(name) + ": " + takeException();
     if (error.empty()) {
@@ -636,6 +402,7 @@ bool initialise(const char* pythonPath, const char* program, std::string& error)
 }
 
 }  // namespace
+}  // namespace pyhost
 
 extern "C" __attribute__((visibility("default"))) const ringserve_python_core* ringserve_python_core_init(
     const char* pythonPath, const char* program, char* error, unsigned long errorSize) {
@@ -645,9 +412,9 @@ extern "C" __attribute__((visibility("default"))) const ringserve_python_core* r
   std::lock_guard lock(mu);
   if (!tried) {
     tried = true;
-    initialise(pythonPath, program, failure);
+    pyhost::initialise(pythonPath, program, failure);
   }
-  if (interp != nullptr) return &kCore;
+  if (pyhost::interp != nullptr) return &pyhost::kCore;
   std::snprintf(error, errorSize, "%s", failure.c_str());
   return nullptr;
 }
