@@ -2,7 +2,7 @@
 // A test double of the worker seam (supervisor/process/worker_handle.hpp): ServerCore "spawns"
 // FakeWorkers that do nothing until the test says so. The test plays the worker: ready(),
 // answerLoad(), die(); stop() and kill() end the worker from the loop as WorkerProcess does.
-// Everything runs on the test's thread, which also drives the main loop (core_harness.hpp).
+// Everything runs on the test's thread, which also drives the main loop (loop_driver.hpp).
 //
 // Ownership: ServerCore owns each FakeWorker (the handle); the spawner keeps the shared State of
 // every worker it made, so the test can still look at one after the core dropped its handle.

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "fake_spawner.hpp"
+#include "loop_driver.hpp"
 #include "supervisor/core/server_core.hpp"
 #include "supervisor/event.hpp"
 
@@ -26,9 +27,6 @@ class ServerCoreTest : public ::testing::Test {
     std::string tmpl = (fs::temp_directory_path() / "rs-core-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     repo_ = tmpl;
-    // Bounds each loop turn, so runUntil never blocks on a loop with nothing left to do.
-    tick_ = Event::timer(
-        main_.base(), [](evutil_socket_t, short, void*) {}, nullptr);
     options_.settings.modelRepositoryRoot = repo_;
     options_.settings.parallelWorkers = 1;
     options_.settings.loadModelsAtStartup = true;
@@ -60,19 +58,9 @@ class ServerCoreTest : public ::testing::Test {
 
   template <class Pred>
   bool runUntil(Pred pred) {
-    for (int turn = 0; turn < 20000 && !pred(); ++turn) {
-      tick_.add(5ms);
-      event_base_loop(main_.base(), EVLOOP_ONCE);
-    }
-    return pred();
+    return driver_.runUntil(pred);
   }
-  // For "this does not happen": a few turns, each firing whatever timers are due by then.
-  void runTurns(int turns = 20) {
-    for (int turn = 0; turn < turns; ++turn) {
-      tick_.add(5ms);
-      event_base_loop(main_.base(), EVLOOP_ONCE);
-    }
-  }
+  void runTurns(int turns = 20) { driver_.runTurns(turns); }
 
   // The outcome of an operation, once its `done` ran.
   using Outcome = std::shared_ptr<std::optional<Expected<std::string>>>;
@@ -121,7 +109,7 @@ class ServerCoreTest : public ::testing::Test {
 
   fs::path repo_;
   EventLoop main_{"main"};
-  Event tick_;
+  LoopDriver driver_{main_};
   MetricsRegistry metrics_;
   std::shared_ptr<FakeSpawner> spawner_ = std::make_shared<FakeSpawner>(main_);
   ServerCore::Options options_;

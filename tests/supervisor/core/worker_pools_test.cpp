@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fake_spawner.hpp"
+#include "loop_driver.hpp"
 #include "supervisor/event.hpp"
 
 namespace ringserve::supervisor::test {
@@ -46,8 +47,6 @@ class RecordingListener final : public PoolListener {
 class WorkerPoolsTest : public ::testing::Test {
  protected:
   WorkerPoolsTest() {
-    tick_ = Event::timer(
-        main_.base(), [](evutil_socket_t, short, void*) {}, nullptr);
     options_.settings.parallelWorkers = 2;
     options_.spawner = spawner_;
     options_.restartPolicy.initialBackoff = 1ms;
@@ -58,18 +57,9 @@ class WorkerPoolsTest : public ::testing::Test {
 
   template <class Pred>
   bool runUntil(Pred pred) {
-    for (int turn = 0; turn < 20000 && !pred(); ++turn) {
-      tick_.add(5ms);
-      event_base_loop(main_.base(), EVLOOP_ONCE);
-    }
-    return pred();
+    return driver_.runUntil(pred);
   }
-  void runTurns(int turns = 20) {
-    for (int turn = 0; turn < turns; ++turn) {
-      tick_.add(5ms);
-      event_base_loop(main_.base(), EVLOOP_ONCE);
-    }
-  }
+  void runTurns(int turns = 20) { driver_.runTurns(turns); }
   WorkerPool& defaultPool() { return pools_.poolFor(settings::ModelSettings{}, std::nullopt); }
   WorkerPool& gidPool(const std::string& gid) {
     settings::ModelSettings s;
@@ -78,7 +68,7 @@ class WorkerPoolsTest : public ::testing::Test {
   }
 
   EventLoop main_{"main"};
-  Event tick_;
+  LoopDriver driver_{main_};
   MetricsRegistry metrics_;
   std::shared_ptr<FakeSpawner> spawner_ = std::make_shared<FakeSpawner>(main_);
   ManagerOptions options_;
