@@ -23,6 +23,9 @@ constexpr std::size_t kMaxPendingOutput = 8u << 20;
 constexpr std::uint64_t kTrimAfterBodyBytes = 4u << 20;
 constexpr timeval kTrimDelay{1, 0};
 
+// The most one readv or writev of a connection may move (Connection::start).
+constexpr ev_ssize_t kMaxSingleIo = 1 << 20;
+
 std::string_view reason(int status) {
   switch (status) {
     case 100: return "Continue";
@@ -67,6 +70,10 @@ Connection::~Connection() {
 }
 
 void Connection::start() {
+  // libevent moves at most 16 KiB per readv/writev by default, so a 256 KiB answer took 17
+  // writev calls (bench/suite/README.md). The socket buffers bound what one call moves anyway.
+  bufferevent_set_max_single_write(bev_, kMaxSingleIo);
+  bufferevent_set_max_single_read(bev_, kMaxSingleIo);
   bufferevent_setcb(bev_, &onRead, &onWrite, &onEvent, this);
   bufferevent_enable(bev_, EV_READ | EV_WRITE);
   // An answer the client stops reading: libevent's write timeout runs only while output waits.
