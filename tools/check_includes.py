@@ -22,7 +22,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 # public include directory (sdk/include/ringserve).
 BASE = {"transport", "schema"}
 # supervisor/environments' ringserve_environment_format target, linked by the server and pack-env.
-ENV_FORMAT = {"supervisor/error.hpp", "supervisor/environments/elf_file.hpp", "supervisor/environments/manifest.hpp",
+ENV_FORMAT = {"supervisor/environments/env_error.hpp", "supervisor/environments/elf_file.hpp", "supervisor/environments/manifest.hpp",
               "supervisor/environments/python_env.hpp", "supervisor/environments/sha256.hpp"}
 RULES = {
     "schema": set(),
@@ -43,7 +43,7 @@ RULES = {
     "cli": {"*"},
     "supervisor/settings": BASE | {"protocol/control/socket_path.hpp"},
     "supervisor/image": BASE,
-    "supervisor/environments": BASE | {"supervisor/error.hpp", "supervisor/settings"},
+    "supervisor/environments": BASE | {"supervisor/settings"},
     "supervisor/process": BASE | {"supervisor/error.hpp", "supervisor/event.hpp"},
     "supervisor/codec": BASE | {"supervisor/error.hpp", "supervisor/settings"},
     "supervisor/core": BASE | {"supervisor/error.hpp", "supervisor/event.hpp", "supervisor/codec",

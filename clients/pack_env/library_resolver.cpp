@@ -52,7 +52,7 @@ class Resolver {
     for (auto& [name, path] : readLdCache(o.ldCache)) cache_.emplace(name, path);
   }
 
-  Expected<std::vector<ResolvedLibrary>> run(const std::vector<fs::path>& roots) {
+  EnvResult<std::vector<ResolvedLibrary>> run(const std::vector<fs::path>& roots) {
     for (const auto& root : roots) {
       auto elf = readElf(root);
       if (!elf) return elf.error();
@@ -65,7 +65,7 @@ class Resolver {
 
  private:
   // Depth first, appending a library after everything it needs.
-  std::optional<ApiError> visit(const Node& node) {
+  std::optional<EnvError> visit(const Node& node) {
     std::error_code ec;
     const fs::path originDir = fs::weakly_canonical(node.path, ec).parent_path();
     std::vector<std::string> rpath = node.inheritedRpath;
@@ -90,8 +90,8 @@ class Resolver {
   }
 
   // The first candidate that is an ELF object of the requester's class and machine.
-  Expected<std::pair<fs::path, ElfInfo>> find(const std::string& name, const Node& node, const fs::path& originDir,
-                                              const std::vector<std::string>& rpath) {
+  EnvResult<std::pair<fs::path, ElfInfo>> find(const std::string& name, const Node& node, const fs::path& originDir,
+                                               const std::vector<std::string>& rpath) {
     std::vector<fs::path> tried;
     auto accept = [&](const fs::path& candidate) -> std::optional<ElfInfo> {
       tried.push_back(candidate);
@@ -123,9 +123,9 @@ class Resolver {
     std::string list;
     for (std::size_t i = 0; i < tried.size() && i < 12; ++i) list += (i ? ", " : "") + tried[i].parent_path().string();
     if (tried.size() > 12) list += ", ...";
-    return badRequest(name + " (needed by " + node.path.string() + ") was not found; searched " +
-                      (list.empty() ? std::string("nothing") : list) +
-                      " and the ld.so cache; add its folder to LD_LIBRARY_PATH or pass it with --include-lib");
+    return EnvError{name + " (needed by " + node.path.string() + ") was not found; searched " +
+                    (list.empty() ? std::string("nothing") : list) +
+                    " and the ld.so cache; add its folder to LD_LIBRARY_PATH or pass it with --include-lib"};
   }
 
   const ResolverOptions& options_;
@@ -142,15 +142,27 @@ ResolverOptions ResolverOptions::fromEnvironment() {
   return o;
 }
 
-Expected<std::vector<ResolvedLibrary>> resolveDependencies(const std::vector<fs::path>& roots, const ResolverOptions& options) {
+EnvResult<std::vector<ResolvedLibrary>> resolveDependencies(const std::vector<fs::path>& roots,
+                                                            const ResolverOptions& options) {
   return Resolver(options).run(roots);
 }
 
 bool isGlibcLibrary(const std::string& name) {
-  static const std::set<std::string> kGlibc = {
-      "libc.so.6",       "libm.so.6",        "libpthread.so.0", "libdl.so.2",          "librt.so.1",
-      "libresolv.so.2",  "libutil.so.1",     "libanl.so.1",     "libnsl.so.1",         "libmvec.so.1",
-      "libBrokenLocale.so.1", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1", "ld-linux.so.2", "linux-vdso.so.1"};
+  static const std::set<std::string> kGlibc = {"libc.so.6",
+                                               "libm.so.6",
+                                               "libpthread.so.0",
+                                               "libdl.so.2",
+                                               "librt.so.1",
+                                               "libresolv.so.2",
+                                               "libutil.so.1",
+                                               "libanl.so.1",
+                                               "libnsl.so.1",
+                                               "libmvec.so.1",
+                                               "libBrokenLocale.so.1",
+                                               "ld-linux-x86-64.so.2",
+                                               "ld-linux-aarch64.so.1",
+                                               "ld-linux.so.2",
+                                               "linux-vdso.so.1"};
   return kGlibc.count(name) > 0;
 }
 

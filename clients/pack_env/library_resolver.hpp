@@ -19,13 +19,13 @@
 #include <vector>
 
 #include "supervisor/environments/elf_file.hpp"
-#include "supervisor/error.hpp"
+#include "supervisor/environments/env_error.hpp"
 
 namespace ringserve::supervisor::environments {
 
 struct ResolvedLibrary {
-  std::string name;             // the DT_NEEDED name (the file name it gets in lib/)
-  std::filesystem::path path;   // where it was found
+  std::string name;            // the DT_NEEDED name (the file name it gets in lib/)
+  std::filesystem::path path;  // where it was found
   std::filesystem::path neededBy;
   bool system = false;
 };
@@ -33,16 +33,16 @@ struct ResolvedLibrary {
 struct ResolverOptions {
   std::vector<std::filesystem::path> ldLibraryPath;  // default: $LD_LIBRARY_PATH
   std::filesystem::path ldCache = "/etc/ld.so.cache";
-  std::vector<std::filesystem::path> systemPrefixes = {"/lib", "/lib32", "/lib64", "/libx32",
+  std::vector<std::filesystem::path> systemPrefixes = {"/lib",     "/lib32",     "/lib64",    "/libx32",
                                                        "/usr/lib", "/usr/lib32", "/usr/lib64"};
   static ResolverOptions fromEnvironment();
 };
 
 // Every library reachable from `roots` through DT_NEEDED, non-system ones followed transitively,
-// each listed once, dependencies before the objects that need them (dlopen order). 400 naming the
+// each listed once, dependencies before the objects that need them (dlopen order). An error naming the
 // library and who needs it when one cannot be found (with the folders searched).
-Expected<std::vector<ResolvedLibrary>> resolveDependencies(const std::vector<std::filesystem::path>& roots,
-                                                           const ResolverOptions& options);
+EnvResult<std::vector<ResolvedLibrary>> resolveDependencies(const std::vector<std::filesystem::path>& roots,
+                                                            const ResolverOptions& options);
 
 // The (name, path) entries of an ld.so.cache file (glibc's "glibc-ld.so.cache1.1" format);
 // empty when the file is missing or unreadable.

@@ -5,23 +5,23 @@
 #include <algorithm>
 #include <map>
 
+#include "clients/pack_env/plugin_probe.hpp"
 #include "supervisor/environments/elf_file.hpp"
 #include "supervisor/environments/manifest.hpp"
-#include "clients/pack_env/plugin_probe.hpp"
 #include "supervisor/environments/sha256.hpp"
 
 namespace ringserve::supervisor::environments {
 namespace fs = std::filesystem;
 namespace {
 
-std::optional<ApiError> checkObject(const fs::path& file, const std::string& what) {
+std::optional<EnvError> checkObject(const fs::path& file, const std::string& what) {
   std::error_code ec;
-  if (!fs::exists(file, ec)) return notFound(what + " " + file.string() + " does not exist");
+  if (!fs::exists(file, ec)) return EnvError{what + " " + file.string() + " does not exist"};
   auto elf = readElf(file);
-  if (!elf) return badRequest(what + " " + file.string() + ": " + elf.error().message);
+  if (!elf) return EnvError{what + " " + file.string() + ": " + elf.error().message};
   if (elf->machine != hostElfMachine()) {
-    return badRequest(what + " " + file.string() + " is built for " + elfMachineName(elf->machine) +
-                      "; pack-env packs for this machine (" + elfMachineName(hostElfMachine()) + ")");
+    return EnvError{what + " " + file.string() + " is built for " + elfMachineName(elf->machine) +
+                    "; pack-env packs for this machine (" + elfMachineName(hostElfMachine()) + ")"};
   }
   return std::nullopt;
 }
@@ -34,13 +34,13 @@ std::uint64_t sizeOf(const fs::path& p) {
 
 }  // namespace
 
-Expected<PackReport> packEnvironment(const PackOptions& options, const PackProgressFn& progress) {
+EnvResult<PackReport> packEnvironment(const PackOptions& options, const PackProgressFn& progress) {
   auto report = [&](std::string_view stage, std::uint64_t done, std::uint64_t total) {
     if (progress) progress(stage, done, total);
   };
   if (options.plugins.empty() && !options.worker && !options.python && options.sitePackages.empty())
-    return badRequest("nothing to pack: give at least one plugin, --worker, --python or --site-packages");
-  if (options.output.empty()) return badRequest("no output file given");
+    return EnvError{"nothing to pack: give at least one plugin, --worker, --python or --site-packages"};
+  if (options.output.empty()) return EnvError{"no output file given"};
   for (const auto& p : options.plugins) {
     if (auto e = checkObject(p, "plugin")) return *e;
   }
@@ -72,13 +72,13 @@ Expected<PackReport> packEnvironment(const PackOptions& options, const PackProgr
   report("resolving", 1, 1);
 
   std::map<std::string, fs::path> libByName;  // lib/<name> -> source (canonical)
-  auto claim = [&](const std::string& name, const fs::path& source) -> std::optional<ApiError> {
+  auto claim = [&](const std::string& name, const fs::path& source) -> std::optional<EnvError> {
     std::error_code ec;
     const fs::path real = fs::canonical(source, ec);
     auto [it, inserted] = libByName.emplace(name, ec ? source : real);
     if (!inserted && it->second != (ec ? source : real)) {
-      return badRequest("two different files would be packed as lib/" + name + ": " + it->second.string() + " and " +
-                        source.string());
+      return EnvError{"two different files would be packed as lib/" + name + ": " + it->second.string() + " and " +
+                      source.string()};
     }
     return std::nullopt;
   };
@@ -109,10 +109,10 @@ Expected<PackReport> packEnvironment(const PackOptions& options, const PackProgr
     auto info = probePlugin(p, preload);
     if (!info) return info.error();
     if (!sdkAbiCompatible(info->abiMajor, info->abiMinor)) {
-      return badRequest("plugin " + p.string() + " was built for SDK ABI " + std::to_string(info->abiMajor) + "." +
-                        std::to_string(info->abiMinor) + "; this ringserve's workers load SDK ABI " +
-                        std::to_string(kSdkAbiMajor) + ".0–" + std::to_string(kSdkAbiMajor) + "." +
-                        std::to_string(kSdkAbiMinor) + " (rebuild the plugin against this SDK)");
+      return EnvError{"plugin " + p.string() + " was built for SDK ABI " + std::to_string(info->abiMajor) + "." +
+                      std::to_string(info->abiMinor) + "; this ringserve's workers load SDK ABI " +
+                      std::to_string(kSdkAbiMajor) + ".0–" + std::to_string(kSdkAbiMajor) + "." +
+                      std::to_string(kSdkAbiMinor) + " (rebuild the plugin against this SDK)"};
     }
     if (info->abiMinor > highest.minor) highest.minor = info->abiMinor;
     out.manifest.plugins.push_back({"lib/" + p.filename().string(), {info->abiMajor, info->abiMinor}, info->classes});
@@ -140,9 +140,8 @@ Expected<PackReport> packEnvironment(const PackOptions& options, const PackProgr
 
   // 4. The tarball.
   const auto format = options.format.value_or(tarFormatForName(options.output));
-  auto writer = TarWriter::create(options.output, format, [&](std::uint64_t written) {
-    report("packing", written, out.inputBytes);
-  });
+  auto writer = TarWriter::create(options.output, format,
+                                  [&](std::uint64_t written) { report("packing", written, out.inputBytes); });
   if (!writer) return writer.error();
   if (auto e = writer->addBytes(manifestJson(out.manifest), kManifestFileName)) return *e;
   if (options.worker) {

@@ -15,12 +15,12 @@
 #include <string_view>
 #include <vector>
 
-#include "schema/version.hpp"
 #include "clients/pack_env/library_resolver.hpp"
-#include "supervisor/environments/manifest.hpp"
 #include "clients/pack_env/pack_python.hpp"
 #include "clients/pack_env/tar_writer.hpp"
-#include "supervisor/error.hpp"
+#include "schema/version.hpp"
+#include "supervisor/environments/env_error.hpp"
+#include "supervisor/environments/manifest.hpp"
 
 namespace ringserve::supervisor::environments {
 
@@ -31,7 +31,7 @@ struct PackOptions {
   std::optional<std::filesystem::path> worker;      // packed as bin/ringserve-worker
   std::vector<std::filesystem::path> includeLibs;   // packed into lib/ (with their dependencies)
   std::filesystem::path output;
-  std::optional<TarFormat> format;                  // default: from the output name, else gzip
+  std::optional<TarFormat> format;  // default: from the output name, else gzip
   // The protocol the packed worker speaks (default: this build's). Recorded in the manifest.
   std::optional<ProtocolVersion> workerProtocol;
   ResolverOptions resolver = ResolverOptions::fromEnvironment();
@@ -45,21 +45,20 @@ struct PackedFile {
 
 struct PackReport {
   Manifest manifest;
-  std::vector<PackedFile> files;                 // what went in, in order (Python files: `python`)
-  std::optional<PythonPack> python;              // with --python / --site-packages
-  std::vector<std::string> systemLibraries;      // needed but left to the base system
+  std::vector<PackedFile> files;             // what went in, in order (Python files: `python`)
+  std::optional<PythonPack> python;          // with --python / --site-packages
+  std::vector<std::string> systemLibraries;  // needed but left to the base system
   std::uint64_t inputBytes = 0;
   std::uint64_t tarballBytes = 0;
-  std::string key;                               // "sha256:<hex>", the environment's cache key
+  std::string key;  // "sha256:<hex>", the environment's cache key
 };
 
 // stage: "collecting" (Python), "resolving", "checking", "packing"; done/total: bytes for "packing", items otherwise.
 using PackProgressFn = std::function<void(std::string_view stage, std::uint64_t done, std::uint64_t total)>;
 
-// 400 for bad input (missing or non-ELF plugin, another architecture, a plugin with an
+// Refuses bad input (missing or non-ELF plugin, another architecture, a plugin with an
 // incompatible SDK ABI, an unresolvable dependency, two different files for one name, what
-// collectPython refuses); 500 for
-// I/O. Nothing is left at `output` on failure.
-Expected<PackReport> packEnvironment(const PackOptions& options, const PackProgressFn& progress = {});
+// collectPython refuses) and fails on I/O, with one line either way. Nothing is left at `output` on failure.
+EnvResult<PackReport> packEnvironment(const PackOptions& options, const PackProgressFn& progress = {});
 
 }  // namespace ringserve::supervisor::environments

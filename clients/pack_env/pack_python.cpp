@@ -21,7 +21,8 @@ bool leftOutAnywhere(const std::string& name) {
   return name == "__pycache__" || name == "test" || name == "tests" || name == "idle_test";
 }
 bool leftOutAtTop(const std::string& name) {
-  static const std::set<std::string> kTop{"idlelib", "tkinter", "turtledemo", "ensurepip", "site-packages", "dist-packages"};
+  static const std::set<std::string> kTop{"idlelib",   "tkinter",       "turtledemo",
+                                          "ensurepip", "site-packages", "dist-packages"};
   return kTop.count(name) != 0 || name.starts_with("config-");
 }
 
@@ -39,20 +40,21 @@ class Collector {
  public:
   explicit Collector(PythonPack& pack) : pack_(pack) {}
 
-  std::optional<ApiError> file(const fs::path& source, const std::string& inArchive, PythonPackPart& part) {
+  std::optional<EnvError> file(const fs::path& source, const std::string& inArchive, PythonPackPart& part) {
     struct stat st {};
     if (::stat(source.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;  // dangling link, socket...
     if (auto tag = extensionModuleVersion(source.filename().string()); tag && !(*tag == pack_.version)) {
-      return badRequest("mixed ABI tags: " + source.string() + " is an extension module for CPython " + tag->text() +
-                        "; the environment is for Python " + pack_.version.text());
+      return EnvError{"mixed ABI tags: " + source.string() + " is an extension module for CPython " + tag->text() +
+                      "; the environment is for Python " + pack_.version.text()};
     }
     if (auto e = claim(inArchive, source)) return e;
-    pack_.files.push_back({inArchive, source, {}, static_cast<std::uint64_t>(st.st_size), (st.st_mode & 0111) ? 0755u : 0644u});
+    pack_.files.push_back(
+        {inArchive, source, {}, static_cast<std::uint64_t>(st.st_size), (st.st_mode & 0111) ? 0755u : 0644u});
     part.files += 1;
     part.bytes += static_cast<std::uint64_t>(st.st_size);
     return std::nullopt;
   }
-  std::optional<ApiError> link(const std::string& target, const std::string& inArchive) {
+  std::optional<EnvError> link(const std::string& target, const std::string& inArchive) {
     if (auto e = claim(inArchive, "-> " + target)) return e;
     pack_.files.push_back({inArchive, {}, target, 0, 0777});
     return std::nullopt;
@@ -60,12 +62,12 @@ class Collector {
 
   // Every file under `dir` into `inArchive/` (symlinks followed: a tree packed from anywhere must
   // stay whole). `top` says which folders are left out at its first level.
-  std::optional<ApiError> tree(const fs::path& dir, const std::string& inArchive, PythonPackPart& part, bool stdlib) {
+  std::optional<EnvError> tree(const fs::path& dir, const std::string& inArchive, PythonPackPart& part, bool stdlib) {
     std::error_code ec;
     fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
-    if (ec) return internalError("cannot read " + dir.string() + ": " + ec.message());
+    if (ec) return EnvError{"cannot read " + dir.string() + ": " + ec.message()};
     for (; it != end; it.increment(ec)) {
-      if (ec) return internalError("cannot read " + dir.string() + ": " + ec.message());
+      if (ec) return EnvError{"cannot read " + dir.string() + ": " + ec.message()};
       const std::string name = it->path().filename().string();
       std::error_code sec;
       if (it->is_directory(sec)) {
@@ -86,10 +88,11 @@ class Collector {
   }
 
  private:
-  std::optional<ApiError> claim(const std::string& inArchive, const fs::path& source) {
+  std::optional<EnvError> claim(const std::string& inArchive, const fs::path& source) {
     auto [it, inserted] = owners_.emplace(inArchive, source);
     if (!inserted) {
-      return badRequest("two files would be packed as " + inArchive + ": " + it->second.string() + " and " + source.string());
+      return EnvError{"two files would be packed as " + inArchive + ": " + it->second.string() + " and " +
+                      source.string()};
     }
     return std::nullopt;
   }
@@ -129,30 +132,33 @@ std::optional<fs::path> findLibpython(const fs::path& lib, std::optional<PythonV
 
 // The interpreter part: bin/, lib/libpython*, the trimmed standard library. Returns the venv's
 // site-packages (if PREFIX is a venv) through `venvSite`.
-std::optional<ApiError> collectInterpreter(const fs::path& prefixIn, PythonPack& pack, Collector& c,
+std::optional<EnvError> collectInterpreter(const fs::path& prefixIn, PythonPack& pack, Collector& c,
                                            std::optional<fs::path>& venvSite) {
   std::error_code ec;
   const fs::path prefix = fs::absolute(prefixIn, ec).lexically_normal();
-  if (!fs::is_directory(prefix, ec)) return notFound("--python " + prefix.string() + " does not exist or is not a folder");
+  if (!fs::is_directory(prefix, ec))
+    return EnvError{"--python " + prefix.string() + " does not exist or is not a folder"};
   fs::path base = prefix;
   const bool venv = venvHome(prefix).has_value();
   if (venv) {
     const fs::path home = *venvHome(prefix);
     base = home.lexically_normal().parent_path();
     if (home.empty() || !fs::is_directory(base / "lib", ec)) {
-      return badRequest("--python " + prefix.string() + " is a venv whose base Python (home = " +
-                        (home.empty() ? std::string("<missing>") : home.string()) + " in pyvenv.cfg) is missing");
+      return EnvError{"--python " + prefix.string() + " is a venv whose base Python (home = " +
+                      (home.empty() ? std::string("<missing>") : home.string()) + " in pyvenv.cfg) is missing"};
     }
   }
   std::optional<PythonVersion> version;
   auto libpython = findLibpython(base / "lib", version);
   if (!libpython) {
-    return badRequest("--python " + prefix.string() + (venv ? " is a venv whose base Python " + base.string() : std::string()) +
-                      " has no shared libpython (lib/libpython3.X.so.1.0): pack-env needs a Python built with --enable-shared");
+    return EnvError{
+        "--python " + prefix.string() + (venv ? " is a venv whose base Python " + base.string() : std::string()) +
+        " has no shared libpython (lib/libpython3.X.so.1.0): pack-env needs a Python built with --enable-shared"};
   }
   if (pythonCompatibility(*version, true, *version) == Compatibility::unsupported) {
-    return badRequest("--python " + prefix.string() + " is Python " + version->text() + "; the Python host runs CPython 3." +
-                      std::to_string(kOldestPythonMinor) + " and later (stable ABI)");
+    return EnvError{"--python " + prefix.string() + " is Python " + version->text() +
+                    "; the Python host runs CPython 3." + std::to_string(kOldestPythonMinor) +
+                    " and later (stable ABI)"};
   }
   pack.version = *version;
   pack.abiTag = version->abiTag() + (libpython->filename().string().find("d.so") != std::string::npos ? "d" : "");
@@ -161,14 +167,14 @@ std::optional<ApiError> collectInterpreter(const fs::path& prefixIn, PythonPack&
   const std::string ver = version->text();
   const fs::path stdlib = base / "lib" / ("python" + ver);
   if (!isFile(stdlib / "os.py")) {
-    return badRequest("--python " + prefix.string() + ": " + libpython->string() + " has no standard library (" +
-                      (stdlib / "os.py").string() + " is missing)");
+    return EnvError{"--python " + prefix.string() + ": " + libpython->string() + " has no standard library (" +
+                    (stdlib / "os.py").string() + " is missing)"};
   }
   if (venv) {
     const fs::path site = prefix / "lib" / ("python" + ver) / "site-packages";
     if (!fs::is_directory(site, ec)) {
-      return badRequest("--python " + prefix.string() + " is a venv without lib/python" + ver +
-                        "/site-packages, but its base Python " + base.string() + " is " + ver);
+      return EnvError{"--python " + prefix.string() + " is a venv without lib/python" + ver +
+                      "/site-packages, but its base Python " + base.string() + " is " + ver};
     }
     venvSite = site;
   }
@@ -189,8 +195,8 @@ std::optional<ApiError> collectInterpreter(const fs::path& prefixIn, PythonPack&
 
 }  // namespace
 
-Expected<PythonPack> collectPython(const std::optional<fs::path>& prefix, const std::vector<fs::path>& sitePackages,
-                                   PythonVersion worker) {
+EnvResult<PythonPack> collectPython(const std::optional<fs::path>& prefix, const std::vector<fs::path>& sitePackages,
+                                    PythonVersion worker) {
   PythonPack pack;
   Collector c(pack);
   std::optional<fs::path> venvSite;
@@ -213,10 +219,12 @@ Expected<PythonPack> collectPython(const std::optional<fs::path>& prefix, const 
   const std::string target = "lib/python" + pack.version.text() + "/site-packages";
   for (const auto& d : dirs) {
     std::error_code ec;
-    if (!fs::is_directory(d, ec)) return notFound("--site-packages " + d.string() + " does not exist or is not a folder");
+    if (!fs::is_directory(d, ec))
+      return EnvError{"--site-packages " + d.string() + " does not exist or is not a folder"};
     if (auto v = versionOfSitePackages(d); v && !(*v == pack.version)) {
-      return badRequest("--site-packages " + d.string() + " is for Python " + v->text() + "; the environment is for Python " +
-                        pack.version.text() + (prefix ? " (--python " + prefix->string() + ")" : std::string()));
+      return EnvError{"--site-packages " + d.string() + " is for Python " + v->text() +
+                      "; the environment is for Python " + pack.version.text() +
+                      (prefix ? " (--python " + prefix->string() + ")" : std::string())};
     }
     if (auto e = c.tree(d, target, pack.sitePackages, false)) return *e;
   }

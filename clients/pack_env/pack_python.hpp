@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "supervisor/environments/env_error.hpp"
 #include "supervisor/environments/python_env.hpp"
-#include "supervisor/error.hpp"
 
 namespace ringserve::supervisor::environments {
 
@@ -44,12 +44,12 @@ struct PythonPack {
   PythonPackPart interpreter, standardLibrary, sitePackages, leftOut;
 };
 
-// 404 for a PREFIX or DIR that does not exist; 400 for a venv whose base Python is missing (or
+// Refuses a PREFIX or DIR that does not exist, a venv whose base Python is missing (or
 // has no shared libpython), a Python without a shared libpython or its standard library, a
 // site-packages folder for another Python, extension modules of another version (mixed ABI tags,
 // naming the file and both versions), two files for one path.
-Expected<PythonPack> collectPython(const std::optional<std::filesystem::path>& prefix,
-                                   const std::vector<std::filesystem::path>& sitePackages,
-                                   PythonVersion worker = workerDefaultPython());
+EnvResult<PythonPack> collectPython(const std::optional<std::filesystem::path>& prefix,
+                                    const std::vector<std::filesystem::path>& sitePackages,
+                                    PythonVersion worker = workerDefaultPython());
 
 }  // namespace ringserve::supervisor::environments

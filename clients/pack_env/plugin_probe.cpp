@@ -33,7 +33,8 @@ void writeAll(int fd, const std::string& text) {
 }
 
 // Runs in the child; never returns. Output: "ok <major> <minor>\n<class>\n..." or "error <text>".
-[[noreturn]] void childMain(int out, const std::filesystem::path& plugin, const std::vector<std::filesystem::path>& preload) {
+[[noreturn]] void childMain(int out, const std::filesystem::path& plugin,
+                            const std::vector<std::filesystem::path>& preload) {
   // Whatever the plugin prints while loading (or a sanitizer's crash report) would break
   // pack-env's one-line output; what matters comes back through `out`.
   if (int devnull = ::open("/dev/null", O_WRONLY | O_CLOEXEC); devnull >= 0) {
@@ -53,7 +54,8 @@ void writeAll(int fd, const std::string& text) {
   }
   auto version = reinterpret_cast<ApiVersionFn>(::dlsym(handle, kApiVersionSymbol));
   if (!version) {
-    writeAll(out, std::string("error is not a ringserve runtime plugin (it does not export ") + kApiVersionSymbol + ")");
+    writeAll(out,
+             std::string("error is not a ringserve runtime plugin (it does not export ") + kApiVersionSymbol + ")");
     ::_exit(3);
   }
   std::uint32_t major = 0, minor = 0;
@@ -73,14 +75,15 @@ void writeAll(int fd, const std::string& text) {
 
 }  // namespace
 
-Expected<PluginInfo> probePlugin(const std::filesystem::path& plugin, const std::vector<std::filesystem::path>& preload,
-                                 std::chrono::milliseconds timeout) {
+EnvResult<PluginInfo> probePlugin(const std::filesystem::path& plugin,
+                                  const std::vector<std::filesystem::path>& preload,
+                                  std::chrono::milliseconds timeout) {
   const std::string name = plugin.string();
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return internalError(std::string("pipe: ") + std::strerror(errno));
+  if (::pipe2(fds, O_CLOEXEC) != 0) return EnvError{std::string("pipe: ") + std::strerror(errno)};
   transport::UniqueFd readEnd(fds[0]), writeEnd(fds[1]);
   const pid_t pid = ::fork();
-  if (pid < 0) return internalError(std::string("fork: ") + std::strerror(errno));
+  if (pid < 0) return EnvError{std::string("fork: ") + std::strerror(errno)};
   if (pid == 0) {
     readEnd.reset();
     childMain(writeEnd.get(), std::filesystem::absolute(plugin), preload);
@@ -90,7 +93,8 @@ Expected<PluginInfo> probePlugin(const std::filesystem::path& plugin, const std:
   bool timedOut = false;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timedOut = true;
       break;
@@ -112,13 +116,16 @@ Expected<PluginInfo> probePlugin(const std::filesystem::path& plugin, const std:
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  if (timedOut) return badRequest("plugin " + name + " did not finish loading within " + std::to_string(timeout.count()) + " ms");
-  if (output.starts_with("error ")) return badRequest("plugin " + name + " " + output.substr(6));
+  if (timedOut)
+    return EnvError{"plugin " + name + " did not finish loading within " + std::to_string(timeout.count()) + " ms"};
+  if (output.starts_with("error ")) return EnvError{"plugin " + name + " " + output.substr(6)};
   if (WIFSIGNALED(status)) {
-    return badRequest("plugin " + name + " crashed while loading (killed by signal " + std::to_string(WTERMSIG(status)) + ")");
+    return EnvError{"plugin " + name + " crashed while loading (killed by signal " + std::to_string(WTERMSIG(status)) +
+                    ")"};
   }
   if (!output.starts_with("ok ")) {
-    return badRequest("plugin " + name + " could not be probed (exit status " + std::to_string(WEXITSTATUS(status)) + ")");
+    return EnvError{"plugin " + name + " could not be probed (exit status " + std::to_string(WEXITSTATUS(status)) +
+                    ")"};
   }
   std::istringstream in(output.substr(3));
   PluginInfo info;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "supervisor/error.hpp"
+#include "supervisor/environments/env_error.hpp"
 
 namespace ringserve::supervisor::environments {
 
@@ -20,9 +20,10 @@ struct PluginInfo {
 };
 
 // `preload`: libraries to dlopen first (by path, in order), so the plugin's non-system
-// dependencies resolve to the files that will be packed. 400 naming the plugin when it cannot be
+// dependencies resolve to the files that will be packed. An error naming the plugin when it cannot be
 // loaded, lacks ringserve_plugin_api_version, or crashes / hangs past `timeout` while loading.
-Expected<PluginInfo> probePlugin(const std::filesystem::path& plugin, const std::vector<std::filesystem::path>& preload,
-                                 std::chrono::milliseconds timeout = std::chrono::seconds(30));
+EnvResult<PluginInfo> probePlugin(const std::filesystem::path& plugin,
+                                  const std::vector<std::filesystem::path>& preload,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
 }  // namespace ringserve::supervisor::environments

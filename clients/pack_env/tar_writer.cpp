@@ -30,9 +30,9 @@ struct TarWriter::State {
       fs::remove(partial, ec);
     }
   }
-  ApiError error(const std::string& what) const {
-    return internalError("cannot write " + output.string() + " (" + what + "): " +
-                         (a && archive_error_string(a) ? archive_error_string(a) : "unknown error"));
+  EnvError error(const std::string& what) const {
+    return EnvError{"cannot write " + output.string() + " (" + what +
+                    "): " + (a && archive_error_string(a) ? archive_error_string(a) : "unknown error")};
   }
 };
 
@@ -56,13 +56,13 @@ TarWriter::TarWriter(std::unique_ptr<State> s) : s_(std::move(s)) {}
 TarWriter::~TarWriter() = default;
 TarWriter::TarWriter(TarWriter&&) noexcept = default;
 
-Expected<TarWriter> TarWriter::create(const fs::path& output, TarFormat format, ProgressFn progress) {
+EnvResult<TarWriter> TarWriter::create(const fs::path& output, TarFormat format, ProgressFn progress) {
   auto s = std::make_unique<State>();
   s->output = output;
   s->partial = output.string() + ".partial-" + std::to_string(::getpid());
   s->progress = std::move(progress);
   s->a = archive_write_new();
-  if (!s->a) return internalError("libarchive: out of memory");
+  if (!s->a) return EnvError{"libarchive: out of memory"};
   archive_write_set_format_pax_restricted(s->a);
   int r = ARCHIVE_OK;
   switch (format) {
@@ -91,14 +91,14 @@ void setCommon(struct archive_entry* e, const std::string& path, unsigned type, 
 }
 }  // namespace
 
-std::optional<ApiError> TarWriter::addDirectory(const std::string& path) {
+std::optional<EnvError> TarWriter::addDirectory(const std::string& path) {
   EntryPtr entry;
   setCommon(entry.e, path, AE_IFDIR, 0755, std::time(nullptr));
   if (archive_write_header(s_->a, entry.e) != ARCHIVE_OK) return s_->error(path);
   return std::nullopt;
 }
 
-std::optional<ApiError> TarWriter::addSymlink(const std::string& target, const std::string& path) {
+std::optional<EnvError> TarWriter::addSymlink(const std::string& target, const std::string& path) {
   EntryPtr entry;
   setCommon(entry.e, path, AE_IFLNK, 0777, std::time(nullptr));
   archive_entry_set_symlink(entry.e, target.c_str());
@@ -106,7 +106,7 @@ std::optional<ApiError> TarWriter::addSymlink(const std::string& target, const s
   return std::nullopt;
 }
 
-std::optional<ApiError> TarWriter::addBytes(std::string_view content, const std::string& path, unsigned mode) {
+std::optional<EnvError> TarWriter::addBytes(std::string_view content, const std::string& path, unsigned mode) {
   EntryPtr entry;
   setCommon(entry.e, path, AE_IFREG, mode, std::time(nullptr));
   archive_entry_set_size(entry.e, static_cast<la_int64_t>(content.size()));
@@ -117,13 +117,14 @@ std::optional<ApiError> TarWriter::addBytes(std::string_view content, const std:
   return std::nullopt;
 }
 
-std::optional<ApiError> TarWriter::addFile(const fs::path& source, const std::string& path, std::optional<unsigned> mode) {
+std::optional<EnvError> TarWriter::addFile(const fs::path& source, const std::string& path,
+                                           std::optional<unsigned> mode) {
   transport::UniqueFd fd(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
   struct stat st {};
   if (!fd || ::fstat(fd.get(), &st) != 0) {
-    return internalError("cannot read " + source.string() + ": " + std::strerror(errno));
+    return EnvError{"cannot read " + source.string() + ": " + std::strerror(errno)};
   }
-  if (!S_ISREG(st.st_mode)) return badRequest(source.string() + " is not a regular file");
+  if (!S_ISREG(st.st_mode)) return EnvError{source.string() + " is not a regular file"};
   EntryPtr entry;
   setCommon(entry.e, path, AE_IFREG, mode.value_or(st.st_mode), st.st_mtim.tv_sec);
   archive_entry_set_size(entry.e, st.st_size);
@@ -133,26 +134,27 @@ std::optional<ApiError> TarWriter::addFile(const fs::path& source, const std::st
   for (;;) {
     ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return internalError("cannot read " + source.string() + ": " + std::strerror(errno));
+    if (n < 0) return EnvError{"cannot read " + source.string() + ": " + std::strerror(errno)};
     if (n == 0) break;
     // Never write more than the header declared (the file may grow while we read).
-    const auto take = static_cast<std::size_t>(std::min<std::uint64_t>(static_cast<std::uint64_t>(n),
-                                                                       static_cast<std::uint64_t>(st.st_size) - copied));
+    const auto take = static_cast<std::size_t>(
+        std::min<std::uint64_t>(static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(st.st_size) - copied));
     if (take == 0) break;
     if (archive_write_data(s_->a, buffer.data(), take) != static_cast<la_ssize_t>(take)) return s_->error(path);
     copied += take;
     s_->written += take;
     if (s_->progress) s_->progress(s_->written);
   }
-  if (copied != static_cast<std::uint64_t>(st.st_size)) return internalError(source.string() + " shrank while it was packed");
+  if (copied != static_cast<std::uint64_t>(st.st_size))
+    return EnvError{source.string() + " shrank while it was packed"};
   return std::nullopt;
 }
 
-std::optional<ApiError> TarWriter::finish() {
+std::optional<EnvError> TarWriter::finish() {
   if (archive_write_close(s_->a) != ARCHIVE_OK) return s_->error("close");
   std::error_code ec;
   fs::rename(s_->partial, s_->output, ec);
-  if (ec) return internalError("cannot rename " + s_->partial.string() + " to " + s_->output.string() + ": " + ec.message());
+  if (ec) return EnvError{"cannot rename " + s_->partial.string() + " to " + s_->output.string() + ": " + ec.message()};
   s_->finished = true;
   return std::nullopt;
 }

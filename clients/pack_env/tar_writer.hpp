@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "supervisor/error.hpp"
+#include "supervisor/environments/env_error.hpp"
 
 namespace ringserve::supervisor::environments {
 
@@ -26,7 +26,7 @@ class TarWriter {
   // Bytes of file content written so far (for progress).
   using ProgressFn = std::function<void(std::uint64_t written)>;
 
-  static Expected<TarWriter> create(const std::filesystem::path& output, TarFormat format, ProgressFn progress = {});
+  static EnvResult<TarWriter> create(const std::filesystem::path& output, TarFormat format, ProgressFn progress = {});
   ~TarWriter();  // removes the partial file unless finish() succeeded
   TarWriter(TarWriter&&) noexcept;
   TarWriter& operator=(TarWriter&&) = delete;
@@ -34,14 +34,14 @@ class TarWriter {
   TarWriter& operator=(const TarWriter&) = delete;
 
   // Copies `source` (symlinks followed) to `pathInArchive` with `mode` (nullopt: the source's).
-  std::optional<ApiError> addFile(const std::filesystem::path& source, const std::string& pathInArchive,
+  std::optional<EnvError> addFile(const std::filesystem::path& source, const std::string& pathInArchive,
                                   std::optional<unsigned> mode = std::nullopt);
-  std::optional<ApiError> addBytes(std::string_view content, const std::string& pathInArchive, unsigned mode = 0644);
-  std::optional<ApiError> addDirectory(const std::string& pathInArchive);
+  std::optional<EnvError> addBytes(std::string_view content, const std::string& pathInArchive, unsigned mode = 0644);
+  std::optional<EnvError> addDirectory(const std::string& pathInArchive);
   // A symbolic link; the extractor only accepts relative targets that stay inside the environment.
-  std::optional<ApiError> addSymlink(const std::string& target, const std::string& pathInArchive);
+  std::optional<EnvError> addSymlink(const std::string& target, const std::string& pathInArchive);
   // Closes the archive and renames it into place.
-  std::optional<ApiError> finish();
+  std::optional<EnvError> finish();
 
  private:
   struct State;

@@ -203,7 +203,7 @@ void ModelRegistry::load(ModelInstance& inst) {
   // preparations of one environment are safe: the cache locks and the second finds it unpacked.
   std::thread([guard = mainGuard_, settings = inst.settings, dir = options_.settings.environmentsDir,
                limits = options_.environmentLimits, weak, this] {
-    auto prepared = std::make_shared<Expected<std::optional<environments::PreparedEnvironment>>>(
+    auto prepared = std::make_shared<environments::EnvResult<std::optional<environments::PreparedEnvironment>>>(
         environments::prepareForModel(settings->parameters, dir, limits,
                                       environments::logProgress("environment for " + settings->displayName())));
     std::lock_guard lock(guard->mutex);
@@ -216,8 +216,8 @@ void ModelRegistry::load(ModelInstance& inst) {
   }).detach();
 }
 
-void ModelRegistry::environmentPrepared(ModelInstance& inst,
-                                        Expected<std::optional<environments::PreparedEnvironment>> prepared) {
+void ModelRegistry::environmentPrepared(
+    ModelInstance& inst, environments::EnvResult<std::optional<environments::PreparedEnvironment>> prepared) {
   if (!prepared || pools_.shuttingDown()) {
     transition(inst, ModelEvent::environmentFailed,
                prepared ? "the server is shutting down" : prepared.error().message);

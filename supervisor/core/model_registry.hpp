@@ -96,7 +96,8 @@ class ModelRegistry final : public PoolListener {
   ModelInstance& add(std::shared_ptr<const settings::ModelSettings> s);
   std::shared_ptr<ModelInstance> shared(const ModelInstance& inst) const;
   void load(ModelInstance& inst);  // prepares the environment first (off the main loop) when it has one
-  void environmentPrepared(ModelInstance& inst, Expected<std::optional<environments::PreparedEnvironment>> prepared);
+  void environmentPrepared(ModelInstance& inst,
+                           environments::EnvResult<std::optional<environments::PreparedEnvironment>> prepared);
   void place(ModelInstance& inst, WorkerPool& pool);
   void armLoadDeadline(ModelInstance& inst);
   void loadDeadlinePassed(ModelInstance& inst);

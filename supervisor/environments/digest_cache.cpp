@@ -29,7 +29,7 @@ fs::path entryFor(const fs::path& tarball, const fs::path& cacheDir) {
 
 }  // namespace
 
-Expected<std::string> tarballDigest(const fs::path& tarball, const fs::path& cacheDir) {
+EnvResult<std::string> tarballDigest(const fs::path& tarball, const fs::path& cacheDir) {
   const auto before = identity(tarball);
   const fs::path entry = entryFor(tarball, cacheDir);
   if (before) {

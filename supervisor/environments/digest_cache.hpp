@@ -8,13 +8,13 @@
 #include <optional>
 #include <string>
 
-#include "supervisor/error.hpp"
+#include "supervisor/environments/env_error.hpp"
 
 namespace ringserve::supervisor::environments {
 
 // The digest of `tarball` (lower-case hex): from `cacheDir` when its stat identity matches,
 // else computed and stored (best effort: a cache that cannot be written only costs time).
-Expected<std::string> tarballDigest(const std::filesystem::path& tarball, const std::filesystem::path& cacheDir);
+EnvResult<std::string> tarballDigest(const std::filesystem::path& tarball, const std::filesystem::path& cacheDir);
 // Drops the entry of `tarball` (after a mismatch was found).
 void forgetTarballDigest(const std::filesystem::path& tarball, const std::filesystem::path& cacheDir);
 

@@ -63,8 +63,8 @@ std::vector<std::string> splitPath(const std::string& s) {
 }
 
 template <class E>
-Expected<ElfInfo> parse(std::span<const std::byte> file, const std::string& name) {
-  const auto malformed = [&](const char* what) { return badRequest(name + " is a malformed ELF file (" + what + ")"); };
+EnvResult<ElfInfo> parse(std::span<const std::byte> file, const std::string& name) {
+  const auto malformed = [&](const char* what) { return EnvError{name + " is a malformed ELF file (" + what + ")"}; };
   auto eh = readAt<typename E::Ehdr>(file, 0);
   if (!eh) return malformed("truncated header");
   ElfInfo info;
@@ -101,7 +101,8 @@ Expected<ElfInfo> parse(std::span<const std::byte> file, const std::string& name
     if (tag == DT_NULL) break;
     if (tag == DT_STRTAB) strtab = fileOffset(d->d_un.d_ptr);
     if (tag == DT_STRSZ) strsz = d->d_un.d_val;
-    if (tag == DT_NEEDED || tag == DT_SONAME || tag == DT_RPATH || tag == DT_RUNPATH) strings.emplace_back(tag, d->d_un.d_val);
+    if (tag == DT_NEEDED || tag == DT_SONAME || tag == DT_RPATH || tag == DT_RUNPATH)
+      strings.emplace_back(tag, d->d_un.d_val);
   }
   if (strings.empty()) return info;
   if (!strtab || *strtab > file.size() || strsz > file.size() - *strtab) return malformed("string table");
@@ -112,40 +113,44 @@ Expected<ElfInfo> parse(std::span<const std::byte> file, const std::string& name
     const void* nul = std::memchr(s, 0, strsz - offset);
     if (!nul) return malformed("unterminated string");
     std::string value(s, static_cast<const char*>(nul));
-    if (tag == DT_NEEDED) info.needed.push_back(value);
-    else if (tag == DT_SONAME) info.soname = value;
-    else if (tag == DT_RPATH) info.rpath = splitPath(value);
-    else info.runpath = splitPath(value);
+    if (tag == DT_NEEDED)
+      info.needed.push_back(value);
+    else if (tag == DT_SONAME)
+      info.soname = value;
+    else if (tag == DT_RPATH)
+      info.rpath = splitPath(value);
+    else
+      info.runpath = splitPath(value);
   }
   return info;
 }
 
 }  // namespace
 
-Expected<ElfInfo> readElf(const std::filesystem::path& path) {
+EnvResult<ElfInfo> readElf(const std::filesystem::path& path) {
   const std::string name = path.string();
   transport::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
-    if (errno == ENOENT) return notFound(name + " does not exist");
-    return internalError("cannot open " + name + ": " + std::strerror(errno));
+    if (errno == ENOENT) return EnvError{name + " does not exist"};
+    return EnvError{"cannot open " + name + ": " + std::strerror(errno)};
   }
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) return internalError("cannot stat " + name + ": " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return badRequest(name + " is not a regular file");
-  if (st.st_size < EI_NIDENT) return badRequest(name + " is not an ELF file");
+  if (::fstat(fd.get(), &st) != 0) return EnvError{"cannot stat " + name + ": " + std::strerror(errno)};
+  if (!S_ISREG(st.st_mode)) return EnvError{name + " is not a regular file"};
+  if (st.st_size < EI_NIDENT) return EnvError{name + " is not an ELF file"};
   const auto size = static_cast<std::size_t>(st.st_size);
   Mapping map(::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd.get(), 0), size);
-  if (map.bytes().data() == MAP_FAILED) return internalError("cannot map " + name + ": " + std::strerror(errno));
+  if (map.bytes().data() == MAP_FAILED) return EnvError{"cannot map " + name + ": " + std::strerror(errno)};
   auto bytes = map.bytes();
   const auto* ident = reinterpret_cast<const unsigned char*>(bytes.data());
-  if (std::memcmp(ident, ELFMAG, SELFMAG) != 0) return badRequest(name + " is not an ELF file");
+  if (std::memcmp(ident, ELFMAG, SELFMAG) != 0) return EnvError{name + " is not an ELF file"};
   const bool little = ident[EI_DATA] == ELFDATA2LSB;
   if (little != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)) {
-    return badRequest(name + " is an ELF file of the other byte order");
+    return EnvError{name + " is an ELF file of the other byte order"};
   }
   if (ident[EI_CLASS] == ELFCLASS64) return parse<Elf64>(bytes, name);
   if (ident[EI_CLASS] == ELFCLASS32) return parse<Elf32>(bytes, name);
-  return badRequest(name + " is a malformed ELF file (class)");
+  return EnvError{name + " is a malformed ELF file (class)"};
 }
 
 std::string elfMachineName(std::uint16_t machine) {

@@ -42,8 +42,8 @@ void removeTree(const fs::path& p) {
 std::uint64_t treeBytes(const fs::path& root) {
   std::uint64_t total = 0;
   std::error_code ec;
-  for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end; !ec && it != end;
-       it.increment(ec)) {
+  for (fs::recursive_directory_iterator it(root, fs::directory_options::skip_permission_denied, ec), end;
+       !ec && it != end; it.increment(ec)) {
     std::error_code sec;
     if (it->is_regular_file(sec) && !it->is_symlink(sec)) total += it->file_size(sec);
   }
@@ -61,73 +61,77 @@ std::optional<Marker> readMarker(const fs::path& root) {
   Marker m;
   std::string word;
   while (in >> word) {
-    if (word == "bytes") in >> m.bytes;
-    else if (word == "sha256") in >> m.sha256;
+    if (word == "bytes")
+      in >> m.bytes;
+    else if (word == "sha256")
+      in >> m.sha256;
   }
   return m;
 }
 
-std::optional<ApiError> writeDurably(const fs::path& file, const std::string& text) {
+std::optional<EnvError> writeDurably(const fs::path& file, const std::string& text) {
   transport::UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd) return internalError("cannot write " + file.string() + ": " + std::strerror(errno));
+  if (!fd) return EnvError{"cannot write " + file.string() + ": " + std::strerror(errno)};
   std::size_t done = 0;
   while (done < text.size()) {
     ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return internalError("cannot write " + file.string() + ": " + std::strerror(errno));
+    if (n < 0) return EnvError{"cannot write " + file.string() + ": " + std::strerror(errno)};
     done += static_cast<std::size_t>(n);
   }
-  if (::fsync(fd.get()) != 0) return internalError("cannot sync " + file.string() + ": " + std::strerror(errno));
+  if (::fsync(fd.get()) != 0) return EnvError{"cannot sync " + file.string() + ": " + std::strerror(errno)};
   return std::nullopt;
 }
 
 void syncDirectory(const fs::path& dir, bool wholeFilesystem) {
   transport::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return;
-  if (wholeFilesystem) ::syncfs(fd.get());
-  else ::fsync(fd.get());
+  if (wholeFilesystem)
+    ::syncfs(fd.get());
+  else
+    ::fsync(fd.get());
 }
 
 // The manifest's python_version / python_abi must say what the environment holds.
-std::optional<ApiError> checkManifestPython(const PreparedEnvironment& env) {
+std::optional<EnvError> checkManifestPython(const PreparedEnvironment& env) {
   if (!env.manifest || !env.manifest->pythonVersion) return std::nullopt;
   const std::string said = "Python " + *env.manifest->pythonVersion + " (" + env.manifest->pythonAbi.value_or("") + ")";
   if (!env.python) {
-    return badRequest(env.label + ": its " + kManifestFileName + " says " + said + " but it holds no lib/python" +
-                      *env.manifest->pythonVersion + " nor libpython");
+    return EnvError{env.label + ": its " + kManifestFileName + " says " + said + " but it holds no lib/python" +
+                    *env.manifest->pythonVersion + " nor libpython"};
   }
   const auto& p = *env.python;
   const std::string holds = "Python " + p.version.text() + " (" + p.abiTag + ", " +
                             (p.libpython ? p.libpython->filename().string() : "packages only") + ")";
   if (parsePythonVersion(*env.manifest->pythonVersion) != p.version || env.manifest->pythonAbi != p.abiTag) {
-    return badRequest(env.label + ": its " + kManifestFileName + " says " + said + " but it holds " + holds);
+    return EnvError{env.label + ": its " + kManifestFileName + " says " + said + " but it holds " + holds};
   }
   return std::nullopt;
 }
 
 // Fills in what both kinds of environment share and runs the checks that precede any launch.
-Expected<PreparedEnvironment> describe(PreparedEnvironment env) {
+EnvResult<PreparedEnvironment> describe(PreparedEnvironment env) {
   env.libDir = env.root / "lib";
   const fs::path worker = env.root / kWorkerRelativePath;
   std::error_code ec;
   if (fs::exists(worker, ec)) {
     const std::string what = env.label + ": " + kWorkerRelativePath;
-    if (!fs::is_regular_file(worker, ec)) return badRequest(what + " is not a regular file");
-    if (::access(worker.c_str(), X_OK) != 0) return badRequest(what + " is not executable");
+    if (!fs::is_regular_file(worker, ec)) return EnvError{what + " is not a regular file"};
+    if (::access(worker.c_str(), X_OK) != 0) return EnvError{what + " is not executable"};
     char head[2] = {};
     std::ifstream(worker, std::ios::binary).read(head, 2);
     if (!(head[0] == '#' && head[1] == '!')) {
       auto elf = readElf(worker);
-      if (!elf) return badRequest(what + ": " + elf.error().message);
+      if (!elf) return EnvError{what + ": " + elf.error().message};
       if (elf->machine != hostElfMachine()) {
-        return badRequest(what + " is built for " + elfMachineName(elf->machine) + "; this server runs on " +
-                          elfMachineName(hostElfMachine()));
+        return EnvError{what + " is built for " + elfMachineName(elf->machine) + "; this server runs on " +
+                        elfMachineName(hostElfMachine())};
       }
     }
     env.workerExecutable = worker;
   }
   auto manifest = readManifest(env.root);
-  if (!manifest) return ApiError{400, env.label + ": " + manifest.error().message};
+  if (!manifest) return EnvError{env.label + ": " + manifest.error().message};
   env.manifest = std::move(manifest).value();
   if (env.manifest) {
     auto warnings = checkManifest(*env.manifest, env.label, env.workerExecutable.has_value());
@@ -155,20 +159,21 @@ std::string folderNameForKey(const std::string& key) {
   return out;
 }
 
-Expected<PreparedEnvironment> prepareTarball(const fs::path& tarballIn, const fs::path& environmentsDirIn,
-                                             const Limits& limits, const ProgressFn& progress) {
+EnvResult<PreparedEnvironment> prepareTarball(const fs::path& tarballIn, const fs::path& environmentsDirIn,
+                                              const Limits& limits, const ProgressFn& progress) {
   std::error_code ec;
   const fs::path tarball = fs::absolute(tarballIn, ec).lexically_normal();
-  if (!fs::exists(tarball, ec)) return notFound("environment tarball " + tarball.string() + " does not exist");
-  if (!fs::is_regular_file(tarball, ec)) return badRequest("environment tarball " + tarball.string() + " is not a regular file");
+  if (!fs::exists(tarball, ec)) return EnvError{"environment tarball " + tarball.string() + " does not exist"};
+  if (!fs::is_regular_file(tarball, ec))
+    return EnvError{"environment tarball " + tarball.string() + " is not a regular file"};
 
   fs::create_directories(environmentsDirIn, ec);
-  if (ec) return internalError(ioError("cannot create environments_dir " + environmentsDirIn.string(), ec));
+  if (ec) return EnvError{ioError("cannot create environments_dir " + environmentsDirIn.string(), ec)};
   // Canonical, so that no symlink lies on the path libarchive checks entries against.
   const fs::path envDir = fs::canonical(environmentsDirIn, ec);
-  if (ec) return internalError(ioError("cannot resolve environments_dir " + environmentsDirIn.string(), ec));
+  if (ec) return EnvError{ioError("cannot resolve environments_dir " + environmentsDirIn.string(), ec)};
   fs::create_directories(envDir / ".locks", ec);
-  if (ec) return internalError(ioError("cannot create " + (envDir / ".locks").string(), ec));
+  if (ec) return EnvError{ioError("cannot create " + (envDir / ".locks").string(), ec)};
 
   auto digest = tarballDigest(tarball, envDir / ".digests");
   if (!digest) return digest.error();
@@ -200,9 +205,9 @@ Expected<PreparedEnvironment> prepareTarball(const fs::path& tarballIn, const fs
 
   const fs::path tmp = envDir / (tmpPrefix + std::to_string(::getpid()));
   fs::create_directory(tmp, ec);
-  if (ec) return internalError(ioError("cannot create " + tmp.string(), ec));
+  if (ec) return EnvError{ioError("cannot create " + tmp.string(), ec)};
   const auto start = std::chrono::steady_clock::now();
-  auto fail = [&](ApiError e) -> Expected<PreparedEnvironment> {
+  auto fail = [&](EnvError e) -> EnvResult<PreparedEnvironment> {
     removeTree(tmp);
     return e;
   };
@@ -210,7 +215,8 @@ Expected<PreparedEnvironment> prepareTarball(const fs::path& tarballIn, const fs
   if (!stats) return fail(stats.error());
   if (stats->sha256 != *digest) {
     forgetTarballDigest(tarball, envDir / ".digests");
-    return fail(internalError("environment tarball " + tarball.string() + " changed while it was being unpacked; try again"));
+    return fail(
+        EnvError{"environment tarball " + tarball.string() + " changed while it was being unpacked; try again"});
   }
   if (limits.syncBeforeCommit) syncDirectory(tmp, true);
   std::ostringstream marker;
@@ -218,7 +224,7 @@ Expected<PreparedEnvironment> prepareTarball(const fs::path& tarballIn, const fs
          << tarball.string() << "\n";
   if (auto e = writeDurably(tmp / kCompleteMarker, marker.str())) return fail(*e);
   if (::rename(tmp.c_str(), env.root.c_str()) != 0) {
-    return fail(internalError("cannot rename " + tmp.string() + " to " + env.root.string() + ": " + std::strerror(errno)));
+    return fail(EnvError{"cannot rename " + tmp.string() + " to " + env.root.string() + ": " + std::strerror(errno)});
   }
   syncDirectory(envDir, false);
   env.unpackSeconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -227,12 +233,12 @@ Expected<PreparedEnvironment> prepareTarball(const fs::path& tarballIn, const fs
   return describe(std::move(env));
 }
 
-Expected<PreparedEnvironment> prepareDirectory(const fs::path& environmentPath) {
+EnvResult<PreparedEnvironment> prepareDirectory(const fs::path& environmentPath) {
   std::error_code ec;
   fs::path root = fs::absolute(environmentPath, ec).lexically_normal();
   if (!root.has_filename() && root.has_parent_path()) root = root.parent_path();  // "a/b/" -> "a/b"
-  if (!fs::exists(root, ec)) return notFound("environment_path " + root.string() + " does not exist");
-  if (!fs::is_directory(root, ec)) return badRequest("environment_path " + root.string() + " is not a folder");
+  if (!fs::exists(root, ec)) return EnvError{"environment_path " + root.string() + " does not exist"};
+  if (!fs::is_directory(root, ec)) return EnvError{"environment_path " + root.string() + " is not a folder"};
   PreparedEnvironment env;
   env.key = "path:" + sha256Hex(root.string());
   env.source = root;
@@ -242,8 +248,9 @@ Expected<PreparedEnvironment> prepareDirectory(const fs::path& environmentPath) 
   return describe(std::move(env));
 }
 
-Expected<std::optional<PreparedEnvironment>> prepareForModel(const settings::ModelParameters& p, const fs::path& environmentsDir,
-                                                             const Limits& limits, const ProgressFn& progress) {
+EnvResult<std::optional<PreparedEnvironment>> prepareForModel(const settings::ModelParameters& p,
+                                                              const fs::path& environmentsDir, const Limits& limits,
+                                                              const ProgressFn& progress) {
   if (p.environmentPath) {
     auto env = prepareDirectory(*p.environmentPath);
     if (!env) return env.error();

@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "supervisor/environments/env_error.hpp"
 #include "supervisor/environments/limits.hpp"
 #include "supervisor/environments/manifest.hpp"
 #include "supervisor/environments/python_env.hpp"
-#include "supervisor/error.hpp"
 #include "supervisor/settings/model_settings.hpp"
 
 namespace ringserve::supervisor::environments {
@@ -28,40 +28,44 @@ namespace ringserve::supervisor::environments {
 inline constexpr const char* kCompleteMarker = ".ringserve-complete";
 
 struct PreparedEnvironment {
-  std::string key;                     // "sha256:<hex of the tarball bytes>" or "path:<sha256 of the absolute path>"
-  std::string label;                   // "environment sha256:0123456789ab… (/models/a/env.tar.gz)", for messages
-  std::filesystem::path source;        // the tarball, or the environment_path
-  std::filesystem::path root;          // environments_dir/sha256-<hex>/ (or the environment_path itself)
-  std::optional<std::filesystem::path> workerExecutable;  // root/bin/ringserve-worker when present (checked executable, right architecture)
-  std::filesystem::path libDir;        // root/lib: LD_LIBRARY_PATH and the runtime search path
-  std::optional<Manifest> manifest;    // nullopt: no ringserve-env.json (hand-made environment; not checked)
-  std::optional<PythonLayout> python;  // lib/python3.X and/or libpython3.X found (checked runnable)
-  std::filesystem::path pycachePrefix; // environments_dir/.pycache/<folder>: PYTHONPYCACHEPREFIX (prepareForModel)
-  std::vector<std::string> warnings;   // e.g. no manifest, untested protocol minor
-  std::uint64_t bytes = 0;             // regular-file bytes on disk
-  bool unpackedNow = false;            // false when reused from the cache (or a directory)
-  double unpackSeconds = 0;            // this call's unpack time (0 when reused)
+  std::string key;               // "sha256:<hex of the tarball bytes>" or "path:<sha256 of the absolute path>"
+  std::string label;             // "environment sha256:0123456789ab… (/models/a/env.tar.gz)", for messages
+  std::filesystem::path source;  // the tarball, or the environment_path
+  std::filesystem::path root;    // environments_dir/sha256-<hex>/ (or the environment_path itself)
+  std::optional<std::filesystem::path>
+      workerExecutable;              // root/bin/ringserve-worker when present (checked executable, right architecture)
+  std::filesystem::path libDir;      // root/lib: LD_LIBRARY_PATH and the runtime search path
+  std::optional<Manifest> manifest;  // nullopt: no ringserve-env.json (hand-made environment; not checked)
+  std::optional<PythonLayout> python;   // lib/python3.X and/or libpython3.X found (checked runnable)
+  std::filesystem::path pycachePrefix;  // environments_dir/.pycache/<folder>: PYTHONPYCACHEPREFIX (prepareForModel)
+  std::vector<std::string> warnings;    // e.g. no manifest, untested protocol minor
+  std::uint64_t bytes = 0;              // regular-file bytes on disk
+  bool unpackedNow = false;             // false when reused from the cache (or a directory)
+  double unpackSeconds = 0;             // this call's unpack time (0 when reused)
 };
 
 // Blocking: hashes (unless the digest cache matches), locks, unpacks when not cached, checks the
-// manifest. Errors: 404 missing tarball; 400 bad archive / unsafe entry / past the limits / bad or
-// incompatible manifest / worker binary not executable or for another architecture; 500 I/O
+// manifest. Errors (one line each): missing tarball; bad archive / unsafe entry / past the limits /
+// bad or incompatible manifest / worker binary not executable or for another architecture; I/O
 // (cannot create environments_dir, disk full). After an error nothing half-unpacked remains.
-Expected<PreparedEnvironment> prepareTarball(const std::filesystem::path& tarball, const std::filesystem::path& environmentsDir,
-                                             const Limits& limits = {}, const ProgressFn& progress = {});
+EnvResult<PreparedEnvironment> prepareTarball(const std::filesystem::path& tarball,
+                                              const std::filesystem::path& environmentsDir, const Limits& limits = {},
+                                              const ProgressFn& progress = {});
 // Uses an existing folder as is (never modified). Same checks as prepareTarball.
-Expected<PreparedEnvironment> prepareDirectory(const std::filesystem::path& environmentPath);
+EnvResult<PreparedEnvironment> prepareDirectory(const std::filesystem::path& environmentPath);
 
 // A model's environment: environment_path wins over environment_tarball (as in MLServer);
 // nullopt when it names neither.
-Expected<std::optional<PreparedEnvironment>> prepareForModel(const settings::ModelParameters& parameters,
-                                                             const std::filesystem::path& environmentsDir,
-                                                             const Limits& limits = {}, const ProgressFn& progress = {});
+EnvResult<std::optional<PreparedEnvironment>> prepareForModel(const settings::ModelParameters& parameters,
+                                                              const std::filesystem::path& environmentsDir,
+                                                              const Limits& limits = {},
+                                                              const ProgressFn& progress = {});
 
 // The pool gid of a model: inference_pool_gid, else a fresh uuid4 when
 // autogenerate_inference_pool_gid (so call once per model load), else nullopt.
 std::optional<std::string> poolGid(const settings::ModelParameters& parameters);
-// The pool key (docs/environments.md#pools-and-workers): the environment key, the gid, "<env key>-<gid>" when both, "default" when none.
+// The pool key (docs/environments.md#pools-and-workers): the environment key, the gid, "<env key>-<gid>" when both,
+// "default" when none.
 std::string poolKey(const std::optional<PreparedEnvironment>& environment, const std::optional<std::string>& gid);
 
 // LD_LIBRARY_PATH for the environment's workers: its lib/ first, then `inherited` (the

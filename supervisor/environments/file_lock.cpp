@@ -8,11 +8,11 @@
 
 namespace ringserve::supervisor::environments {
 
-Expected<FileLock> FileLock::acquire(const std::filesystem::path& lockFile) {
+EnvResult<FileLock> FileLock::acquire(const std::filesystem::path& lockFile) {
   transport::UniqueFd fd(::open(lockFile.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!fd) return internalError("cannot create lock file " + lockFile.string() + ": " + std::strerror(errno));
+  if (!fd) return EnvError{"cannot create lock file " + lockFile.string() + ": " + std::strerror(errno)};
   while (::flock(fd.get(), LOCK_EX) != 0) {
-    if (errno != EINTR) return internalError("cannot lock " + lockFile.string() + ": " + std::strerror(errno));
+    if (errno != EINTR) return EnvError{"cannot lock " + lockFile.string() + ": " + std::strerror(errno)};
   }
   return FileLock(std::move(fd));
 }

@@ -5,15 +5,15 @@
 // cache. The lock file itself is left in place (deleting it would race with a waiting locker).
 #include <filesystem>
 
+#include "supervisor/environments/env_error.hpp"
 #include "transport/unique_fd.hpp"
-#include "supervisor/error.hpp"
 
 namespace ringserve::supervisor::environments {
 
 class FileLock {
  public:
-  // Blocks until the lock is held. 500 naming the file when it cannot be created or locked.
-  static Expected<FileLock> acquire(const std::filesystem::path& lockFile);
+  // Blocks until the lock is held. An error naming the file when it cannot be created or locked.
+  static EnvResult<FileLock> acquire(const std::filesystem::path& lockFile);
   FileLock(FileLock&&) noexcept = default;
   FileLock& operator=(FileLock&&) noexcept = default;
 

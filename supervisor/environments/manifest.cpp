@@ -31,22 +31,22 @@ class Reader {
  public:
   Reader(simdjson::dom::object object, std::string_view origin) : object_(object), origin_(origin) {}
 
-  std::optional<ApiError> string(const char* field, std::string& out, bool required) {
+  std::optional<EnvError> string(const char* field, std::string& out, bool required) {
     simdjson::dom::element e;
     if (object_[field].get(e) != simdjson::SUCCESS) {
-      if (required) return badRequest(prefix() + "missing field '" + field + "'");
+      if (required) return EnvError{prefix() + "missing field '" + field + "'"};
       return std::nullopt;
     }
     std::string_view s;
-    if (e.get(s) != simdjson::SUCCESS) return badRequest(prefix() + "field '" + field + "' must be a string");
+    if (e.get(s) != simdjson::SUCCESS) return EnvError{prefix() + "field '" + field + "' must be a string"};
     out.assign(s);
     return std::nullopt;
   }
-  std::optional<ApiError> version(const char* field, std::uint16_t& major, std::uint16_t& minor) {
+  std::optional<EnvError> version(const char* field, std::uint16_t& major, std::uint16_t& minor) {
     std::string text;
     if (auto err = string(field, text, true)) return err;
     auto v = parseVersion(text);
-    if (!v) return badRequest(prefix() + "field '" + field + "' must be \"<major>.<minor>\", got \"" + text + "\"");
+    if (!v) return EnvError{prefix() + "field '" + field + "' must be \"<major>.<minor>\", got \"" + text + "\""};
     major = v->first;
     minor = v->second;
     return std::nullopt;
@@ -91,24 +91,24 @@ Manifest currentBuildManifest() {
 
 std::string toString(SdkAbi abi) { return std::to_string(abi.major) + "." + std::to_string(abi.minor); }
 
-Expected<Manifest> parseManifest(std::string_view json, std::string_view origin) {
+EnvResult<Manifest> parseManifest(std::string_view json, std::string_view origin) {
   simdjson::dom::parser parser;
   simdjson::padded_string padded(json);
   simdjson::dom::element root;
   if (auto err = parser.parse(padded).get(root); err != simdjson::SUCCESS) {
-    return badRequest(std::string(origin) + ": not valid JSON (" + simdjson::error_message(err) + ")");
+    return EnvError{std::string(origin) + ": not valid JSON (" + simdjson::error_message(err) + ")"};
   }
   simdjson::dom::object object;
-  if (root.get(object) != simdjson::SUCCESS) return badRequest(std::string(origin) + ": must be a JSON object");
+  if (root.get(object) != simdjson::SUCCESS) return EnvError{std::string(origin) + ": must be a JSON object"};
   Reader r(object, origin);
   Manifest m;
   std::int64_t format = 0;
   if (object["format"].get(format) != simdjson::SUCCESS) {
-    return badRequest(r.prefix() + "missing or non-integer field 'format'");
+    return EnvError{r.prefix() + "missing or non-integer field 'format'"};
   }
   if (format != kManifestFormat) {
-    return badRequest(r.prefix() + "manifest format " + std::to_string(format) + " is not supported (this server reads format " +
-                      std::to_string(kManifestFormat) + ")");
+    return EnvError{r.prefix() + "manifest format " + std::to_string(format) +
+                    " is not supported (this server reads format " + std::to_string(kManifestFormat) + ")"};
   }
   m.format = static_cast<int>(format);
   if (auto e = r.string("architecture", m.architecture, true)) return *e;
@@ -123,11 +123,11 @@ Expected<Manifest> parseManifest(std::string_view json, std::string_view origin)
   if (auto e = r.string("python_version", pythonVersion, false)) return *e;
   if (auto e = r.string("python_abi", pythonAbi, false)) return *e;
   if (pythonVersion.empty() != pythonAbi.empty()) {
-    return badRequest(r.prefix() + "'python_version' and 'python_abi' go together (one of them is missing)");
+    return EnvError{r.prefix() + "'python_version' and 'python_abi' go together (one of them is missing)"};
   }
   if (!pythonVersion.empty()) {
     if (!parsePythonVersion(pythonVersion)) {
-      return badRequest(r.prefix() + "field 'python_version' must be \"3.<minor>\", got \"" + pythonVersion + "\"");
+      return EnvError{r.prefix() + "field 'python_version' must be \"3.<minor>\", got \"" + pythonVersion + "\""};
     }
     m.pythonVersion = pythonVersion;
     m.pythonAbi = pythonAbi;
@@ -137,7 +137,7 @@ Expected<Manifest> parseManifest(std::string_view json, std::string_view origin)
   if (auto err = object["plugins"].get(plugins); err == simdjson::SUCCESS) {
     for (simdjson::dom::element p : plugins) {
       simdjson::dom::object po;
-      if (p.get(po) != simdjson::SUCCESS) return badRequest(r.prefix() + "each entry of 'plugins' must be an object");
+      if (p.get(po) != simdjson::SUCCESS) return EnvError{r.prefix() + "each entry of 'plugins' must be an object"};
       Reader pr(po, origin);
       ManifestPlugin plugin;
       if (auto e = pr.string("file", plugin.file, true)) return *e;
@@ -146,36 +146,36 @@ Expected<Manifest> parseManifest(std::string_view json, std::string_view origin)
       if (po["classes"].get(classes) == simdjson::SUCCESS) {
         for (simdjson::dom::element c : classes) {
           std::string_view s;
-          if (c.get(s) != simdjson::SUCCESS) return badRequest(r.prefix() + "'classes' must hold strings");
+          if (c.get(s) != simdjson::SUCCESS) return EnvError{r.prefix() + "'classes' must hold strings"};
           plugin.classes.emplace_back(s);
         }
       }
       m.plugins.push_back(std::move(plugin));
     }
   } else if (err != simdjson::NO_SUCH_FIELD) {
-    return badRequest(r.prefix() + "field 'plugins' must be an array");
+    return EnvError{r.prefix() + "field 'plugins' must be an array"};
   }
   simdjson::dom::array libraries;
   if (auto err = object["libraries"].get(libraries); err == simdjson::SUCCESS) {
     for (simdjson::dom::element l : libraries) {
       std::string_view s;
-      if (l.get(s) != simdjson::SUCCESS) return badRequest(r.prefix() + "'libraries' must hold strings");
+      if (l.get(s) != simdjson::SUCCESS) return EnvError{r.prefix() + "'libraries' must hold strings"};
       m.libraries.emplace_back(s);
     }
   } else if (err != simdjson::NO_SUCH_FIELD) {
-    return badRequest(r.prefix() + "field 'libraries' must be an array");
+    return EnvError{r.prefix() + "field 'libraries' must be an array"};
   }
   return m;
 }
 
-Expected<std::optional<Manifest>> readManifest(const std::filesystem::path& root) {
+EnvResult<std::optional<Manifest>> readManifest(const std::filesystem::path& root) {
   auto file = root / kManifestFileName;
   std::error_code ec;
   if (!std::filesystem::exists(file, ec)) return std::optional<Manifest>{};
   std::ifstream in(file, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
-  if (!in.good() && !in.eof()) return internalError("cannot read " + file.string());
+  if (!in.good() && !in.eof()) return EnvError{"cannot read " + file.string()};
   auto m = parseManifest(text.str(), file.string());
   if (!m) return m.error();
   return std::optional<Manifest>(std::move(m).value());
@@ -224,12 +224,12 @@ std::string manifestJson(const Manifest& m) {
   return out;
 }
 
-Expected<std::vector<std::string>> checkManifest(const Manifest& m, std::string_view label, bool shipsWorker) {
+EnvResult<std::vector<std::string>> checkManifest(const Manifest& m, std::string_view label, bool shipsWorker) {
   std::vector<std::string> warnings;
   const std::string host = hostArchitecture();
   if (m.architecture != host) {
-    return badRequest(std::string(label) + " was built for architecture " + m.architecture + "; this server runs on " +
-                      host);
+    return EnvError{std::string(label) + " was built for architecture " + m.architecture + "; this server runs on " +
+                    host};
   }
   if (shipsWorker) {
     switch (protocolCompatibility(m.protocol)) {
@@ -239,15 +239,15 @@ Expected<std::vector<std::string>> checkManifest(const Manifest& m, std::string_
                            ", newer than this server's " + supportedProtocolRange() + " (untested, accepted)");
         break;
       case Compatibility::unsupported:
-        return badRequest(std::string(label) + " runs a worker speaking protocol " + ringserve::toString(m.protocol) +
-                          "; this server speaks " + supportedProtocolRange());
+        return EnvError{std::string(label) + " runs a worker speaking protocol " + ringserve::toString(m.protocol) +
+                        "; this server speaks " + supportedProtocolRange()};
     }
   } else {
     // The server's own worker loads the plugins: each must suit its SDK ABI.
-    auto refuse = [&](SdkAbi abi, std::string_view what) -> ApiError {
-      return badRequest(std::string(label) + " holds " + std::string(what) + " built for SDK ABI " + toString(abi) +
-                        "; this server's worker loads SDK ABI " + std::to_string(kSdkAbiMajor) + ".0–" +
-                        std::to_string(kSdkAbiMajor) + "." + std::to_string(kSdkAbiMinor));
+    auto refuse = [&](SdkAbi abi, std::string_view what) -> EnvError {
+      return EnvError{std::string(label) + " holds " + std::string(what) + " built for SDK ABI " + toString(abi) +
+                      "; this server's worker loads SDK ABI " + std::to_string(kSdkAbiMajor) + ".0–" +
+                      std::to_string(kSdkAbiMajor) + "." + std::to_string(kSdkAbiMinor)};
     };
     if (!m.plugins.empty() || m.sdkAbi.major != 0 || m.sdkAbi.minor != 0) {
       if (!sdkAbiCompatible(m.sdkAbi.major, m.sdkAbi.minor)) return refuse(m.sdkAbi, "plugins");

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "schema/version.hpp"
-#include "supervisor/error.hpp"
+#include "supervisor/environments/env_error.hpp"
 
 namespace ringserve::supervisor::environments {
 
@@ -36,18 +36,18 @@ struct SdkAbi {
 };
 
 struct ManifestPlugin {
-  std::string file;                  // relative to the environment root
+  std::string file;  // relative to the environment root
   SdkAbi sdkAbi;
   std::vector<std::string> classes;  // the classes the plugin registers
 };
 
 struct Manifest {
   int format = kManifestFormat;
-  std::string architecture;          // `uname -m` spelling: x86_64, aarch64, ...
-  ProtocolVersion protocol;          // the protocol of the worker the environment was built for
-  SdkAbi sdkAbi;                     // the SDK ABI of the plugins / worker
-  std::string createdBy;             // "ringserve 0.1.0"
-  std::optional<std::string> worker; // "bin/ringserve-worker" when the environment ships one
+  std::string architecture;           // `uname -m` spelling: x86_64, aarch64, ...
+  ProtocolVersion protocol;           // the protocol of the worker the environment was built for
+  SdkAbi sdkAbi;                      // the SDK ABI of the plugins / worker
+  std::string createdBy;              // "ringserve 0.1.0"
+  std::optional<std::string> worker;  // "bin/ringserve-worker" when the environment ships one
   std::vector<ManifestPlugin> plugins;
   std::vector<std::string> libraries;
   std::optional<std::string> pythonVersion;  // "3.12"
@@ -59,18 +59,18 @@ std::string hostArchitecture();
 // The manifest describing this build (format, architecture, protocol, SDK ABI, created_by).
 Manifest currentBuildManifest();
 
-// 400 naming `origin` and the field for malformed JSON, a missing/mistyped field or a bad version.
-Expected<Manifest> parseManifest(std::string_view json, std::string_view origin);
+// An error naming `origin` and the field for malformed JSON, a missing/mistyped field or a bad version.
+EnvResult<Manifest> parseManifest(std::string_view json, std::string_view origin);
 // Reads `<root>/ringserve-env.json`: nullopt when the file does not exist (a hand-made environment).
-Expected<std::optional<Manifest>> readManifest(const std::filesystem::path& root);
+EnvResult<std::optional<Manifest>> readManifest(const std::filesystem::path& root);
 std::string manifestJson(const Manifest& manifest);
 
 // Whether this server can launch workers from an environment with `manifest`. `label` names the
 // environment in messages ("environment sha256:ab12… (/models/a/env.tar.gz)"). `shipsWorker`:
 // the environment holds bin/ringserve-worker, so its protocol must be one this server accepts;
 // otherwise the server's own worker runs it and the plugins' SDK ABI must suit that worker.
-// Returns the warnings (an untested newer protocol minor), or 400 naming both versions.
-Expected<std::vector<std::string>> checkManifest(const Manifest& manifest, std::string_view label, bool shipsWorker);
+// Returns the warnings (an untested newer protocol minor), or an error naming both versions.
+EnvResult<std::vector<std::string>> checkManifest(const Manifest& manifest, std::string_view label, bool shipsWorker);
 
 std::string toString(SdkAbi abi);  // "1.0"
 

@@ -128,8 +128,8 @@ std::string foreignExtensionModules(const fs::path& dir, PythonVersion version) 
   std::string example;
   std::optional<PythonVersion> other;
   std::error_code ec;
-  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end; !ec && it != end;
-       it.increment(ec)) {
+  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+       !ec && it != end; it.increment(ec)) {
     const auto v = extensionModuleVersion(it->path().filename().string());
     if (!v || *v == version) continue;
     if (++count == 1) {
@@ -142,7 +142,8 @@ std::string foreignExtensionModules(const fs::path& dir, PythonVersion version) 
          " (e.g. " + example + ")";
 }
 
-Expected<std::optional<PythonLayout>> detectPython(const fs::path& root, std::string_view labelIn, PythonVersion worker) {
+EnvResult<std::optional<PythonLayout>> detectPython(const fs::path& root, std::string_view labelIn,
+                                                    PythonVersion worker) {
   const std::string label(labelIn);
   const fs::path lib = root / "lib";
   if (!isDir(lib)) return std::optional<PythonLayout>{};
@@ -150,12 +151,12 @@ Expected<std::optional<PythonLayout>> detectPython(const fs::path& root, std::st
   const auto libs = libpythons(lib);
   if (folders.empty() && libs.empty()) return std::optional<PythonLayout>{};
   if (folders.size() > 1) {
-    return badRequest(label + " holds packages for two Pythons (" + inRoot(folders[0].path, root) + " and " +
-                      inRoot(folders[1].path, root) + "); an environment is for one Python");
+    return EnvError{label + " holds packages for two Pythons (" + inRoot(folders[0].path, root) + " and " +
+                    inRoot(folders[1].path, root) + "); an environment is for one Python"};
   }
   if (libs.size() > 1) {
-    return badRequest(label + " holds two interpreters (" + inRoot(libs[0].path, root) + " and " +
-                      inRoot(libs[1].path, root) + "); an environment is for one Python");
+    return EnvError{label + " holds two interpreters (" + inRoot(libs[0].path, root) + " and " +
+                    inRoot(libs[1].path, root) + "); an environment is for one Python"};
   }
 
   PythonLayout out;
@@ -164,17 +165,17 @@ Expected<std::optional<PythonLayout>> detectPython(const fs::path& root, std::st
     out.version = l.version;
     const std::string name = inRoot(l.path, root);
     if (!folders.empty() && !(folders[0].version == l.version)) {
-      return badRequest(label + ": its interpreter " + name + " is Python " + l.version.text() + " but its packages (" +
-                        inRoot(folders[0].path, root) + ") are for Python " + folders[0].version.text());
+      return EnvError{label + ": its interpreter " + name + " is Python " + l.version.text() + " but its packages (" +
+                      inRoot(folders[0].path, root) + ") are for Python " + folders[0].version.text()};
     }
     if (l.flags.find('t') != std::string::npos) {
-      return badRequest(label + ": its interpreter " + name + " is a free-threaded build (Python " + l.version.text() +
-                        "t), which has no stable ABI for the Python host");
+      return EnvError{label + ": its interpreter " + name + " is a free-threaded build (Python " + l.version.text() +
+                      "t), which has no stable ABI for the Python host"};
     }
     const fs::path stdlib = lib / ("python" + l.version.text());
     if (!isFile(stdlib / "os.py")) {
-      return badRequest(label + ": its interpreter " + name + " has no standard library (" +
-                        inRoot(stdlib / "os.py", root) + " is missing)");
+      return EnvError{label + ": its interpreter " + name + " has no standard library (" +
+                      inRoot(stdlib / "os.py", root) + " is missing)"};
     }
     out.abiTag = l.version.abiTag() + (l.flags.find('d') != std::string::npos ? "d" : "");
     out.libpython = l.path;
@@ -213,11 +214,12 @@ Expected<std::optional<PythonLayout>> detectPython(const fs::path& root, std::st
       break;
     case Compatibility::unsupported:
       if (own) {
-        return badRequest(label + " brings Python " + out.version.text() + "; the Python host runs " + supportedRange() +
-                          " (stable ABI 3." + std::to_string(kOldestPythonMinor) + ")");
+        return EnvError{label + " brings Python " + out.version.text() + "; the Python host runs " + supportedRange() +
+                        " (stable ABI 3." + std::to_string(kOldestPythonMinor) + ")"};
       }
-      return badRequest(label + " holds packages for Python " + out.version.text() + " and brings no interpreter (no lib/libpython" +
-                        out.version.text() + ".so*); the worker's Python is " + worker.text());
+      return EnvError{label + " holds packages for Python " + out.version.text() +
+                      " and brings no interpreter (no lib/libpython" + out.version.text() +
+                      ".so*); the worker's Python is " + worker.text()};
   }
   std::vector<fs::path> scanned = out.sitePackages;
   if (own) scanned.push_back(*out.home / "lib" / ("python" + out.version.text()) / "lib-dynload");
@@ -225,7 +227,7 @@ Expected<std::optional<PythonLayout>> detectPython(const fs::path& root, std::st
     if (auto foreign = foreignExtensionModules(dir, out.version); !foreign.empty()) {
       const std::string python = own ? "Python " + out.version.text() + " (" + inRoot(*out.libpython, root) + ")"
                                      : "the worker's Python " + out.version.text();
-      return badRequest(label + " runs on " + python + " but holds " + foreign);
+      return EnvError{label + " runs on " + python + " but holds " + foreign};
     }
   }
   return std::optional<PythonLayout>(std::move(out));

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "schema/version.hpp"
-#include "supervisor/error.hpp"
+#include "supervisor/environments/env_error.hpp"
 
 namespace ringserve::supervisor::environments {
 
@@ -50,22 +50,22 @@ Compatibility pythonCompatibility(PythonVersion environment, bool ownInterpreter
 
 struct PythonLayout {
   PythonVersion version;
-  std::string abiTag;                                // "cp312" ("cp312d" for a debug build)
-  std::vector<std::filesystem::path> sitePackages;   // existing lib/python3.X/site-packages (root first)
-  std::optional<std::filesystem::path> libpython;    // own interpreter: the libpython to load
-  std::optional<std::filesystem::path> home;         // own interpreter: PYTHONHOME (its prefix)
-  std::optional<std::filesystem::path> binDir;       // root/bin when present
-  bool shadowsMlserver = false;                      // a site-packages holds an `mlserver` package
+  std::string abiTag;                               // "cp312" ("cp312d" for a debug build)
+  std::vector<std::filesystem::path> sitePackages;  // existing lib/python3.X/site-packages (root first)
+  std::optional<std::filesystem::path> libpython;   // own interpreter: the libpython to load
+  std::optional<std::filesystem::path> home;        // own interpreter: PYTHONHOME (its prefix)
+  std::optional<std::filesystem::path> binDir;      // root/bin when present
+  bool shadowsMlserver = false;                     // a site-packages holds an `mlserver` package
   std::vector<std::string> warnings;
 };
 
 // Whether `root` is a Python environment (nullopt: no lib/python3.X, no libpython), and whether it
-// can run: 400 naming `label` for two Pythons in one environment, a libpython without its
+// can run: an error naming `label` for two Pythons in one environment, a libpython without its
 // standard library or of another version than its folder, a free-threaded build (no stable ABI),
 // extension modules of another version (naming one file and both versions), or a Python the table
 // above calls unsupported. `worker`: the Python of the worker's host when the environment has none.
-Expected<std::optional<PythonLayout>> detectPython(const std::filesystem::path& root, std::string_view label,
-                                                   PythonVersion worker = workerDefaultPython());
+EnvResult<std::optional<PythonLayout>> detectPython(const std::filesystem::path& root, std::string_view label,
+                                                    PythonVersion worker = workerDefaultPython());
 
 // Extension modules under `dir` (recursively) whose cpython tag is not `version`'s; "" when none,
 // else "<count> extension modules for CPython 3.11 (e.g. <path>)".

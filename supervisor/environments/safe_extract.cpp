@@ -62,8 +62,10 @@ la_ssize_t readCallback(struct archive* a, void* client, const void** out) {
 struct ArchiveDeleter {
   void operator()(struct archive* a) const {
     if (a == nullptr) return;
-    if (archive_is_reader) archive_read_free(a);
-    else archive_write_free(a);
+    if (archive_is_reader)
+      archive_read_free(a);
+    else
+      archive_write_free(a);
   }
   bool archive_is_reader = true;
 };
@@ -114,15 +116,15 @@ std::string archiveError(struct archive* a) {
 
 }  // namespace
 
-Expected<std::string> normalizeEntryPath(std::string_view path) {
-  if (!path.empty() && path.front() == '/') return badRequest("absolute path");
+EnvResult<std::string> normalizeEntryPath(std::string_view path) {
+  if (!path.empty() && path.front() == '/') return EnvError{"absolute path"};
   std::string out;
   std::size_t pos = 0;
   while (pos <= path.size()) {
     std::size_t slash = path.find('/', pos);
     if (slash == std::string_view::npos) slash = path.size();
     std::string_view part = path.substr(pos, slash - pos);
-    if (part == "..") return badRequest("'..' in the path");
+    if (part == "..") return EnvError{"'..' in the path"};
     if (!part.empty() && part != ".") {
       if (!out.empty()) out.push_back('/');
       out.append(part);
@@ -132,25 +134,25 @@ Expected<std::string> normalizeEntryPath(std::string_view path) {
   return out;
 }
 
-Expected<ExtractStats> extractArchive(const fs::path& archivePath, const fs::path& dest, const Limits& limits,
-                                      const ProgressFn& progress) {
+EnvResult<ExtractStats> extractArchive(const fs::path& archivePath, const fs::path& dest, const Limits& limits,
+                                       const ProgressFn& progress) {
   const std::string name = archivePath.string();
   Source source;
   source.fd = transport::UniqueFd(::open(archivePath.c_str(), O_RDONLY | O_CLOEXEC));
   if (!source.fd) {
-    if (errno == ENOENT) return notFound("environment tarball " + name + " does not exist");
-    return internalError("cannot open environment tarball " + name + ": " + std::strerror(errno));
+    if (errno == ENOENT) return EnvError{"environment tarball " + name + " does not exist"};
+    return EnvError{"cannot open environment tarball " + name + ": " + std::strerror(errno)};
   }
   struct stat st {};
   if (::fstat(source.fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return badRequest("environment tarball " + name + " is not a regular file");
+    return EnvError{"environment tarball " + name + " is not a regular file"};
   }
   source.total = static_cast<std::uint64_t>(st.st_size);
   source.progress = &progress;
 
   ArchivePtr reader(archive_read_new(), ArchiveDeleter{true});
   ArchivePtr writer(archive_write_disk_new(), ArchiveDeleter{false});
-  if (!reader || !writer) return internalError("libarchive: out of memory");
+  if (!reader || !writer) return EnvError{"libarchive: out of memory"};
   // Built-in decompressors only: support_filter_all could start external programs (lz4, lzop...).
   archive_read_support_filter_gzip(reader.get());
   archive_read_support_filter_zstd(reader.get());
@@ -158,17 +160,18 @@ Expected<ExtractStats> extractArchive(const fs::path& archivePath, const fs::pat
   archive_read_support_filter_bzip2(reader.get());
   archive_read_support_format_tar(reader.get());  // ustar, pax, GNU tar
   // Owners, ACLs, xattrs and file flags are not restored; set-uid entries are refused below.
-  archive_write_disk_set_options(writer.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                                    ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+  archive_write_disk_set_options(
+      writer.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT);
   if (archive_read_open(reader.get(), &source, nullptr, readCallback, nullptr) != ARCHIVE_OK) {
-    return badRequest("environment tarball " + name +
-                      " is not a tar archive (.tar, .tar.gz, .tgz, .tar.zst, .tar.xz): " + archiveError(reader.get()));
+    return EnvError{"environment tarball " + name +
+                    " is not a tar archive (.tar, .tar.gz, .tgz, .tar.zst, .tar.xz): " + archiveError(reader.get())};
   }
 
   ExtractStats stats;
   std::vector<std::string> symlinks;
-  const auto refuse = [&](std::string_view entry, std::string_view why) -> ApiError {
-    return badRequest("environment tarball " + name + ": entry '" + std::string(entry) + "' refused: " + std::string(why));
+  const auto refuse = [&](std::string_view entry, std::string_view why) -> EnvError {
+    return EnvError{"environment tarball " + name + ": entry '" + std::string(entry) +
+                    "' refused: " + std::string(why)};
   };
 
   for (;;) {
@@ -177,12 +180,14 @@ Expected<ExtractStats> extractArchive(const fs::path& archivePath, const fs::pat
     if (r == ARCHIVE_EOF) break;
     if (r < ARCHIVE_WARN) {
       if (stats.entries == 0 && source.readErrno == 0) {
-        return badRequest("environment tarball " + name +
-                          " is not a tar archive (.tar, .tar.gz, .tgz, .tar.zst, .tar.xz): " + archiveError(reader.get()));
+        return EnvError{
+            "environment tarball " + name +
+            " is not a tar archive (.tar, .tar.gz, .tgz, .tar.zst, .tar.xz): " + archiveError(reader.get())};
       }
-      if (source.readErrno) return internalError("cannot read environment tarball " + name + ": " + std::strerror(source.readErrno));
-      return badRequest("environment tarball " + name + " is corrupt or truncated after " +
-                        std::to_string(stats.entries) + " entries: " + archiveError(reader.get()));
+      if (source.readErrno)
+        return EnvError{"cannot read environment tarball " + name + ": " + std::strerror(source.readErrno)};
+      return EnvError{"environment tarball " + name + " is corrupt or truncated after " +
+                      std::to_string(stats.entries) + " entries: " + archiveError(reader.get())};
     }
     const char* rawPath = archive_entry_pathname(entry);
     const std::string entryName = rawPath ? rawPath : "";
@@ -197,7 +202,8 @@ Expected<ExtractStats> extractArchive(const fs::path& archivePath, const fs::pat
       if (type == AE_IFDIR && !hardlink) continue;  // "./" itself
       return refuse(entryName, "names the archive root");
     }
-    if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK && !hardlink) return refuse(entryName, entryKind(type));
+    if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK && !hardlink)
+      return refuse(entryName, entryKind(type));
     const mode_t mode = archive_entry_perm(entry);
     if (mode & S_ISUID) return refuse(entryName, "set-uid bit");
     if (mode & S_ISGID) return refuse(entryName, "set-gid bit");
@@ -215,7 +221,8 @@ Expected<ExtractStats> extractArchive(const fs::path& archivePath, const fs::pat
       std::error_code ec;
       fs::path resolved = fs::weakly_canonical(linkTarget, ec);
       if (ec || resolved != linkTarget) {
-        return refuse(entryName, "hard link to '" + std::string(hardlink) + "' through a symbolic link or to a missing file");
+        return refuse(entryName,
+                      "hard link to '" + std::string(hardlink) + "' through a symbolic link or to a missing file");
       }
       archive_entry_set_hardlink(entry, linkTarget.c_str());
     } else if (type == AE_IFLNK) {
@@ -236,7 +243,8 @@ Expected<ExtractStats> extractArchive(const fs::path& archivePath, const fs::pat
     if (r < ARCHIVE_WARN) {
       const int e = archive_errno(writer.get());
       if (e == ENOSPC || e == EDQUOT || e == EIO || e == EROFS) {
-        return internalError("cannot unpack environment tarball " + name + " at entry '" + entryName + "': " + archiveError(writer.get()));
+        return EnvError{"cannot unpack environment tarball " + name + " at entry '" + entryName +
+                        "': " + archiveError(writer.get())};
       }
       return refuse(entryName, archiveError(writer.get()));
     }
@@ -248,34 +256,36 @@ Expected<ExtractStats> extractArchive(const fs::path& archivePath, const fs::pat
         r = archive_read_data_block(reader.get(), &block, &size, &offset);
         if (r == ARCHIVE_EOF) break;
         if (r < ARCHIVE_WARN) {
-          if (source.readErrno) return internalError("cannot read environment tarball " + name + ": " + std::strerror(source.readErrno));
-          return badRequest("environment tarball " + name + " is corrupt or truncated in entry '" + entryName +
-                            "': " + archiveError(reader.get()));
+          if (source.readErrno)
+            return EnvError{"cannot read environment tarball " + name + ": " + std::strerror(source.readErrno)};
+          return EnvError{"environment tarball " + name + " is corrupt or truncated in entry '" + entryName +
+                          "': " + archiveError(reader.get())};
         }
         stats.bytes += size;
         if (stats.bytes > limits.maxBytes) {
-          return refuse(entryName, "the archive expands past the limit of " + std::to_string(limits.maxBytes) + " bytes");
+          return refuse(entryName,
+                        "the archive expands past the limit of " + std::to_string(limits.maxBytes) + " bytes");
         }
         if (limits.writeHook && !limits.writeHook(stats.bytes - size)) {
-          return internalError("cannot unpack environment tarball " + name + " at entry '" + entryName +
-                               "': write failed: " + std::strerror(ENOSPC));
+          return EnvError{"cannot unpack environment tarball " + name + " at entry '" + entryName +
+                          "': write failed: " + std::strerror(ENOSPC)};
         }
         // libarchive reports a failed write(2) (ENOSPC included) as ARCHIVE_WARN.
         if (archive_write_data_block(writer.get(), block, size, offset) != ARCHIVE_OK) {
-          return internalError("cannot unpack environment tarball " + name + " at entry '" + entryName +
-                               "': " + archiveError(writer.get()));
+          return EnvError{"cannot unpack environment tarball " + name + " at entry '" + entryName +
+                          "': " + archiveError(writer.get())};
         }
       }
     }
     if (archive_write_finish_entry(writer.get()) != ARCHIVE_OK) {
-      return internalError("cannot unpack environment tarball " + name + " at entry '" + entryName +
-                           "': " + archiveError(writer.get()));
+      return EnvError{"cannot unpack environment tarball " + name + " at entry '" + entryName +
+                      "': " + archiveError(writer.get())};
     }
   }
   if (archive_write_close(writer.get()) < ARCHIVE_WARN) {
-    return internalError("cannot unpack environment tarball " + name + ": " + archiveError(writer.get()));
+    return EnvError{"cannot unpack environment tarball " + name + ": " + archiveError(writer.get())};
   }
-  if (stats.entries == 0) return badRequest("environment tarball " + name + " holds no files");
+  if (stats.entries == 0) return EnvError{"environment tarball " + name + " holds no files"};
 
   // Lexical checks cannot see links composed through other links (a/l -> .., m -> a/l/..): now
   // that every entry exists, resolve each symlink as the kernel would.
@@ -288,7 +298,7 @@ Expected<ExtractStats> extractArchive(const fs::path& archivePath, const fs::pat
   // The trailing bytes libarchive did not need (tar padding) still belong to the content hash.
   for (;;) {
     ssize_t n = source.next();
-    if (n < 0) return internalError("cannot read environment tarball " + name + ": " + std::strerror(source.readErrno));
+    if (n < 0) return EnvError{"cannot read environment tarball " + name + ": " + std::strerror(source.readErrno)};
     if (n == 0) break;
   }
   stats.sha256 = source.hash.finishHex();

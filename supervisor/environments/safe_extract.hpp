@@ -8,26 +8,26 @@
 #include <string>
 #include <string_view>
 
+#include "supervisor/environments/env_error.hpp"
 #include "supervisor/environments/limits.hpp"
-#include "supervisor/error.hpp"
 
 namespace ringserve::supervisor::environments {
 
 struct ExtractStats {
-  std::uint64_t bytes = 0;     // regular-file bytes written
+  std::uint64_t bytes = 0;  // regular-file bytes written
   std::uint64_t entries = 0;
-  std::string sha256;          // of every byte of the archive file, read in the same pass
+  std::string sha256;  // of every byte of the archive file, read in the same pass
 };
 
-// `dest` must be an existing, empty, canonical (symlink-free) folder. Errors: 400 naming the entry
+// `dest` must be an existing, empty, canonical (symlink-free) folder. Errors: naming the entry
 // for an unsafe entry (absolute path, `..`, a link pointing outside, device node, FIFO, socket,
 // set-uid/set-gid bit), for an archive past `limits`, and for a corrupt, truncated or non-tar
-// file; 404 when `archive` does not exist; 500 for I/O errors on the destination (disk full).
-Expected<ExtractStats> extractArchive(const std::filesystem::path& archive, const std::filesystem::path& dest,
-                                      const Limits& limits, const ProgressFn& progress);
+// file; when `archive` does not exist; I/O errors on the destination (disk full).
+EnvResult<ExtractStats> extractArchive(const std::filesystem::path& archive, const std::filesystem::path& dest,
+                                       const Limits& limits, const ProgressFn& progress);
 
 // "a/./b/" -> "a/b". Empty for "." or "./". Error text (no entry name) for an absolute path or a
 // `..` component. Exposed for tests.
-Expected<std::string> normalizeEntryPath(std::string_view path);
+EnvResult<std::string> normalizeEntryPath(std::string_view path);
 
 }  // namespace ringserve::supervisor::environments

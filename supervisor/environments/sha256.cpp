@@ -53,12 +53,12 @@ std::string sha256Hex(std::string_view text) {
   return h.finishHex();
 }
 
-Expected<std::string> sha256File(const std::filesystem::path& file) {
+EnvResult<std::string> sha256File(const std::filesystem::path& file) {
   transport::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
     int e = errno;
-    if (e == ENOENT) return notFound("environment tarball " + file.string() + " does not exist");
-    return internalError("cannot open " + file.string() + ": " + std::strerror(e));
+    if (e == ENOENT) return EnvError{"environment tarball " + file.string() + " does not exist"};
+    return EnvError{"cannot open " + file.string() + ": " + std::strerror(e)};
   }
   Sha256 h;
   std::vector<std::byte> buffer(1 << 20);
@@ -66,7 +66,7 @@ Expected<std::string> sha256File(const std::filesystem::path& file) {
     ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return internalError("cannot read " + file.string() + ": " + std::strerror(errno));
+      return EnvError{"cannot read " + file.string() + ": " + std::strerror(errno)};
     }
     if (n == 0) break;
     h.update(std::span(buffer.data(), static_cast<std::size_t>(n)));

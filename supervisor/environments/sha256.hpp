@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "supervisor/error.hpp"
+#include "supervisor/environments/env_error.hpp"
 
 namespace ringserve::supervisor::environments {
 
@@ -32,7 +32,7 @@ class Sha256 {
 };
 
 std::string sha256Hex(std::string_view text);
-// Reads the whole file (1 MiB chunks). 404 when it does not exist, 500 on a read error.
-Expected<std::string> sha256File(const std::filesystem::path& file);
+// Reads the whole file (1 MiB chunks). An error when it does not exist or cannot be read.
+EnvResult<std::string> sha256File(const std::filesystem::path& file);
 
 }  // namespace ringserve::supervisor::environments

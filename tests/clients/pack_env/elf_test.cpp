@@ -35,7 +35,7 @@ TEST(EnvElf, EveryTruncationIsAnErrorNotACrash) {
     auto r = readElf(tmp / "cut.so");
     if (!r.ok()) {
       ++errors;
-      EXPECT_EQ(r.error().status, 400);
+      EXPECT_THAT(r.error().message, ::testing::HasSubstr("cut.so"));
     }
   }
   EXPECT_GT(errors, 0);

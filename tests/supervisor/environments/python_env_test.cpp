@@ -13,11 +13,11 @@
 #include <regex>
 #include <sstream>
 
-#include "supervisor/environments/environment.hpp"
 #include "clients/pack_env/pack_env.hpp"
 #include "clients/pack_env/pack_env_command.hpp"
-#include "tests/supervisor/environments/tar_reader.hpp"
+#include "supervisor/environments/environment.hpp"
 #include "tests/clients/pack_env/pack_refused.hpp"
+#include "tests/supervisor/environments/tar_reader.hpp"
 #include "tests/supervisor/environments/temp_dir.hpp"
 
 namespace ringserve::supervisor::environments {
@@ -105,7 +105,6 @@ TEST(PythonEnv, PackagesForAnotherPythonWithoutAnInterpreterAreRefusedNamingBoth
   touch(t / "lib/python3.10/site-packages/pkg/__init__.py");
   auto r = detectPython(t.path(), "environment X", k311);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
   EXPECT_THAT(r.error().message, HasSubstr("environment X holds packages for Python 3.10"));
   EXPECT_THAT(r.error().message, HasSubstr("the worker's Python is 3.11"));
 }
@@ -131,7 +130,6 @@ TEST(PythonEnv, ExtensionModulesOfAnotherVersionAreRefusedNamingBoth) {
   touch(t / "lib/python3.12/site-packages/numpy/core/_multiarray_umath.cpython-311-x86_64-linux-gnu.so");
   auto r = detectPython(t.path(), "env", k311);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
   EXPECT_THAT(r.error().message, HasSubstr("runs on Python 3.12 (lib/libpython3.12.so.1.0)"));
   EXPECT_THAT(r.error().message, HasSubstr("1 extension module for CPython 3.11"));
   EXPECT_THAT(r.error().message, HasSubstr("_multiarray_umath.cpython-311-x86_64-linux-gnu.so"));
@@ -204,7 +202,8 @@ TEST(PythonEnv, VenvUsesItsBasePythonOrFallsBackToTheWorkers) {
   ASSERT_TRUE(o.ok()) << o.error().message;
   EXPECT_FALSE((*o)->libpython);
   ASSERT_EQ((*o)->warnings.size(), 1u);
-  EXPECT_THAT((*o)->warnings[0], HasSubstr("is a venv whose base Python (/nonexistent/python) has no shared libpython3.11"));
+  EXPECT_THAT((*o)->warnings[0],
+              HasSubstr("is a venv whose base Python (/nonexistent/python) has no shared libpython3.11"));
 }
 
 TEST(PythonEnv, ManifestPythonFields) {
@@ -233,8 +232,8 @@ TEST(PythonEnv, AManifestThatLiesIsRefusedNamingBothVersions) {
   writeText(t / kManifestFileName, manifestJson(m));
   auto r = prepareDirectory(t.path());
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
-  EXPECT_THAT(r.error().message, HasSubstr("says Python 3.11 (cp311) but it holds Python 3.12 (cp312, libpython3.12.so.1.0)"));
+  EXPECT_THAT(r.error().message,
+              HasSubstr("says Python 3.11 (cp311) but it holds Python 3.12 (cp312, libpython3.12.so.1.0)"));
   m.pythonVersion = "3.12";
   m.pythonAbi = "cp312";
   writeText(t / kManifestFileName, manifestJson(m));
@@ -274,8 +273,10 @@ TEST(PythonEnv, ReadmeTableMatchesTheCode) {
   std::vector<std::vector<std::string>> rows;
   bool inside = false;
   for (std::string line; std::getline(in, line);) {
-    if (line.find("<!-- python-compat-table -->") != std::string::npos) inside = true;
-    else if (line.find("<!-- /python-compat-table -->") != std::string::npos) break;
+    if (line.find("<!-- python-compat-table -->") != std::string::npos)
+      inside = true;
+    else if (line.find("<!-- /python-compat-table -->") != std::string::npos)
+      break;
     else if (inside && line.rfind("|", 0) == 0 && line.find("---") == std::string::npos) {
       std::vector<std::string> cells;
       std::stringstream ss(line.substr(1));
@@ -369,8 +370,8 @@ TEST_F(PackPython, PacksATrimmedPythonThatRunsFromTheCache) {
   EXPECT_EQ(env->python->libpython, env->root / "lib/libpython3.12.so.1.0");
   const fs::path root = env->root;
   int status = -1;
-  const std::string out = run("env -i LD_LIBRARY_PATH=" + (root / "lib").string() + " PYTHONHOME=" + root.string() + " " +
-                                  (root / "bin/python3").string() +
+  const std::string out = run("env -i LD_LIBRARY_PATH=" + (root / "lib").string() + " PYTHONHOME=" + root.string() +
+                                  " " + (root / "bin/python3").string() +
                                   " -c 'import sys, json, asyncio, onlyhere; print(sys.prefix, sys.version_info[:2], "
                                   "onlyhere.WHERE, onlyhere.__file__)' 2>&1",
                               status);
@@ -382,17 +383,17 @@ TEST_F(PackPython, MixedAbiTagsAreRefused) {
   touch(tmp_ / "site/fast/_c.cpython-311-x86_64-linux-gnu.so");
   auto o = options();
   o.sitePackages = {tmp_ / "site"};
-  envtest::expectPackRefused(o, 400, "mixed ABI tags: ");
-  envtest::expectPackRefused(o, 400, "is an extension module for CPython 3.11; the environment is for Python 3.12");
+  envtest::expectPackRefused(o, "mixed ABI tags: ");
+  envtest::expectPackRefused(o, "is an extension module for CPython 3.11; the environment is for Python 3.12");
 }
 
 TEST_F(PackPython, SitePackagesOfAnotherPythonAreRefused) {
   touch(tmp_ / "other/lib/python3.11/site-packages/x.py");
   auto o = options();
   o.sitePackages = {tmp_ / "other/lib/python3.11/site-packages"};
-  envtest::expectPackRefused(o, 400, "site-packages is for Python 3.11; the environment is for Python 3.12");
+  envtest::expectPackRefused(o, "site-packages is for Python 3.11; the environment is for Python 3.12");
   o.sitePackages = {tmp_ / "missing"};
-  envtest::expectPackRefused(o, 404, "--site-packages " + (tmp_ / "missing").string() + " does not exist");
+  envtest::expectPackRefused(o, "--site-packages " + (tmp_ / "missing").string() + " does not exist");
 }
 
 TEST_F(PackPython, VenvWhoseBasePythonIsMissingIsRefused) {
@@ -400,10 +401,12 @@ TEST_F(PackPython, VenvWhoseBasePythonIsMissingIsRefused) {
   touch(tmp_ / "venv/pyvenv.cfg", "home = /nonexistent/python3.12/bin\n");
   auto o = options();
   o.python = tmp_ / "venv";
-  envtest::expectPackRefused(o, 400, "is a venv whose base Python (home = /nonexistent/python3.12/bin in pyvenv.cfg) is missing");
+  envtest::expectPackRefused(
+      o, "is a venv whose base Python (home = /nonexistent/python3.12/bin in pyvenv.cfg) is missing");
   // A real venv of that Python packs its base interpreter and its own packages.
   int status = -1;
-  const std::string made = run(prefix_.string() + "/bin/python3.12 -m venv --without-pip " + (tmp_ / "real").string() + " 2>&1", status);
+  const std::string made =
+      run(prefix_.string() + "/bin/python3.12 -m venv --without-pip " + (tmp_ / "real").string() + " 2>&1", status);
   ASSERT_EQ(status, 0) << made;
   touch(tmp_ / "real/lib/python3.12/site-packages/venvpkg.py");
   o.python = tmp_ / "real";
@@ -419,9 +422,10 @@ TEST_F(PackPython, NoSharedLibpythonIsRefused) {
   touch(tmp_ / "static/bin/python3.12");
   auto o = options();
   o.python = tmp_ / "static";
-  envtest::expectPackRefused(o, 400, "has no shared libpython (lib/libpython3.X.so.1.0): pack-env needs a Python built with --enable-shared");
+  envtest::expectPackRefused(
+      o, "has no shared libpython (lib/libpython3.X.so.1.0): pack-env needs a Python built with --enable-shared");
   o.python = tmp_ / "nowhere";
-  envtest::expectPackRefused(o, 404, "does not exist");
+  envtest::expectPackRefused(o, "does not exist");
 }
 
 TEST(PackSitePackages, MlserverLayoutWithoutAnInterpreter) {

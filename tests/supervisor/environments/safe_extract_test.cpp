@@ -25,7 +25,7 @@ class EnvExtract : public ::testing::Test {
     fs::create_directories(tmp_ / "out");
     return tmp_ / "out";
   }
-  Expected<ExtractStats> extract(const TarBuilder& b, Limits limits = {}) {
+  EnvResult<ExtractStats> extract(const TarBuilder& b, Limits limits = {}) {
     b.write(tmp_ / "t.tar.gz");
     return extractArchive(tmp_ / "t.tar.gz", dest(), limits, {});
   }
@@ -33,7 +33,6 @@ class EnvExtract : public ::testing::Test {
   void expectRefused(const TarBuilder& b, const std::string& entry, const std::string& why) {
     auto r = extract(b);
     ASSERT_FALSE(r.ok()) << "entry " << entry << " was accepted";
-    EXPECT_EQ(r.error().status, 400);
     EXPECT_THAT(r.error().message, HasSubstr("entry '" + entry + "' refused"));
     EXPECT_THAT(r.error().message, HasSubstr(why));
   }
@@ -97,7 +96,6 @@ TEST_F(EnvExtract, ProgressReachesTheArchiveSize) {
 TEST_F(EnvExtract, MissingArchiveIs404) {
   auto r = extractArchive(tmp_ / "nope.tar.gz", dest(), {}, {});
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 404);
   EXPECT_THAT(r.error().message, HasSubstr("nope.tar.gz does not exist"));
 }
 
@@ -105,7 +103,6 @@ TEST_F(EnvExtract, NotAnArchive) {
   writeText(tmp_ / "t.tar.gz", "this is a text file, not a tarball\n");
   auto r = extractArchive(tmp_ / "t.tar.gz", dest(), {}, {});
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
   EXPECT_THAT(r.error().message, HasSubstr("is not a tar archive"));
 }
 
@@ -113,7 +110,7 @@ TEST_F(EnvExtract, EmptyFileIsRefused) {
   writeText(tmp_ / "t.tar", "");
   auto r = extractArchive(tmp_ / "t.tar", dest(), {}, {});
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
+  EXPECT_THAT(r.error().message, HasSubstr("t.tar is not a tar archive"));
 }
 
 TEST_F(EnvExtract, TruncatedArchive) {
@@ -125,7 +122,6 @@ TEST_F(EnvExtract, TruncatedArchive) {
   writeText(tmp_ / "cut.tar.gz", bytes.substr(0, bytes.size() / 2));
   auto r = extractArchive(tmp_ / "cut.tar.gz", dest(), {}, {});
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
   EXPECT_THAT(r.error().message, HasSubstr("corrupt or truncated"));
 }
 
@@ -138,7 +134,7 @@ TEST_F(EnvExtract, CorruptCompressedData) {
   writeText(tmp_ / "bad.tar.gz", bytes);
   auto r = extractArchive(tmp_ / "bad.tar.gz", dest(), {}, {});
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
+  EXPECT_THAT(r.error().message, HasSubstr("bad.tar.gz is corrupt or truncated"));
 }
 
 TEST_F(EnvExtract, AbsolutePath) { expectRefused(TarBuilder().file("/tmp/evil", "x"), "/tmp/evil", "absolute path"); }
@@ -170,7 +166,6 @@ TEST_F(EnvExtract, HardlinkThroughSymlink) {
 TEST_F(EnvExtract, WritingThroughSymlinkIsRefused) {
   auto r = extract(TarBuilder().dir("d").symlink("s", "d").file("s/f", "x"));
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
   EXPECT_THAT(r.error().message, HasSubstr("'s/f'"));
 }
 
@@ -192,7 +187,6 @@ TEST_F(EnvExtract, TooManyEntries) {
   limits.maxEntries = 10;
   auto r = extract(b, limits);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
   EXPECT_THAT(r.error().message, HasSubstr("entry 'f10' refused"));
   EXPECT_THAT(r.error().message, HasSubstr("more than 10 entries"));
 }
@@ -203,7 +197,6 @@ TEST_F(EnvExtract, ExpandsPastTheByteLimit) {
   limits.maxBytes = 1 << 20;
   auto r = extract(TarBuilder().file("small", "ok").file("bomb", std::string(8 << 20, '\0')), limits);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
   EXPECT_THAT(r.error().message, HasSubstr("entry 'bomb' refused"));
   EXPECT_THAT(r.error().message, HasSubstr("expands past the limit of 1048576 bytes"));
 }
@@ -213,7 +206,6 @@ TEST_F(EnvExtract, InjectedWriteFailureIs500) {
   limits.writeHook = [](std::uint64_t written) { return written < 4096; };
   auto r = extract(TarBuilder().file("a", std::string(1 << 20, 'a')), limits);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 500);
   EXPECT_THAT(r.error().message, HasSubstr("No space left on device"));
 }
 
