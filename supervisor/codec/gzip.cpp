@@ -38,7 +38,7 @@ Expected<std::string> gzipDecompress(std::string_view compressed, std::uint64_t 
     out.append(buf, sizeof buf - z.avail_out);
     if (out.size() > limit) {
       inflateEnd(&z);
-      return ApiError{413, "request body inflates to more than max_request_size (" + std::to_string(limit) + " bytes)"};
+      return tooLarge("request body inflates to more than max_request_size (" + std::to_string(limit) + " bytes)");
     }
     if (rc == Z_OK && z.avail_in == 0 && z.avail_out != 0) {
       inflateEnd(&z);

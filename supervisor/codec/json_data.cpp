@@ -49,8 +49,7 @@ std::string_view storeInteger(element e, std::byte* dst) {
       v = static_cast<T>(x);
       break;
     }
-    default:
-      return "not a number";
+    default: return "not a number";
   }
   std::memcpy(dst, &v, sizeof(T));
   return {};
@@ -164,15 +163,15 @@ bool walkLeaves(element e, F& f) {
 
 }  // namespace
 
-std::optional<ApiError> decodeJsonData(DecodedInput& input, element data, std::uint64_t count, ArenaTarget& target) {
+std::optional<Error> decodeJsonData(DecodedInput& input, element data, std::uint64_t count, ArenaTarget& target) {
   const std::string where = "input " + quoteName(input.name);
-  const std::string expected = where + ": shape " + shapeString(input.shape) + " needs " + std::to_string(count) +
-                               " elements but 'data' has ";
+  const std::string expected =
+      where + ": shape " + shapeString(input.shape) + " needs " + std::to_string(count) + " elements but 'data' has ";
   if (input.datatype == DataType::BYTES) {
     // Two passes: sizes first (the block must be allocated before writing), then the bytes.
     std::uint64_t n = 0;
     std::uint64_t total = 0;
-    std::optional<ApiError> err;
+    std::optional<Error> err;
     auto measure = [&](element e) {
       std::string_view s;
       if (e.get(s)) {
@@ -215,7 +214,7 @@ std::optional<ApiError> decodeJsonData(DecodedInput& input, element data, std::u
   input.size = count * esize;
   std::byte* out = block->bytes.data();
   std::uint64_t n = 0;
-  std::optional<ApiError> err;
+  std::optional<Error> err;
   withFixedType(input.datatype, [&]<DataType kType>() {
     auto store = [&](element e) {
       if (n < count) {

@@ -12,9 +12,9 @@
 
 namespace ringserve::supervisor::codec::detail {
 
-// Fills input.offset/size; `count` is the element count of input.shape. 400 naming the input and
+// Fills input.offset/size; `count` is the element count of input.shape. badInput naming the input and
 // element on a bad value or a count that differs; the target's error when the arena is full.
-std::optional<ApiError> decodeJsonData(DecodedInput& input, simdjson::dom::element data, std::uint64_t count,
-                                       ArenaTarget& target);
+std::optional<Error> decodeJsonData(DecodedInput& input, simdjson::dom::element data, std::uint64_t count,
+                                    ArenaTarget& target);
 
 }  // namespace ringserve::supervisor::codec::detail

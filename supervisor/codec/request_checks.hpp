@@ -20,11 +20,11 @@ namespace ringserve::supervisor::codec {
 // lower-cased, repeated names joined with ", ", invalid UTF-8 repaired.
 std::string headersJson(const std::vector<std::pair<std::string, std::string>>& headers);
 
-// The model's declaration of input `name`: nullptr when the model declares none; 400 naming the
+// The model's declaration of input `name`: nullptr when the model declares none; badInput naming the
 // declared inputs when it declares others.
 Expected<const settings::TensorMetadata*> declaredInput(const RequestInfo& info, std::string_view name);
 
-// The input's datatype name parsed and checked against its declaration (400 on either).
+// The input's datatype name parsed and checked against its declaration (badInput on either).
 Expected<DataType> checkedDatatype(std::string_view input, std::string_view datatype,
                                    const settings::TensorMetadata* declared, const RequestInfo& info);
 

@@ -19,10 +19,10 @@
 namespace ringserve::supervisor::codec {
 namespace {
 
-using simdjson::dom::element;
 using detail::quoteName;
 using detail::uuid4;
 using detail::valueText;
+using simdjson::dom::element;
 
 std::string lower(std::string_view s) {
   std::string r(s);
@@ -52,15 +52,16 @@ struct RequestDecoder::Impl {
 
   Expected<DecodedRequest> decode(const BodySource& body, const RequestInfo& info, ArenaTarget& target);
   Expected<simdjson::dom::object> parseJson(const BodySource& body, std::uint64_t jsonSize);
-  std::optional<ApiError> fillArena(const BodySource& body, std::uint64_t jsonSize, bool binaryExtension,
-                                    const DataPlan& plan, DecodedRequest& r, ArenaTarget& target);
+  std::optional<Error> fillArena(const BodySource& body, std::uint64_t jsonSize, bool binaryExtension,
+                                 const DataPlan& plan, DecodedRequest& r, ArenaTarget& target);
 };
 
 namespace {
 
-std::optional<ApiError> readShape(element e, std::string_view input, std::vector<std::int64_t>& shape) {
+std::optional<Error> readShape(element e, std::string_view input, std::vector<std::int64_t>& shape) {
   simdjson::dom::array dims;
-  if (e.get(dims)) return badRequest("input " + quoteName(input) + ": 'shape' must be an array of non-negative integers");
+  if (e.get(dims))
+    return badRequest("input " + quoteName(input) + ": 'shape' must be an array of non-negative integers");
   for (element d : dims) {
     std::int64_t n = 0;
     if (d.get(n) || n < 0) {
@@ -103,8 +104,8 @@ Expected<HeaderScan> scanHeaders(const RequestInfo& info) {
 }
 
 // `id` (or a generated one) and `parameters` with `headers` replaced by the HTTP headers.
-std::optional<ApiError> readIdAndParameters(simdjson::dom::object request, const std::string& headersJson,
-                                            DecodedRequest& r) {
+std::optional<Error> readIdAndParameters(simdjson::dom::object request, const std::string& headersJson,
+                                         DecodedRequest& r) {
   if (element e; !request["id"].get(e) && !e.is_null()) {
     std::string_view id;
     if (e.get(id)) return badRequest("'id' must be a string, got " + valueText(e));
@@ -141,9 +142,8 @@ std::optional<ApiError> readIdAndParameters(simdjson::dom::object request, const
 }
 
 // The input's datatype, checked against the model's declaration.
-std::optional<ApiError> readDatatype(simdjson::dom::object obj, std::string_view name,
-                                     const settings::TensorMetadata* declared, const RequestInfo& info,
-                                     DecodedInput& in) {
+std::optional<Error> readDatatype(simdjson::dom::object obj, std::string_view name,
+                                  const settings::TensorMetadata* declared, const RequestInfo& info, DecodedInput& in) {
   std::string_view dt;
   if (obj["datatype"].get(dt)) return badRequest("input " + quoteName(name) + " has no 'datatype' string");
   auto type = checkedDatatype(name, dt, declared, info);
@@ -170,8 +170,8 @@ Expected<std::optional<std::uint64_t>> readInputParameters(simdjson::dom::object
 }
 
 // One entry of `inputs`: validated and added to `r`, its data planned.
-std::optional<ApiError> readInput(element item, const RequestInfo& info, bool binaryExtension, DecodedRequest& r,
-                                  DataPlan& plan) {
+std::optional<Error> readInput(element item, const RequestInfo& info, bool binaryExtension, DecodedRequest& r,
+                               DataPlan& plan) {
   simdjson::dom::object obj;
   if (item.get(obj)) return badRequest("each entry of 'inputs' must be an object, got " + valueText(item));
   DecodedInput in;
@@ -198,7 +198,8 @@ std::optional<ApiError> readInput(element item, const RequestInfo& info, bool bi
     const std::uint64_t size = **binarySize;
     if (hasData) return badRequest("input " + quoteName(name) + " has both 'data' and parameters.binary_data_size");
     if (!binaryExtension) {
-      return badRequest("input " + quoteName(name) + " uses parameters.binary_data_size but the request has no "
+      return badRequest("input " + quoteName(name) +
+                        " uses parameters.binary_data_size but the request has no "
                         "Inference-Header-Content-Length header");
     }
     if (in.datatype != DataType::BYTES && size != *count * elementSize(in.datatype)) {
@@ -234,14 +235,15 @@ Expected<RequestedOutput> readOutput(element item, std::set<std::string, std::le
     out.parametersJson = simdjson::minify(p);
     if (element b; !params["binary_data"].get(b)) {
       bool flag = false;
-      if (b.get(flag)) return badRequest("output " + quoteName(name) + ": parameters.binary_data must be true or false");
+      if (b.get(flag))
+        return badRequest("output " + quoteName(name) + ": parameters.binary_data must be true or false");
       out.binaryData = flag;
     }
   }
   return out;
 }
 
-std::optional<ApiError> readOutputs(simdjson::dom::object request, DecodedRequest& r) {
+std::optional<Error> readOutputs(simdjson::dom::object request, DecodedRequest& r) {
   element e;
   if (request["outputs"].get(e) || e.is_null()) return std::nullopt;
   simdjson::dom::array outputs;
@@ -268,8 +270,9 @@ Expected<simdjson::dom::object> RequestDecoder::Impl::parseJson(const BodySource
   element root;
   if (auto err = parser.parse(text.get(), jsonSize, false).get(root)) {
     if (err == simdjson::UTF8_ERROR) {
-      return badRequest("malformed JSON in the request body: it is not valid UTF-8 (BYTES elements in JSON must be "
-                        "UTF-8 strings; send other bytes with the binary data extension)");
+      return badRequest(
+          "malformed JSON in the request body: it is not valid UTF-8 (BYTES elements in JSON must be "
+          "UTF-8 strings; send other bytes with the binary data extension)");
     }
     return badRequest(std::string("malformed JSON in the request body: ") + simdjson::error_message(err));
   }
@@ -286,8 +289,8 @@ Expected<DecodedRequest> RequestDecoder::Impl::decode(const BodySource& body, co
   const std::uint64_t bodySize = body.size();
   if (headerLength && *headerLength == 0) return detail::decodeRawRequest(body, info, target, headers->json);
   if (headerLength && *headerLength > bodySize) {
-    return badRequest("Inference-Header-Content-Length is " + std::to_string(*headerLength) + " but the body has only " +
-                      std::to_string(bodySize) + " bytes");
+    return badRequest("Inference-Header-Content-Length is " + std::to_string(*headerLength) +
+                      " but the body has only " + std::to_string(bodySize) + " bytes");
   }
   const std::uint64_t jsonSize = headerLength ? *headerLength : bodySize;
   if (jsonSize == 0) return badRequest("the request body is empty; expected a JSON inference request");
@@ -313,9 +316,9 @@ Expected<DecodedRequest> RequestDecoder::Impl::decode(const BodySource& body, co
 
 // Everything is validated that can be without allocating; now the arena is filled: JSON data
 // parsed into it, binary tensors copied into it from after the JSON header.
-std::optional<ApiError> RequestDecoder::Impl::fillArena(const BodySource& body, std::uint64_t jsonSize,
-                                                        bool binaryExtension, const DataPlan& plan, DecodedRequest& r,
-                                                        ArenaTarget& target) {
+std::optional<Error> RequestDecoder::Impl::fillArena(const BodySource& body, std::uint64_t jsonSize,
+                                                     bool binaryExtension, const DataPlan& plan, DecodedRequest& r,
+                                                     ArenaTarget& target) {
   const std::uint64_t bodySize = body.size();
   const std::uint64_t binaryBytes = bodySize - jsonSize;
   std::uint64_t declaredBinary = 0;

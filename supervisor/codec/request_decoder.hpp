@@ -18,8 +18,8 @@
 //  - Raw single-input request: Inference-Header-Content-Length: 0; the model must declare exactly
 //    one input (name, datatype, shape with at most one -1, which is computed from the body
 //    size); for BYTES the whole body is one element. All outputs are then returned binary.
-// Errors are 400 with a message naming the input and the numbers involved, except arena-full
-// errors from the ArenaTarget (503).
+// Errors are badInput with a message naming the input and the numbers involved, except arena-full
+// errors from the ArenaTarget (unavailable).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,13 +35,13 @@
 namespace ringserve::supervisor::codec {
 
 struct RequestInfo {
-  std::string_view modelName;        // for messages
+  std::string_view modelName;  // for messages
   // Every HTTP request header (any case; the decoder lower-cases names). The decoder reads
   // Inference-Header-Content-Length from here and puts all of them in parameters.headers
   // (repeated names are joined with ", ").
   std::vector<std::pair<std::string, std::string>> headers;
   // The model's declared inputs (settings or what the runtime reported); may be empty. When not
-  // empty, an input with another name is refused (400), as is an input whose datatype differs
+  // empty, an input with another name is refused (badInput), as is an input whose datatype differs
   // from a declared valid datatype. The raw single-input request needs exactly one.
   const std::vector<settings::TensorMetadata>* declaredInputs = nullptr;
 };

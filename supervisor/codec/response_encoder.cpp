@@ -11,10 +11,10 @@
 #include <cmath>
 #include <cstring>
 
+#include "supervisor/codec/json_text.hpp"
 #include "transport/bytes_elements.hpp"
 #include "transport/datatype.hpp"
 #include "transport/half.hpp"
-#include "supervisor/codec/json_text.hpp"
 
 namespace ringserve::supervisor::codec {
 namespace {
@@ -34,7 +34,9 @@ bool validHeaderName(std::string_view s) {
   return true;
 }
 
-bool validHeaderValue(std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; }
+bool validHeaderValue(std::string_view s) {
+  return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
 
 struct OutputPlan {
   std::string_view name;
@@ -176,16 +178,14 @@ struct ResponseEncoder::Impl {
   Expected<OutputPlan> planOutput(schema::TensorRef::Reader ref, const OutputBytes& outputBytes,
                                   const ResponseFormat& format, bool v2Rest = true);
   Expected<PlannedResult> plan(schema::InferResult::Reader result, const OutputBytes& outputBytes,
-                               const ResponseFormat& format, std::string_view modelName,
-                               std::string_view modelVersion);
+                               const ResponseFormat& format, std::string_view modelName, std::string_view modelVersion);
   // Parses a parameters object from the worker; appends its members (minus `skip`) to `out`.
-  std::optional<ApiError> members(std::string_view json, std::string_view what, std::string_view skip,
-                                  std::string& out, EncodedResponse* headersTo);
+  std::optional<Error> members(std::string_view json, std::string_view what, std::string_view skip, std::string& out,
+                               EncodedResponse* headersTo);
 };
 
-std::optional<ApiError> ResponseEncoder::Impl::members(std::string_view text, std::string_view what,
-                                                       std::string_view skip, std::string& out,
-                                                       EncodedResponse* headersTo) {
+std::optional<Error> ResponseEncoder::Impl::members(std::string_view text, std::string_view what, std::string_view skip,
+                                                    std::string& out, EncodedResponse* headersTo) {
   if (text.empty()) return std::nullopt;
   simdjson::dom::element root;
   simdjson::dom::object obj;
@@ -257,8 +257,8 @@ Expected<OutputPlan> ResponseEncoder::Impl::planOutput(schema::TensorRef::Reader
                          ", which needs " + std::to_string(o.count * elementSize(o.type)) + " bytes, but holds " +
                          std::to_string(o.bytes.size()));
   }
-  if (auto err = members(text(ref.getParametersJson()), where + " parameters", "binary_data_size", o.parameters,
-                         nullptr)) {
+  if (auto err =
+          members(text(ref.getParametersJson()), where + " parameters", "binary_data_size", o.parameters, nullptr)) {
     return *err;
   }
   if (o.binary && v2Rest) {
@@ -357,12 +357,12 @@ Expected<EncodedResponse> ResponseEncoder::Impl::encode(schema::InferResult::Rea
   return response;
 }
 
-Expected<PlannedResult> ResponseEncoder::Impl::plan(schema::InferResult::Reader result,
-                                                    const OutputBytes& outputBytes, const ResponseFormat& format,
-                                                    std::string_view modelName, std::string_view modelVersion) {
+Expected<PlannedResult> ResponseEncoder::Impl::plan(schema::InferResult::Reader result, const OutputBytes& outputBytes,
+                                                    const ResponseFormat& format, std::string_view modelName,
+                                                    std::string_view modelVersion) {
   PlannedResult r;
-  if (auto err = members(text(result.getParametersJson()), "response parameters", "headers", r.parametersJson,
-                         &r.response)) {
+  if (auto err =
+          members(text(result.getParametersJson()), "response parameters", "headers", r.parametersJson, &r.response)) {
     return *err;
   }
   if (!r.parametersJson.empty()) r.parametersJson = "{" + r.parametersJson + "}";
@@ -409,14 +409,14 @@ Expected<PlannedResult> ResponseEncoder::plan(schema::InferResult::Reader result
   }
 }
 
-ApiError apiErrorFromWorker(schema::ErrorCode code, std::string_view message) {
+Error errorFromWorker(schema::ErrorCode code, std::string_view message) {
   std::string m(message);
   switch (code) {
     case schema::ErrorCode::BAD_INPUT: return badRequest(std::move(m));
     case schema::ErrorCode::NOT_FOUND: return notFound(std::move(m));
     case schema::ErrorCode::UNAVAILABLE:
     case schema::ErrorCode::RESOURCE_EXHAUSTED: return unavailable(std::move(m));
-    case schema::ErrorCode::TIMEOUT: return ApiError{504, std::move(m)};
+    case schema::ErrorCode::TIMEOUT: return timedOut(std::move(m));
     default: return internalError(std::move(m));
   }
 }

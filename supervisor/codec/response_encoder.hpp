@@ -6,7 +6,7 @@
 // "parameters"?,"data"}]}. Numbers are printed in their shortest round-trip form (fmt; FP16/BF16
 // are widened to float first). NaN and +-Inf print as `null`, as MLServer does (strict JSON that
 // every client parses; ask for binary output to keep them). BYTES elements print as JSON strings;
-// an element that is not valid UTF-8 fails the response with 500 naming the output and element
+// an element that is not valid UTF-8 fails the response (internal) naming the output and element
 // (request that output with binary_data to receive raw bytes).
 //
 // Binary outputs (ResponseFormat::binary): the output's JSON has no `data` and gets
@@ -31,9 +31,9 @@
 #include <utility>
 #include <vector>
 
-#include "worker.capnp.h"
 #include "supervisor/codec/request.hpp"
 #include "supervisor/error.hpp"
+#include "worker.capnp.h"
 
 namespace ringserve::supervisor::codec {
 
@@ -56,14 +56,14 @@ class StringSink final : public OutputSink {
 };
 
 // A checked view of [offset, offset + size) in the response arena (SupervisorLane::peerView);
-// the error is the worker's fault (500).
+// the error is the worker's fault (internal).
 using OutputBytes = std::function<Expected<std::span<const std::byte>>(std::uint64_t offset, std::uint64_t size)>;
 
 struct EncodedResponse {
-  std::vector<std::pair<std::string, std::string>> headers;  // from parameters.headers
-  std::optional<std::uint64_t> inferenceHeaderContentLength; // set when binary outputs follow
-  std::uint64_t bodyBytes = 0;                               // everything appended to the sink
-  std::vector<std::string> warnings;                         // for the caller's log
+  std::vector<std::pair<std::string, std::string>> headers;   // from parameters.headers
+  std::optional<std::uint64_t> inferenceHeaderContentLength;  // set when binary outputs follow
+  std::uint64_t bodyBytes = 0;                                // everything appended to the sink
+  std::vector<std::string> warnings;                          // for the caller's log
 };
 
 // The worker's result checked as encode() checks it and taken apart, for a front end that prints
@@ -98,17 +98,16 @@ class ResponseEncoder {
                                    const ResponseFormat& format, std::string_view modelName,
                                    std::string_view modelVersion, OutputSink& sink);
   Expected<PlannedResult> plan(schema::InferResult::Reader result, const OutputBytes& outputBytes,
-                               const ResponseFormat& format, std::string_view modelName,
-                               std::string_view modelVersion);
+                               const ResponseFormat& format, std::string_view modelName, std::string_view modelVersion);
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
 
-// The HTTP status for a worker's error reply: badInput 400, notFound 404 (the worker does not
-// know the model handle: it was unloaded meanwhile), unavailable/resourceExhausted 503,
-// timeout 504, internal/incompatible/unknown codes 500. The message is kept as is.
-ApiError apiErrorFromWorker(schema::ErrorCode code, std::string_view message);
+// The error kind of a worker's error reply: BAD_INPUT badInput, NOT_FOUND notFound (the worker
+// does not know the model handle: it was unloaded meanwhile), UNAVAILABLE/RESOURCE_EXHAUSTED
+// unavailable, TIMEOUT timeout, internal/incompatible/unknown codes internal. The message is kept.
+Error errorFromWorker(schema::ErrorCode code, std::string_view message);
 
 }  // namespace ringserve::supervisor::codec

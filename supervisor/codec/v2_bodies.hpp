@@ -13,7 +13,7 @@
 
 namespace ringserve::supervisor::codec {
 
-std::string liveBody();               // {"live":true}
+std::string liveBody();                   // {"live":true}
 std::string serverReadyBody(bool ready);  // {"ready":true|false}
 std::string serverMetadataBody(std::string_view name, std::string_view version,
                                std::span<const std::string> extensions);
@@ -46,7 +46,7 @@ struct IndexEntryText {
 // [{"name","version","state","reason"}, ...]
 std::string repositoryIndexBody(std::span<const IndexEntryText> entries);
 // The body of POST /v2/repository/index: empty, or an object whose optional `ready` filters the
-// entries. Anything else is 400.
+// entries. Anything else is badInput.
 Expected<std::optional<bool>> parseRepositoryIndexRequest(std::string_view body);
 
 }  // namespace ringserve::supervisor::codec

@@ -25,7 +25,9 @@ struct BoundSocket {
 
 // Creates the folder (0700) when missing, or checks that an existing one belongs to this user and is
 // private to it; replaces a stale socket (nobody listening) and refuses to take over a live one or a
-// file that is not a socket; binds, sets mode 0600 and listens.
+// file that is not a socket; binds, sets mode 0600 and listens. Startup only: the error (always
+// ErrorKind::internal) is printed by `ringserve start`, which exits; nothing maps its kind, so a
+// startup error type of its own would add a type and no information.
 Expected<BoundSocket> bindControlSocket(const std::filesystem::path& path);
 
 // Unlinks `s.path` if it is still the file `s` was bound to.

@@ -10,7 +10,7 @@ using transport::Descriptor;
 using transport::DescriptorKind;
 
 namespace {
-ApiError fromTransport(const transport::TransportError& e) {
+Error fromTransport(const transport::TransportError& e) {
   if (e.code == transport::ErrorCode::arenaFull) return unavailable(e.message);
   return internalError(e.message);
 }
@@ -30,7 +30,8 @@ Expected<std::span<const std::byte>> Completion::outputBytes(std::uint64_t offse
   // Responses live in the worker's arena; only there may output offsets point.
   const auto& seg = lane->link()->shm->segment();
   auto v = seg.view(seg.responseArena(), offset, size);
-  if (!v) return internalError("worker " + lane->link()->id + " sent an output outside its arena: " + v.error().message);
+  if (!v)
+    return internalError("worker " + lane->link()->id + " sent an output outside its arena: " + v.error().message);
   return std::span<const std::byte>(v.value());
 }
 
@@ -187,7 +188,8 @@ void LaneClient::completeOne(const Descriptor& d) {
   std::optional<transport::FrameReader> reader;
   if (d.error_code != 0) {
     c.error = d.error_code == static_cast<std::uint32_t>(transport::DescriptorError::responseArenaFull)
-                  ? unavailable("worker " + link_->id + " could not allocate its response: the response arena is full "
+                  ? unavailable("worker " + link_->id +
+                                " could not allocate its response: the response arena is full "
                                 "(raise shm_size in settings.json or RINGSERVE_SHM_SIZE)")
                   : internalError("worker " + link_->id + " could not read the request frame");
   } else if (auto fr = lane_.responseFrame(d); !fr) {  // the checked reader tests/transport/fuzz_test.cpp fuzzes
@@ -212,7 +214,7 @@ void LaneClient::completeOne(const Descriptor& d) {
   if (!c.retained) releaseResponse(d.tag);
 }
 
-void LaneClient::failAll(const ApiError& error) {
+void LaneClient::failAll(const Error& error) {
   failed_ = true;
   auto pending = std::move(pending_);
   pending_.clear();

@@ -31,7 +31,7 @@ class LaneClient;
 struct Completion {
   LaneClient* lane = nullptr;
   std::uint64_t tag = 0;
-  std::optional<ApiError> error;                  // transport-level failure (worker died, corrupt)
+  std::optional<Error> error;  // transport-level failure (worker died, corrupt)
   std::optional<schema::InferResponse::Reader> response;
   // Bounds-checked view of a tensor the worker wrote.
   Expected<std::span<const std::byte>> outputBytes(std::uint64_t offset, std::uint64_t size) const;
@@ -58,7 +58,7 @@ class LaneClient : public std::enable_shared_from_this<LaneClient> {
 
   // Queues the InferRequest frame at [frameOffset, +frameSize) of this lane's arena. `blocks`
   // (the frame's and the tensors' blocks) are owned by the request from now on and freed when the
-  // worker answers. Returns the tag, or 503 (after freeing the blocks) if the worker is gone.
+  // worker answers. Returns the tag, or unavailable (after freeing the blocks) if the worker is gone.
   Expected<std::uint64_t> submit(std::uint64_t frameOffset, std::uint64_t frameSize, std::vector<std::uint64_t> blocks,
                                  Done done);
   transport::SupervisorLane& transportLane() { return lane_; }
@@ -66,7 +66,7 @@ class LaneClient : public std::enable_shared_from_this<LaneClient> {
   // the worker answers.
   void abandon(std::uint64_t tag);
   // The worker is gone: fail every pending request with `error`.
-  void failAll(const ApiError& error);
+  void failAll(const Error& error);
 
   const std::shared_ptr<WorkerLink>& link() const { return link_; }
   std::size_t pending() const { return pending_.size(); }
@@ -94,7 +94,7 @@ class LaneClient : public std::enable_shared_from_this<LaneClient> {
   std::uint64_t nextTag_ = 1;
   std::unordered_map<std::uint64_t, Pending> pending_;
   std::deque<transport::Descriptor> backlog_;
-  std::size_t inRing_ = 0;   // infer descriptors posted and not yet answered
+  std::size_t inRing_ = 0;  // infer descriptors posted and not yet answered
   std::size_t maxInRing_;
   bool failed_ = false;
 };

@@ -12,7 +12,7 @@ LaneClient* LoopLanes::get(const std::shared_ptr<WorkerLink>& link) {
   return raw;
 }
 
-void LoopLanes::drop(const WorkerLink* link, const ApiError& error) {
+void LoopLanes::drop(const WorkerLink* link, const Error& error) {
   auto it = lanes_.find(link);
   if (it == lanes_.end()) return;
   auto lane = std::move(it->second);
@@ -20,7 +20,7 @@ void LoopLanes::drop(const WorkerLink* link, const ApiError& error) {
   lane->failAll(error);
 }
 
-void LoopLanes::dropAll(const ApiError& error) {
+void LoopLanes::dropAll(const Error& error) {
   auto lanes = std::move(lanes_);
   lanes_.clear();
   for (auto& [k, lane] : lanes) lane->failAll(error);

@@ -16,8 +16,8 @@ class LoopLanes {
   LaneClient* get(const std::shared_ptr<WorkerLink>& link);
   // Fails the worker's pending requests with `error` and forgets the lane (the segment stays
   // mapped while responses still reference it).
-  void drop(const WorkerLink* link, const ApiError& error);
-  void dropAll(const ApiError& error);
+  void drop(const WorkerLink* link, const Error& error);
+  void dropAll(const Error& error);
 
   EventLoop& loop() { return loop_; }
   std::uint32_t laneIndex() const { return laneIndex_; }

@@ -61,7 +61,7 @@ void ModelRegistry::load(std::vector<settings::ModelSettings> found, ModelDone d
   // Wait for every version; report the first failure.
   struct Join {
     std::size_t left;
-    std::optional<ApiError> error;
+    std::optional<Error> error;
     ModelDone done;
   };
   auto join = std::make_shared<Join>(Join{found.size(), std::nullopt, std::move(done)});
@@ -311,7 +311,7 @@ void ModelRegistry::sendLoad(WorkerSlot& slot, ModelInstance& inst) {
           .observe(secs);
       spdlog::info("model {} loaded on worker {} in {:.1f} ms", display(self->name, self->version), sp->id,
                    secs * 1000);
-    } else if (r.error().status == 503 && !sp->ready) {
+    } else if (r.error().kind == ErrorKind::unavailable && !sp->ready) {
       // The worker died during the load; it is loaded again when the worker comes back.
     } else {
       self->failed[sp] = r.error().message;
@@ -387,7 +387,7 @@ void ModelRegistry::finishWaiters(ModelInstance& inst) {
     if (inst.phase == ModelPhase::ready)
       w("model " + display(inst.name, inst.version) + " loaded");
     else
-      w(ApiError{400, "Model " + display(inst.name, inst.version) + " failed to load: " + inst.reason});
+      w(badRequest("Model " + display(inst.name, inst.version) + " failed to load: " + inst.reason));
   }
   if (inst.gone()) {
     erase(inst);

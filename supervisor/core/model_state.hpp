@@ -58,7 +58,7 @@ std::optional<ModelPhase> nextPhase(ModelPhase from, ModelEvent event);
 
 // What routes and the repository index show for a phase (V2 state names).
 ModelState publicState(ModelPhase p);
-// Not ready only because workers are coming back: 503, retriable (ModelRoute::restarting).
+// Not ready only because workers are coming back: unavailable, retriable (ModelRoute::restarting).
 inline bool retriable(ModelPhase p) { return p == ModelPhase::restarting; }
 
 }  // namespace ringserve::supervisor

@@ -63,7 +63,7 @@ class ModelStats {
 std::uint64_t nanosBetween(std::chrono::steady_clock::time_point from, std::chrono::steady_clock::time_point to);
 
 // The statistics of `name` (every version, or `version` only), or of every model when `name` is
-// empty, sorted by name and version. 404 for an unknown model or version, with REST's message.
+// empty, sorted by name and version. notFound for an unknown model or version, with REST's message.
 Expected<std::vector<codec::ModelStatsRow>> collectStats(const RoutingTable& table, const std::string& name,
                                                          const std::string& version);
 

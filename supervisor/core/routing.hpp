@@ -35,8 +35,8 @@ struct ModelCounters {
   Histogram* batchQueue = nullptr;  // MLServer's batch_request_queue: requests in the batch a request joins
   Histogram* batchSize = nullptr;   // rows per batched predict
   Histogram* batchWait = nullptr;   // seconds a request waited in the batcher
-  std::atomic<int> inFlight{0};  // requests routed to this model and not answered (drain on unload)
-  ModelStats stats;              // Triton's statistics extension
+  std::atomic<int> inFlight{0};     // requests routed to this model and not answered (drain on unload)
+  ModelStats stats;                 // Triton's statistics extension
 };
 
 struct ModelRoute {
@@ -44,11 +44,11 @@ struct ModelRoute {
   std::string version;  // "" when the model has none
   ModelState state = ModelState::unknown;
   std::string reason;
-  bool restarting = false;           // not ready because its workers are coming back: 503, retriable
+  bool restarting = false;           // not ready: its workers are coming back (unavailable, retriable)
   std::vector<RouteTarget> targets;  // only workers where the model is loaded
   std::shared_ptr<const settings::ModelSettings> settings;
-  std::string metadataJson;          // body of GET /v2/models/{m}
-  std::string configJson;            // body of GET /v2/models/{m}/config (Triton's model configuration)
+  std::string metadataJson;  // body of GET /v2/models/{m}
+  std::string configJson;    // body of GET /v2/models/{m}/config (Triton's model configuration)
   std::shared_ptr<ModelCounters> counters;
 };
 

@@ -220,7 +220,7 @@ void WorkerPools::shutdown(std::function<void()> done) {
 void WorkerPools::dropLink(WorkerSlot& slot, const std::string& error, const std::string& deathReason) {
   auto link = std::move(slot.link);
   link->markDead(deathReason);
-  const ApiError err = unavailable(error);
+  const Error err = unavailable(error);
   for (auto* lanes : httpLanes_) lanes->loop().post([lanes, link, err] { lanes->drop(link.get(), err); });
 }
 

@@ -36,7 +36,7 @@ Batcher::Batcher(Dispatcher& dispatcher, EventLoop& loop, LoopLanes& lanes)
 
 Batcher::~Batcher() = default;
 
-BasicResult<Target, Failure> Batcher::target(const ModelRoute& model, const std::string& version) {
+BasicResult<Target, Error> Batcher::target(const ModelRoute& model, const std::string& version) {
   auto chosen = chooseWorker(model, version, lanes_);
   if (chosen && chosen->queued == 0) return chosen;  // an idle worker takes the request at once
   auto it = open_.find(model.counters.get());
@@ -202,13 +202,13 @@ void Batcher::submitMerged(Open& open, std::vector<Member> live) {
   }
   sent->members = std::move(live);
   if (!frame) {
-    for (auto& m : sent->members) d_.abort(*m.call, failureOf(frame.error()));
+    for (auto& m : sent->members) d_.abort(*m.call, frame.error());
     return;
   }
   auto tag = open.lane->submit(frame->offset, frame->size, frameArena.take(),
                                [this, sent](Completion& c) { completeMerged(sent, c); });
   if (!tag)
-    for (auto& m : sent->members) d_.abort(*m.call, failureOf(tag.error()));
+    for (auto& m : sent->members) d_.abort(*m.call, tag.error());
 }
 
 void Batcher::completeMerged(const std::shared_ptr<Sent>& sent, Completion& c) {
@@ -216,7 +216,7 @@ void Batcher::completeMerged(const std::shared_ptr<Sent>& sent, Completion& c) {
   if (c.error || c.response->isError()) {
     if (!c.error) {
       auto err = c.response->getError();
-      const auto failure = failureOf(codec::apiErrorFromWorker(err.getCode(), err.getMessage().cStr()));
+      const auto failure = codec::errorFromWorker(err.getCode(), err.getMessage().cStr());
       std::size_t live = 0;
       for (const auto& m : members) live += m.call->writer ? 1 : 0;
       if (failure.kind == ErrorKind::badInput && live > 1) return retryAlone(sent);
@@ -242,7 +242,7 @@ void Batcher::completeMerged(const std::shared_ptr<Sent>& sent, Completion& c) {
   if (!parts) {
     spdlog::error("model {}: worker {} answered a batch of {} wrongly: {}", sent->model->name, sent->lane->link()->id,
                   members.size(), parts.error().message);
-    for (auto& m : members) d_.abort(*m.call, failureOf(parts.error()));
+    for (auto& m : members) d_.abort(*m.call, parts.error());
     return workerAnswered(*c.lane);
   }
   const auto completed = Clock::now();

@@ -42,7 +42,7 @@ class Batcher {
 
   // Where a request of batching model `model` is decoded: chooseWorker's choice when that worker
   // is idle, else the worker of the model's open batch while one is open and that worker lives.
-  BasicResult<Target, Failure> target(const ModelRoute& model, const std::string& version);
+  BasicResult<Target, Error> target(const ModelRoute& model, const std::string& version);
 
   // A decoded request of `rows` rows (1..max_batch_size), its blocks in `arena` on target.lane,
   // joins a batch. From here the batcher owns the call's in-flight count and answers it exactly once

@@ -9,10 +9,10 @@
 #include "supervisor/codec/gzip.hpp"
 #include "supervisor/codec/request_frame.hpp"
 #include "supervisor/core/request_arena.hpp"
+#include "supervisor/core/server_core.hpp"
 #include "supervisor/dispatch/batch_rules.hpp"
 #include "supervisor/dispatch/batcher.hpp"
 #include "supervisor/dispatch/call.hpp"
-#include "supervisor/core/server_core.hpp"
 #include "supervisor/dispatch/target.hpp"
 #include "supervisor/event.hpp"
 #include "transport/frame.hpp"
@@ -67,8 +67,8 @@ PhaseTimes phasesOf(const Dispatcher::Call& call, schema::InferResult::Reader ok
 
 // The runtime's headers, then MLServer's CloudEvents headers the runtime did not set itself.
 std::vector<std::pair<std::string, std::string>> responseHeaders(
-    std::vector<std::pair<std::string, std::string>> headers, std::string_view serverName,
-    std::string_view modelName, std::string_view requestId) {
+    std::vector<std::pair<std::string, std::string>> headers, std::string_view serverName, std::string_view modelName,
+    std::string_view requestId) {
   const std::size_t fromRuntime = headers.size();
   for (auto& [k, v] : codec::cloudEventsHeaders(serverName, modelName, requestId, true)) {
     const auto end = headers.begin() + static_cast<std::ptrdiff_t>(fromRuntime);
@@ -94,8 +94,8 @@ Dispatcher::Dispatcher(Options options, Models models, EventLoop& loop, LoopLane
       lanes_(lanes),
       batcher_(std::make_unique<Batcher>(*this, loop, lanes)),
       parallelQueue_(&metrics.histogram("parallel_request_queue",
-                                        "Requests in flight on the worker an inference request is dispatched to.",
-                                        {}, queueBuckets())) {}
+                                        "Requests in flight on the worker an inference request is dispatched to.", {},
+                                        queueBuckets())) {}
 
 Dispatcher::~Dispatcher() = default;
 
@@ -111,8 +111,8 @@ void Dispatcher::infer(RequestInfo info, const RequestBody& body, std::unique_pt
   InFlightHold inFlight(call->model->counters->inFlight);
   const auto& settings = *call->model->settings;
   const bool batching = settings.batching();
-  auto target = batching ? batcher_->target(*call->model, info.version)
-                         : chooseWorker(*call->model, info.version, lanes_);
+  auto target =
+      batching ? batcher_->target(*call->model, info.version) : chooseWorker(*call->model, info.version, lanes_);
   if (!target) return fail(*call, target.error());
   parallelQueue_->observe(target->queued + 1);
   const auto deadline = info.deadline;
@@ -133,8 +133,8 @@ void Dispatcher::infer(RequestInfo info, const RequestBody& body, std::unique_pt
 
 // The body (inflated when gzip) decoded into `arena` (on the chosen worker's lane). On failure
 // the arena frees every block it handed out.
-BasicResult<codec::DecodedRequest, Failure> Dispatcher::decode(Call& call, RequestInfo& info, const RequestBody& body,
-                                                               RequestArena& arena) {
+BasicResult<codec::DecodedRequest, Error> Dispatcher::decode(Call& call, RequestInfo& info, const RequestBody& body,
+                                                             RequestArena& arena) {
   const auto decodeStart = Clock::now();
   const codec::BodySource* bytes = body.bytes;
   std::string inflated;
@@ -143,7 +143,7 @@ BasicResult<codec::DecodedRequest, Failure> Dispatcher::decode(Call& call, Reque
     std::string compressed(bytes->size(), '\0');
     bytes->copyOut(0, std::as_writable_bytes(std::span(compressed)));
     auto r = codec::gzipDecompress(compressed, options_.maxRequestSize);
-    if (!r) return failureOf(r.error());
+    if (!r) return r.error();
     inflated = std::move(r.value());
     inflatedBody = codec::ContiguousBody(inflated);
     bytes = &inflatedBody;
@@ -152,12 +152,11 @@ BasicResult<codec::DecodedRequest, Failure> Dispatcher::decode(Call& call, Reque
   decodeInfo.modelName = info.model;
   decodeInfo.headers = std::move(info.headers);
   decodeInfo.declaredInputs = &call.model->settings->inputs;
-  auto decoded = body.source != nullptr ? body.source->decode(decodeInfo, arena)
-                                        : decoder_.decode(*bytes, decodeInfo, arena);
-  if (!decoded) return failureOf(decoded.error());
+  auto decoded =
+      body.source != nullptr ? body.source->decode(decodeInfo, arena) : decoder_.decode(*bytes, decodeInfo, arena);
+  if (!decoded) return decoded.error();
   if (decoded->clientHeadersOverwritten)
-    spdlog::warn("model {}: request {} set parameters.headers; replaced by the HTTP headers", info.model,
-                 decoded->id);
+    spdlog::warn("model {}: request {} set parameters.headers; replaced by the HTTP headers", info.model, decoded->id);
   call.format = decoded->responseFormat();
   call.batchSize = batchSizeOf(*call.model->settings, decoded.value());
   call.link = arena.lane().link();
@@ -169,19 +168,19 @@ BasicResult<codec::DecodedRequest, Failure> Dispatcher::decode(Call& call, Reque
 
 // The InferRequest frame beside the request's tensors and the submission; `arena`'s blocks (the
 // tensors and the frame) are the lane's from here on, or freed by the arena on failure.
-BasicResult<std::uint64_t, Failure> Dispatcher::submitOne(const std::shared_ptr<Call>& call,
-                                                          const codec::DecodedRequest& request, RequestArena& arena,
-                                                          const RouteTarget& route, LaneClient& lane,
-                                                          std::shared_ptr<const void> keep) {
+BasicResult<std::uint64_t, Error> Dispatcher::submitOne(const std::shared_ptr<Call>& call,
+                                                        const codec::DecodedRequest& request, RequestArena& arena,
+                                                        const RouteTarget& route, LaneClient& lane,
+                                                        std::shared_ptr<const void> keep) {
   auto frame = codec::writeRequestFrame(request, route.handle, arena);
-  if (!frame) return failureOf(frame.error());
+  if (!frame) return frame.error();
   call->progressAtSend = call->link->shm->progress();
   call->sent = true;
   auto tag = lane.submit(frame->offset, frame->size, arena.take(), [call, keep = std::move(keep)](Completion& c) {
     call->dispatcher->complete(*call, c);
     call->dispatcher->batcher_->workerAnswered(*c.lane);
   });
-  if (!tag) return failureOf(tag.error());
+  if (!tag) return tag.error();
   return tag.value();
 }
 
@@ -193,14 +192,14 @@ bool Dispatcher::settle(Call& call) {
 
 void Dispatcher::complete(Call& call, Completion& c) {
   if (!settle(call)) return;
-  if (c.error) return fail(call, failureOf(*c.error));
+  if (c.error) return fail(call, *c.error);
   // Guarded: reading a worker's frame may still throw (transport/frame.hpp); the request is
   // answered whatever the frame holds.
   auto read = transport::readGuarded([&] {
     auto resp = *c.response;
     if (resp.isError()) {
       auto err = resp.getError();
-      fail(call, failureOf(codec::apiErrorFromWorker(err.getCode(), err.getMessage().cStr())));
+      fail(call, codec::errorFromWorker(err.getCode(), err.getMessage().cStr()));
       return 0;
     }
     call.completed = Clock::now();
@@ -208,10 +207,11 @@ void Dispatcher::complete(Call& call, Completion& c) {
     return 0;
   });
   if (!read && call.writer)
-    fail(call, {ErrorKind::internal, "worker " + call.link->id + " sent a malformed response: " + read.error().message});
+    fail(call,
+         {ErrorKind::internal, "worker " + call.link->id + " sent a malformed response: " + read.error().message});
 }
 
-void Dispatcher::abort(Call& call, const Failure& failure) {
+void Dispatcher::abort(Call& call, const Error& failure) {
   if (settle(call)) fail(call, failure);
 }
 
@@ -220,14 +220,13 @@ void Dispatcher::answer(Call& call, Completion& c, schema::InferResult::Reader r
   if (auto* own = call.writer->encoding()) return answerWith(call, c, result, *own);
   CountingSink sink(call.writer->body());
   auto encoded = encoder_.encode(
-      result, [&c](std::uint64_t off, std::uint64_t size) { return c.outputBytes(off, size); }, call.format,
-      model.name, model.version, sink);
-  if (!encoded) return fail(call, failureOf(encoded.error()));
+      result, [&c](std::uint64_t off, std::uint64_t size) { return c.outputBytes(off, size); }, call.format, model.name,
+      model.version, sink);
+  if (!encoded) return fail(call, encoded.error());
   const auto encodedAt = Clock::now();
   for (const auto& w : encoded->warnings) spdlog::warn("model {}: {}", model.name, w);
   ResponseHead head;
-  head.headers =
-      responseHeaders(std::move(encoded->headers), options_.serverName, model.name, call.format.requestId);
+  head.headers = responseHeaders(std::move(encoded->headers), options_.serverName, model.name, call.format.requestId);
   head.inferenceHeaderContentLength = encoded->inferenceHeaderContentLength;
   head.bodyBytes = encoded->bodyBytes;
   // Binary outputs were handed over by reference into the response arena: its blocks stay
@@ -242,16 +241,16 @@ void Dispatcher::answer(Call& call, Completion& c, schema::InferResult::Reader r
 void Dispatcher::answerWith(Call& call, Completion& c, schema::InferResult::Reader result, ResultEncoding& encoding) {
   const auto& model = *call.model;
   auto planned = encoder_.plan(
-      result, [&c](std::uint64_t off, std::uint64_t size) { return c.outputBytes(off, size); }, call.format,
-      model.name, model.version);
-  if (!planned) return fail(call, failureOf(planned.error()));
+      result, [&c](std::uint64_t off, std::uint64_t size) { return c.outputBytes(off, size); }, call.format, model.name,
+      model.version);
+  if (!planned) return fail(call, planned.error());
   for (const auto& w : planned->response.warnings) spdlog::warn("model {}: {}", model.name, w);
   auto bytes = encoding.encode(planned.value());
-  if (!bytes) return fail(call, failureOf(bytes.error()));
+  if (!bytes) return fail(call, bytes.error());
   const auto encodedAt = Clock::now();
   ResponseHead head;
-  head.headers = responseHeaders(std::move(planned->response.headers), options_.serverName, model.name,
-                                 call.format.requestId);
+  head.headers =
+      responseHeaders(std::move(planned->response.headers), options_.serverName, model.name, call.format.requestId);
   head.bodyBytes = bytes.value();
   countSuccess(call, result, encodedAt);
   std::exchange(call.writer, nullptr)->finish(head, nullptr);
@@ -304,7 +303,7 @@ void Dispatcher::expire(Call& call) {
   if (call.sent) models_.reportTimeout(call.link, call.progressAtSend);
 }
 
-void Dispatcher::fail(Call& call, const Failure& failure) {
+void Dispatcher::fail(Call& call, const Error& failure) {
   call.model->counters->failure->inc();
   call.model->counters->stats.recordFailure(nanosBetween(call.received, Clock::now()));
   std::exchange(call.writer, nullptr)->fail(failure);

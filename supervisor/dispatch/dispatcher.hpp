@@ -44,8 +44,8 @@ struct Models {
 Models modelsOf(ServerCore& core);
 
 struct Options {
-  std::string serverName;                // CloudEvents Ce-Source / Ce-Inferenceservicename
-  std::optional<double> requestTimeout;  // seconds (request_timeout)
+  std::string serverName;                    // CloudEvents Ce-Source / Ce-Inferenceservicename
+  std::optional<double> requestTimeout;      // seconds (request_timeout)
   std::uint64_t maxRequestSize = 64u << 20;  // bounds an inflated gzip body
 };
 
@@ -68,13 +68,13 @@ class Dispatcher {
  private:
   friend class Batcher;  // submits, completes and aborts its members' calls through the steps below
 
-  BasicResult<codec::DecodedRequest, Failure> decode(Call& call, RequestInfo& info, const RequestBody& body,
-                                                     RequestArena& arena);
+  BasicResult<codec::DecodedRequest, Error> decode(Call& call, RequestInfo& info, const RequestBody& body,
+                                                   RequestArena& arena);
   // `keep` lives until the worker answers: what the request's tensors point into when `arena`
   // holds only the frame (a batch member sent again on its own reads the merged blocks).
-  BasicResult<std::uint64_t, Failure> submitOne(const std::shared_ptr<Call>& call, const codec::DecodedRequest& request,
-                                                RequestArena& arena, const RouteTarget& route, LaneClient& lane,
-                                                std::shared_ptr<const void> keep = nullptr);
+  BasicResult<std::uint64_t, Error> submitOne(const std::shared_ptr<Call>& call, const codec::DecodedRequest& request,
+                                              RequestArena& arena, const RouteTarget& route, LaneClient& lane,
+                                              std::shared_ptr<const void> keep = nullptr);
   // Ends the call's in-flight count and its timer; true while it still has to be answered.
   bool settle(Call& call);
   void complete(Call& call, Completion& c);  // settle, then the worker's error or answer()
@@ -84,8 +84,8 @@ class Dispatcher {
   void countSuccess(Call& call, schema::InferResult::Reader result, Clock::time_point encodedAt);
   void expire(Call& call);
   void armDeadline(const std::shared_ptr<Call>& call, std::optional<Clock::time_point> deadline);
-  void fail(Call& call, const Failure& failure);   // the writer's answer and the failure counters
-  void abort(Call& call, const Failure& failure);  // settle, then fail if not answered yet
+  void fail(Call& call, const Error& failure);   // the writer's answer and the failure counters
+  void abort(Call& call, const Error& failure);  // settle, then fail if not answered yet
 
   Options options_;
   Models models_;

@@ -15,7 +15,7 @@
 #include "supervisor/codec/body.hpp"
 #include "supervisor/codec/request_decoder.hpp"
 #include "supervisor/codec/response_encoder.hpp"
-#include "supervisor/dispatch/error_kind.hpp"
+#include "supervisor/error.hpp"
 
 namespace ringserve::supervisor::dispatch {
 
@@ -35,7 +35,7 @@ class RequestSource {
 struct RequestBody {
   const codec::BodySource* bytes = nullptr;
   // The body's content coding as the client declared it; one naming gzip is inflated first,
-  // bounded by max_request_size (413 tooLarge beyond).
+  // bounded by max_request_size (tooLarge beyond).
   std::string_view contentEncoding;
   // When set, the request is decoded by it and `bytes` / `contentEncoding` are unused.
   const RequestSource* source = nullptr;
@@ -85,7 +85,7 @@ class ResponseWriter {
   // and body() is never called.
   virtual ResultEncoding* encoding() { return nullptr; }
   virtual void finish(const ResponseHead& head, std::shared_ptr<void> keepAlive) = 0;
-  virtual void fail(const Failure& failure) = 0;
+  virtual void fail(const Error& failure) = 0;
 };
 
 }  // namespace ringserve::supervisor::dispatch

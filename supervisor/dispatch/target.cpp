@@ -8,21 +8,21 @@ std::string display(const std::string& name, const std::string& version) {
 }
 }  // namespace
 
-BasicResult<std::shared_ptr<const ModelRoute>, Failure> findModel(const RoutingTable& table, const std::string& name,
-                                                                  const std::string& version) {
+BasicResult<std::shared_ptr<const ModelRoute>, Error> findModel(const RoutingTable& table, const std::string& name,
+                                                                const std::string& version) {
   auto mv = table.models.find(name);
   if (mv != table.models.end()) {
     auto it = mv->second.byVersion.find(version.empty() ? mv->second.defaultVersion : version);
     if (it != mv->second.byVersion.end()) return it->second;
   }
-  return Failure{ErrorKind::notFound, display(name, version) + " not found"};
+  return Error{ErrorKind::notFound, display(name, version) + " not found"};
 }
 
-BasicResult<Target, Failure> chooseWorker(const ModelRoute& model, const std::string& version, LoopLanes& lanes) {
+BasicResult<Target, Error> chooseWorker(const ModelRoute& model, const std::string& version, LoopLanes& lanes) {
   if (model.restarting)
-    return Failure{ErrorKind::unavailable, "Model " + model.name + " is restarting: " + model.reason + "; retry"};
+    return Error{ErrorKind::unavailable, "Model " + model.name + " is restarting: " + model.reason + "; retry"};
   if (model.state != ModelState::ready || model.targets.empty())
-    return Failure{ErrorKind::badInput, display(model.name, version) + " is not ready yet."};
+    return Error{ErrorKind::badInput, display(model.name, version) + " is not ready yet."};
   // Least outstanding requests among the workers holding the model.
   Target best;
   for (const auto& t : model.targets) {
@@ -32,7 +32,7 @@ BasicResult<Target, Failure> chooseWorker(const ModelRoute& model, const std::st
   }
   best.lane = best.route != nullptr ? lanes.get(best.route->link) : nullptr;
   if (best.lane == nullptr)
-    return Failure{ErrorKind::unavailable, "no worker serving model " + model.name + " is running; retry"};
+    return Error{ErrorKind::unavailable, "no worker serving model " + model.name + " is running; retry"};
   return best;
 }
 

@@ -6,14 +6,14 @@
 
 #include "supervisor/core/loop_lanes.hpp"
 #include "supervisor/core/routing.hpp"
-#include "supervisor/dispatch/error_kind.hpp"
+#include "supervisor/error.hpp"
 #include "transport/result.hpp"
 
 namespace ringserve::supervisor::dispatch {
 
 // The routed model version `name`/`version` ("" = default), or notFound.
-BasicResult<std::shared_ptr<const ModelRoute>, Failure> findModel(const RoutingTable& table, const std::string& name,
-                                                                  const std::string& version);
+BasicResult<std::shared_ptr<const ModelRoute>, Error> findModel(const RoutingTable& table, const std::string& name,
+                                                                const std::string& version);
 
 struct Target {
   const RouteTarget* route = nullptr;  // the worker and the model's handle on it
@@ -23,7 +23,7 @@ struct Target {
 
 // The least loaded live worker holding `model`, reached through this loop's `lanes`:
 // unavailable while the model restarts or when no worker runs, badInput while it is not ready.
-BasicResult<Target, Failure> chooseWorker(const ModelRoute& model, const std::string& version, LoopLanes& lanes);
+BasicResult<Target, Error> chooseWorker(const ModelRoute& model, const std::string& version, LoopLanes& lanes);
 
 // A request counts as in flight from the moment it holds its route, not only once it is
 // submitted: the unload drain (core/server_core.cpp) unloads when the count is zero, and a request

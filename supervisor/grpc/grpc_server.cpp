@@ -41,16 +41,15 @@ Expected<int> GrpcServer::listen(const std::string& host, int port) {
   server_ = builder.BuildAndStart();
   if (!server_ || bound == 0) {
     server_.reset();
-    return ApiError{500, "gRPC: cannot listen on " + address + " (grpc_port)"};
+    return internalError("gRPC: cannot listen on " + address + " (grpc_port)");
   }
   return bound;
 }
 
 void GrpcServer::beginShutdown(std::chrono::milliseconds grace) {
   if (!server_ || shutdownThread_.joinable()) return;
-  shutdownThread_ = std::thread([server = server_.get(), grace] {
-    server->Shutdown(std::chrono::system_clock::now() + grace);
-  });
+  shutdownThread_ =
+      std::thread([server = server_.get(), grace] { server->Shutdown(std::chrono::system_clock::now() + grace); });
 }
 
 void GrpcServer::stop() {

@@ -98,7 +98,7 @@ class InferWriter final : public dispatch::ResponseWriter, public dispatch::Resu
   void finish(const dispatch::ResponseHead& head, std::shared_ptr<void>) override {
     deliver({grpc::Status::OK, std::move(response_), trailersOf(head.headers, model_)});
   }
-  void fail(const dispatch::Failure& failure) override { deliver({toStatus(failure), nullptr, {}}); }
+  void fail(const Error& failure) override { deliver({toStatus(failure), nullptr, {}}); }
 
  private:
   void deliver(Outcome o) { std::exchange(deliver_, nullptr)(std::move(o)); }

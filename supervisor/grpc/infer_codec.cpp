@@ -58,8 +58,8 @@ std::string countMismatch(const DecodedInput& in, std::uint64_t count, std::stri
 
 // Elements of a repeated numeric field into the arena as `Dst`, each checked against Dst's range.
 template <class Dst, class Src>
-std::optional<ApiError> copyTyped(const google::protobuf::RepeatedField<Src>& src, const char* field, DecodedInput& in,
-                                  std::uint64_t count, codec::ArenaTarget& target) {
+std::optional<Error> copyTyped(const google::protobuf::RepeatedField<Src>& src, const char* field, DecodedInput& in,
+                               std::uint64_t count, codec::ArenaTarget& target) {
   if (static_cast<std::uint64_t>(src.size()) != count) return badRequest(countMismatch(in, count, field, src.size()));
   auto block = target.allocate(count * sizeof(Dst));
   if (!block) return block.error();
@@ -87,8 +87,8 @@ std::optional<ApiError> copyTyped(const google::protobuf::RepeatedField<Src>& sr
   return std::nullopt;
 }
 
-std::optional<ApiError> copyBytesElements(const google::protobuf::RepeatedPtrField<std::string>& src, DecodedInput& in,
-                                          std::uint64_t count, codec::ArenaTarget& target) {
+std::optional<Error> copyBytesElements(const google::protobuf::RepeatedPtrField<std::string>& src, DecodedInput& in,
+                                       std::uint64_t count, codec::ArenaTarget& target) {
   if (static_cast<std::uint64_t>(src.size()) != count)
     return badRequest(countMismatch(in, count, "bytes_contents", src.size()));
   std::uint64_t size = 0;
@@ -111,8 +111,8 @@ std::optional<ApiError> copyBytesElements(const google::protobuf::RepeatedPtrFie
   return std::nullopt;
 }
 
-std::optional<ApiError> typedInput(const inference::InferTensorContents& c, DecodedInput& in, std::uint64_t count,
-                                   codec::ArenaTarget& target) {
+std::optional<Error> typedInput(const inference::InferTensorContents& c, DecodedInput& in, std::uint64_t count,
+                                codec::ArenaTarget& target) {
   const char* field = contentsField(in.datatype);
   if (*field == '\0') {
     return badRequest("input " + quoteName(in.name) + ": " + std::string(codec::dataTypeName(in.datatype)) +
@@ -139,8 +139,8 @@ std::optional<ApiError> typedInput(const inference::InferTensorContents& c, Deco
 }
 
 // One raw blob into the arena: its size checked against the shape (BYTES: its layout).
-std::optional<ApiError> rawInput(const std::string& blob, DecodedInput& in, std::uint64_t count,
-                                 codec::ArenaTarget& target) {
+std::optional<Error> rawInput(const std::string& blob, DecodedInput& in, std::uint64_t count,
+                              codec::ArenaTarget& target) {
   if (in.datatype != DataType::BYTES && blob.size() != count * codec::elementSize(in.datatype)) {
     return badRequest("input " + quoteName(in.name) + ": shape " + codec::shapeString(in.shape) + " of " +
                       std::string(codec::dataTypeName(in.datatype)) + " needs " +
@@ -185,7 +185,7 @@ Expected<DecodedInput> inputHead(const inference::ModelInferRequest::InferInputT
   return in;
 }
 
-std::optional<ApiError> readOutputs(const inference::ModelInferRequest& req, codec::DecodedRequest& r) {
+std::optional<Error> readOutputs(const inference::ModelInferRequest& req, codec::DecodedRequest& r) {
   std::set<std::string, std::less<>> names;
   for (const auto& o : req.outputs()) {
     if (o.name().empty()) return badRequest("each entry of 'outputs' must be an object with a 'name' string");
@@ -291,9 +291,9 @@ void typedOutput(const codec::PlannedOutput& o, std::uint64_t count, inference::
 
 }  // namespace
 
-ApiError responseTooLarge(std::uint64_t bytes, std::uint64_t maxMessageLength) {
-  return ApiError{413, "response of " + std::to_string(bytes) + " bytes exceeds grpc_max_message_length (" +
-                           std::to_string(maxMessageLength) + " bytes)"};
+Error responseTooLarge(std::uint64_t bytes, std::uint64_t maxMessageLength) {
+  return tooLarge("response of " + std::to_string(bytes) + " bytes exceeds grpc_max_message_length (" +
+                  std::to_string(maxMessageLength) + " bytes)");
 }
 
 Expected<std::uint64_t> encodeInferResponse(const codec::PlannedResult& result, bool rawOutputs,

@@ -29,12 +29,12 @@ class InferRequestSource final : public dispatch::RequestSource {
   const inference::ModelInferRequest& request_;
 };
 
-// Fills `out` (empty) from `result`; 413 (tooLarge) naming grpc_max_message_length when the
+// Fills `out` (empty) from `result`: tooLarge naming grpc_max_message_length when the
 // message would exceed `maxMessageLength`. Returns the message's size in bytes.
 Expected<std::uint64_t> encodeInferResponse(const codec::PlannedResult& result, bool rawOutputs,
                                             std::uint64_t maxMessageLength, inference::ModelInferResponse& out);
 
 // The response-size refusal, shared with the other RPCs.
-ApiError responseTooLarge(std::uint64_t bytes, std::uint64_t maxMessageLength);
+Error responseTooLarge(std::uint64_t bytes, std::uint64_t maxMessageLength);
 
 }  // namespace ringserve::supervisor::grpcfe

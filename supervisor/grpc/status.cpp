@@ -2,19 +2,18 @@
 
 namespace ringserve::supervisor::grpcfe {
 
-grpc::StatusCode grpcCode(dispatch::ErrorKind kind) {
-  using K = dispatch::ErrorKind;
+grpc::StatusCode grpcCode(ErrorKind kind) {
   switch (kind) {
-    case K::badInput: return grpc::StatusCode::INVALID_ARGUMENT;
-    case K::notFound: return grpc::StatusCode::NOT_FOUND;
-    case K::unavailable: return grpc::StatusCode::UNAVAILABLE;
-    case K::timeout: return grpc::StatusCode::DEADLINE_EXCEEDED;
-    case K::tooLarge: return grpc::StatusCode::RESOURCE_EXHAUSTED;
-    case K::internal: return grpc::StatusCode::INTERNAL;
+    case ErrorKind::badInput: return grpc::StatusCode::INVALID_ARGUMENT;
+    case ErrorKind::notFound: return grpc::StatusCode::NOT_FOUND;
+    case ErrorKind::unavailable: return grpc::StatusCode::UNAVAILABLE;
+    case ErrorKind::timeout: return grpc::StatusCode::DEADLINE_EXCEEDED;
+    case ErrorKind::tooLarge: return grpc::StatusCode::RESOURCE_EXHAUSTED;
+    case ErrorKind::internal: return grpc::StatusCode::INTERNAL;
   }
   return grpc::StatusCode::INTERNAL;
 }
 
-grpc::Status toStatus(const dispatch::Failure& failure) { return {grpcCode(failure.kind), failure.message}; }
+grpc::Status toStatus(const Error& error) { return {grpcCode(error.kind), error.message}; }
 
 }  // namespace ringserve::supervisor::grpcfe

@@ -5,14 +5,12 @@
 #include <grpcpp/support/status.h>
 
 #include "protocol/grpc/status_name.hpp"
-#include "supervisor/dispatch/error_kind.hpp"
 #include "supervisor/error.hpp"
 
 namespace ringserve::supervisor::grpcfe {
 
-grpc::StatusCode grpcCode(dispatch::ErrorKind kind);
-grpc::Status toStatus(const dispatch::Failure& failure);
-inline grpc::Status toStatus(const ApiError& error) { return toStatus(dispatch::failureOf(error)); }
+grpc::StatusCode grpcCode(ErrorKind kind);
+grpc::Status toStatus(const Error& error);
 // "OK", "INVALID_ARGUMENT", ...: the grpc_code label of grpc_server_handled_total.
 using protocol::grpc_names::codeName;
 

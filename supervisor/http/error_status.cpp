@@ -2,8 +2,7 @@
 
 namespace ringserve::supervisor {
 
-int httpStatus(dispatch::ErrorKind kind) {
-  using dispatch::ErrorKind;
+int httpStatus(ErrorKind kind) {
   switch (kind) {
     case ErrorKind::badInput: return 400;
     case ErrorKind::notFound: return 404;

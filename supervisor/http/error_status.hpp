@@ -1,10 +1,12 @@
 #pragma once
-// The one place an inference failure's kind becomes an HTTP status.
-#include "supervisor/dispatch/error_kind.hpp"
+// The one place an error kind becomes an HTTP status (grpc/status.hpp is gRPC's). Nothing below
+// http/ carries a status number; the few statuses REST has of its own (405, 200/400 of the
+// readiness bodies) are written where REST answers them.
+#include "supervisor/error.hpp"
 
 namespace ringserve::supervisor {
 
 // badInput 400, notFound 404, tooLarge 413, internal 500, unavailable 503, timeout 504.
-int httpStatus(dispatch::ErrorKind kind);
+int httpStatus(ErrorKind kind);
 
 }  // namespace ringserve::supervisor

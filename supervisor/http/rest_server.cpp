@@ -83,7 +83,7 @@ struct RestServer::PerLoop final : http::RequestHandler {
   void onRequest(const std::shared_ptr<Connection>& conn, ParsedRequest& req, evbuffer* body) override;
   void accept(int fd);
   void reply(const Exchange& ex, int status, const std::string& body, const char* contentType = "application/json");
-  void replyError(const Exchange& ex, const ApiError& e);
+  void replyError(const Exchange& ex, const Error& e);
   void finishMetrics(const Exchange& ex, int status);
   // gzip_enabled, the client accepts gzip and the body is worth it (1 KiB or more).
   bool gzipFor(const Exchange& ex, std::uint64_t bodyBytes) const {
@@ -216,8 +216,8 @@ void RestServer::PerLoop::reply(const Exchange& ex, int status, const std::strin
   finishMetrics(ex, status);
 }
 
-void RestServer::PerLoop::replyError(const Exchange& ex, const ApiError& e) {
-  reply(ex, e.status, codec::errorBody(e.message));
+void RestServer::PerLoop::replyError(const Exchange& ex, const Error& e) {
+  reply(ex, httpStatus(e.kind), codec::errorBody(e.message));
 }
 
 void RestServer::PerLoop::onRequest(const std::shared_ptr<Connection>& conn, ParsedRequest& req, evbuffer* body) {
@@ -231,7 +231,8 @@ void RestServer::PerLoop::onRequest(const std::shared_ptr<Connection>& conn, Par
   const bool get = req.method == Verb::get || req.method == Verb::head;
   const bool post = req.method == Verb::post;
   const auto& route = ex.route;
-  auto wrongMethod = [&] { replyError(ex, ApiError{405, "Method not allowed for " + route.pattern}); };
+  // 405 is REST's own: no error kind below http/ means "wrong method".
+  auto wrongMethod = [&] { reply(ex, 405, codec::errorBody("Method not allowed for " + route.pattern)); };
   auto& core = server->core_;
 
   switch (route.kind) {
@@ -257,7 +258,7 @@ void RestServer::PerLoop::onRequest(const std::shared_ptr<Connection>& conn, Par
       if (!get) return wrongMethod();
       auto m = dispatch::findModel(*core.routing(), route.model, route.version);
       if (!m) {
-        replyError(ex, ApiError{httpStatus(m.error().kind), m.error().message});
+        replyError(ex, m.error());
         return;
       }
       if (route.kind == RouteKind::modelMetadata) {
@@ -364,7 +365,7 @@ class RestServer::RestWriter final : public dispatch::ResponseWriter {
     pl_.finishMetrics(ex_, 200);
   }
 
-  void fail(const dispatch::Failure& f) override { pl_.replyError(ex_, ApiError{httpStatus(f.kind), f.message}); }
+  void fail(const Error& f) override { pl_.replyError(ex_, f); }
 
  private:
   struct ReferencedOutputs {

@@ -70,7 +70,9 @@ class MetricsServer {
   evhttp* http_ = nullptr;
 };
 
-// Binds a non-blocking listening TCP socket; returns the fd and the bound port.
+// Binds a non-blocking listening TCP socket; returns the fd and the bound port. Startup only, like
+// the listen() calls above: an error (ErrorKind::internal) is printed by `ringserve start` before
+// it exits, never answered to a client, so it needs no startup error type of its own.
 Expected<std::pair<int, int>> bindListener(const std::string& host, int port);
 
 }  // namespace ringserve::supervisor

@@ -3,14 +3,13 @@
 #include "supervisor/codec/triton_bodies.hpp"
 #include "supervisor/core/model_stats.hpp"
 #include "supervisor/dispatch/target.hpp"
-#include "supervisor/http/error_status.hpp"
 
 namespace ringserve::supervisor {
 
 Expected<std::string> tritonExtensionBody(const RoutingTable& table, const RouteMatch& route) {
   if (route.kind == RouteKind::modelConfig) {
     auto m = dispatch::findModel(table, route.model, route.version);
-    if (!m) return ApiError{httpStatus(m.error().kind), m.error().message};
+    if (!m) return m.error();
     return (*m)->configJson;
   }
   auto rows = collectStats(table, route.model, route.version);

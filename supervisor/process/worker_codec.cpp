@@ -9,18 +9,19 @@ namespace ringserve::supervisor::detail {
 
 namespace {
 
-ApiError workerError(schema::Error::Reader e) {
-  int status = 500;
+// The same mapping as codec::errorFromWorker (process/ may not include codec/).
+Error workerError(schema::Error::Reader e) {
+  ErrorKind kind = ErrorKind::internal;
   switch (e.getCode()) {
-    case schema::ErrorCode::BAD_INPUT: status = 400; break;
-    case schema::ErrorCode::NOT_FOUND: status = 404; break;
+    case schema::ErrorCode::BAD_INPUT: kind = ErrorKind::badInput; break;
+    case schema::ErrorCode::NOT_FOUND: kind = ErrorKind::notFound; break;
     case schema::ErrorCode::UNAVAILABLE:
-    case schema::ErrorCode::RESOURCE_EXHAUSTED: status = 503; break;
-    case schema::ErrorCode::TIMEOUT: status = 504; break;
+    case schema::ErrorCode::RESOURCE_EXHAUSTED: kind = ErrorKind::unavailable; break;
+    case schema::ErrorCode::TIMEOUT: kind = ErrorKind::timeout; break;
     case schema::ErrorCode::INTERNAL:
-    case schema::ErrorCode::INCOMPATIBLE: status = 500; break;
+    case schema::ErrorCode::INCOMPATIBLE: kind = ErrorKind::internal; break;
   }
-  return ApiError{status, e.getMessage().cStr()};
+  return Error{kind, e.getMessage().cStr()};
 }
 
 std::vector<TensorInfo> tensors(capnp::List<schema::TensorMetadata>::Reader list) {

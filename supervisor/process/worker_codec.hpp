@@ -28,7 +28,7 @@ struct HelloFrame {
 struct FromWorkerFrame {
   std::uint64_t id = 0;
   // hello | loaded | unloaded handle | the worker's error mapped to a status | heartbeat
-  std::variant<HelloFrame, LoadedModel, std::uint32_t, ApiError, WorkerHeartbeat> body;
+  std::variant<HelloFrame, LoadedModel, std::uint32_t, Error, WorkerHeartbeat> body;
 };
 
 // Parses one frame's words; a malformed frame or an unknown union member is an error message.

@@ -6,8 +6,8 @@
 #include <event2/util.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
-#include <sys/syscall.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,11 +15,11 @@
 #include <cstring>
 #include <map>
 
+#include "supervisor/event.hpp"
 #include "supervisor/process/exit_status.hpp"
 #include "supervisor/process/restart_policy.hpp"
 #include "supervisor/process/spawn_child.hpp"
 #include "supervisor/process/worker_codec.hpp"
-#include "supervisor/event.hpp"
 #include "transport/frame.hpp"
 #include "transport/wake.hpp"
 
@@ -41,7 +41,9 @@ bool gForceSigchld = false;
 
 // Raw syscalls: glibc 2.36's <sys/pidfd.h> lacks extern "C", and older libcs lack the wrappers.
 int openPidfd(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-int sendSignal(int pidfd, int sig) { return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0)); }
+int sendSignal(int pidfd, int sig) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
 
 // How long a worker that closed its control channel may keep running before it is killed: long
 // enough that an exiting worker's pidfd wins the race and its real exit status is reported.
@@ -74,9 +76,7 @@ class WorkerProcess::Impl {
   };
 
   std::string who() const { return "worker " + owner_->id() + " (" + owner_->poolLabel() + ")"; }
-  ApiError notReady() const {
-    return unavailable(who() + " is " + toString(owner_->state_) + ", not ready");
-  }
+  Error notReady() const { return unavailable(who() + " is " + toString(owner_->state_) + ", not ready"); }
   void send(const std::vector<std::byte>& frame);
   void signalKill();
   void killFor(std::string reason, bool incompatible);
@@ -147,14 +147,16 @@ bool ownResources(int err) { return err == EMFILE || err == ENFILE || err == ENO
 }  // namespace
 
 BasicResult<std::unique_ptr<WorkerProcess>, SpawnError> WorkerProcess::spawn(event_base* mainLoop, WorkerLaunch launch,
-                                                               WorkerEvents events) {
+                                                                             WorkerEvents events) {
   const std::string who = "worker " + launch.workerId + " (" + launch.poolLabel + ")";
   if (mainLoop == nullptr) return SpawnError{"cannot start " + who + ": no event loop"};
   if (launch.executable.empty()) return SpawnError{"cannot start " + who + ": no worker executable given"};
   if (launch.workerId.empty()) return SpawnError{"cannot start a worker of " + launch.poolLabel + ": empty worker id"};
 
   auto seg = transport::Segment::create(launch.segment, "ringserve:" + launch.workerId);
-  if (!seg) return SpawnError{"cannot start " + who + ": shared memory: " + seg.error().message, ownResources(seg.error().sysErrno)};
+  if (!seg)
+    return SpawnError{"cannot start " + who + ": shared memory: " + seg.error().message,
+                      ownResources(seg.error().sysErrno)};
 
   std::vector<int> laneFds;
   auto closeAll = [&laneFds] {
@@ -182,8 +184,12 @@ BasicResult<std::unique_ptr<WorkerProcess>, SpawnError> WorkerProcess::spawn(eve
   child.inherit.insert(child.inherit.end(), laneFds.begin(), laneFds.end());
   std::string lanes;
   for (std::size_t k = 0; k < laneFds.size(); ++k) lanes += (k ? ",{fd" : "{fd") + std::to_string(2 + k) + "}";
-  child.args = {"--shm-fd", "{fd0}", "--control-fd", "{fd1}", "--lane-fds", lanes, "--worker-id", launch.workerId,
-                "--log-level", launch.logLevel, "--spin-us", std::to_string(launch.spinUs),
+  child.args = {"--shm-fd",       "{fd0}",
+                "--control-fd",   "{fd1}",
+                "--lane-fds",     lanes,
+                "--worker-id",    launch.workerId,
+                "--log-level",    launch.logLevel,
+                "--spin-us",      std::to_string(launch.spinUs),
                 "--heartbeat-ms", std::to_string(launch.heartbeatMs)};
   if (launch.jsonLogs) child.args.push_back("--json-logs");
   child.args.insert(child.args.end(), launch.extraArgs.begin(), launch.extraArgs.end());
@@ -204,7 +210,8 @@ BasicResult<std::unique_ptr<WorkerProcess>, SpawnError> WorkerProcess::spawn(eve
   wp->shm_ = std::make_shared<const WorkerShm>(wp->launch_.workerId, std::move(seg.value()), std::move(laneFds));
   wp->impl_ = std::make_unique<Impl>(wp.get(), mainLoop, std::move(events));
   // From here the destructor kills and reaps the child if anything below fails.
-  if (!wp->impl_->start(sv[0])) return SpawnError{"cannot start " + who + ": registering it with the event loop failed"};
+  if (!wp->impl_->start(sv[0]))
+    return SpawnError{"cannot start " + who + ": registering it with the event loop failed"};
   spdlog::info("{}: started pid {} ({})", who, wp->pid_, wp->launch_.executable);
   return wp;
 }
@@ -249,7 +256,8 @@ bool WorkerProcess::Impl::start(int controlFd) {
 WorkerProcess::Impl::~Impl() {
   *alive_ = false;
   if (channel_ != nullptr) bufferevent_free(channel_);
-  for (Event* e : {&pidEvent_, &handshakeTimer_, &stopTimer_, &channelClosedTimer_, &sigchldKick_}) e->reset();  // before the pidfd closes
+  for (Event* e : {&pidEvent_, &handshakeTimer_, &stopTimer_, &channelClosedTimer_, &sigchldKick_})
+    e->reset();  // before the pidfd closes
   if (!reaped_ && owner_->pid_ > 0) {
     signalKill();
     int status = 0;
@@ -393,16 +401,22 @@ bool WorkerProcess::Impl::handleFrame(detail::FromWorkerFrame frame) {
   }
   Pending p = std::move(it->second);
   pending_.erase(it);
-  const ApiError unexpected = internalError(who() + " answered request " + std::to_string(frame.id) +
-                                            " with a message of the wrong kind");
+  const Error unexpected =
+      internalError(who() + " answered request " + std::to_string(frame.id) + " with a message of the wrong kind");
   if (p.load) {
-    if (auto* m = std::get_if<LoadedModel>(&frame.body)) p.load(std::move(*m));
-    else if (auto* e = std::get_if<ApiError>(&frame.body)) p.load(std::move(*e));
-    else p.load(unexpected);
+    if (auto* m = std::get_if<LoadedModel>(&frame.body))
+      p.load(std::move(*m));
+    else if (auto* e = std::get_if<Error>(&frame.body))
+      p.load(std::move(*e));
+    else
+      p.load(unexpected);
   } else if (p.unload) {
-    if (auto* h = std::get_if<std::uint32_t>(&frame.body)) p.unload(*h);
-    else if (auto* e = std::get_if<ApiError>(&frame.body)) p.unload(std::move(*e));
-    else p.unload(unexpected);
+    if (auto* h = std::get_if<std::uint32_t>(&frame.body))
+      p.unload(*h);
+    else if (auto* e = std::get_if<Error>(&frame.body))
+      p.unload(std::move(*e));
+    else
+      p.unload(unexpected);
   }
   return *token;
 }
@@ -529,17 +543,23 @@ void WorkerProcess::Impl::onReaped(int waitStatus, bool statusKnown) {
   exit.beforeReady = !helloSeen_ || incompatible_;
   exit.requested = requested_;
   exit.incompatible = incompatible_;
-  if (!killReason_.empty()) exit.reason = killReason_;
-  else if (graceExpired_) exit.reason = status + " after not stopping within " + formatDuration(grace_);
-  else if (!helloSeen_ && !requested_) exit.reason = status + " before its handshake";
-  else exit.reason = status;
-  if (requested_ && killReason_.empty()) spdlog::info("{}: stopped: {}", who(), exit.reason);
-  else spdlog::error("{}: {}", who(), exit.reason);
+  if (!killReason_.empty())
+    exit.reason = killReason_;
+  else if (graceExpired_)
+    exit.reason = status + " after not stopping within " + formatDuration(grace_);
+  else if (!helloSeen_ && !requested_)
+    exit.reason = status + " before its handshake";
+  else
+    exit.reason = status;
+  if (requested_ && killReason_.empty())
+    spdlog::info("{}: stopped: {}", who(), exit.reason);
+  else
+    spdlog::error("{}: {}", who(), exit.reason);
 
   auto token = alive_;
   auto pending = std::move(pending_);
   pending_.clear();
-  const ApiError gone = unavailable(who() + " ended before answering: " + exit.reason);
+  const Error gone = unavailable(who() + " ended before answering: " + exit.reason);
   for (auto& [id, p] : pending) {
     if (p.load) p.load(gone);
     if (p.unload) p.unload(gone);

@@ -10,7 +10,7 @@
 // `onReady` fires at most once (handshake accepted). `onExit` fires exactly once per spawned
 // process, after it has been reaped (never a zombie), with a human reason; it also covers every
 // startup failure (refused handshake, death or silence before hello), so the caller has a single
-// place to run its restart policy. Pending loadModel/unloadModel callbacks fail (503) before
+// place to run its restart policy. Pending loadModel/unloadModel callbacks fail (unavailable) before
 // onExit runs, as soon as the channel or the process is gone.
 //
 // Callbacks may destroy the WorkerProcess (e.g. the pool drops it in onExit): nothing here
@@ -46,8 +46,8 @@ class WorkerProcess final : public WorkerHandle {
   WorkerProcess& operator=(const WorkerProcess&) = delete;
 
   // Control channel requests; the reply is matched by id. The callback runs exactly once: with
-  // the worker's reply, or an error (worker's own error mapped to a status: badInput 400,
-  // notFound 404, unavailable/resourceExhausted 503, timeout 504, others 500; 503 naming the
+  // the worker's reply, or an error (the worker's own error code mapped to its ErrorKind as
+  // codec::errorFromWorker does; unavailable naming the
   // worker and pool if it is not ready or dies first). Calling while not ready fails at once
   // (through the callback, from this call). Destroying the WorkerProcess drops pending callbacks
   // without calling them.

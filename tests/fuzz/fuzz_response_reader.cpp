@@ -30,8 +30,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)transport::readGuarded([&] {
     auto resp = *root;
     if (resp.isError()) {
-      auto e = codec::apiErrorFromWorker(resp.getError().getCode(), resp.getError().getMessage().cStr());
-      return e.status;
+      auto e = codec::errorFromWorker(resp.getError().getCode(), resp.getError().getMessage().cStr());
+      return static_cast<int>(e.kind);
     }
     const codec::OutputBytes view = [&](std::uint64_t offset, std::uint64_t n) { return input.bytes(offset, n); };
     for (const bool binary : {false, true}) {

@@ -56,7 +56,7 @@ TEST(RequestFrame, FullArenaIsAnError) {
   TestArena tiny(64);
   auto where = writeRequestFrame(r, 1, tiny);
   ASSERT_FALSE(where.ok());
-  EXPECT_EQ(where.error().status, 503);
+  EXPECT_EQ(where.error().kind, ErrorKind::unavailable);
 }
 
 struct Evbuffer {
@@ -66,7 +66,8 @@ struct Evbuffer {
 
 TEST(EvbufferBody, ReadsAcrossChainsStraightIntoTheArena) {
   // A body in several chains, as libevent builds it from several reads: JSON header then tensor.
-  const std::string json = R"({"inputs":[{"name":"a","shape":[4],"datatype":"INT32","parameters":{"binary_data_size":16}}]})";
+  const std::string json =
+      R"({"inputs":[{"name":"a","shape":[4],"datatype":"INT32","parameters":{"binary_data_size":16}}]})";
   std::int32_t values[4] = {1, -2, 3, -4};
   Evbuffer buf;
   evbuffer_add(buf.b, json.data(), 10);
@@ -77,7 +78,8 @@ TEST(EvbufferBody, ReadsAcrossChainsStraightIntoTheArena) {
   EXPECT_EQ(body.size(), json.size() + 16);
   RequestDecoder decoder;
   TestArena arena;
-  std::vector<std::pair<std::string, std::string>> headers{{"Inference-Header-Content-Length", std::to_string(json.size())}};
+  std::vector<std::pair<std::string, std::string>> headers{
+      {"Inference-Header-Content-Length", std::to_string(json.size())}};
   auto r = decoder.decode(body, RequestInfo{"m", headers, nullptr}, arena);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(testing::valuesAt<std::int32_t>(arena, r->inputs[0].offset, 16), (std::vector<std::int32_t>{1, -2, 3, -4}));
@@ -90,7 +92,8 @@ TEST(EvbufferSink, CopiesTextAndReferencesTensors) {
   const std::string tensor = "0123456789";
   {
     Evbuffer buf;
-    EvbufferSink sink(buf.b, [](const void*, std::size_t, void* arg) { ++*static_cast<int*>(arg); }, &cleanups);
+    EvbufferSink sink(
+        buf.b, [](const void*, std::size_t, void* arg) { ++*static_cast<int*>(arg); }, &cleanups);
     std::string json = "{}";
     sink.appendCopy(json);
     json[0] = 'X';  // copied: later changes do not show

@@ -108,22 +108,23 @@ TEST(ResponseEncoder, JsonOutputsOfEveryDatatype) {
   ASSERT_TRUE(e.ok()) << e.error().message;
   EXPECT_FALSE(e->inferenceHeaderContentLength.has_value());
   EXPECT_TRUE(sink.references.empty());
-  EXPECT_EQ(sink.body,
-            R"({"model_name":"m","id":"worker-id","outputs":[)"
-            R"({"name":"b","datatype":"BOOL","shape":[3],"data":[true,false,true]},)"
-            R"({"name":"u8","datatype":"UINT8","shape":[2],"data":[0,255]},)"
-            R"({"name":"u16","datatype":"UINT16","shape":[1],"data":[65535]},)"
-            R"({"name":"u32","datatype":"UINT32","shape":[1],"data":[4294967295]},)"
-            R"({"name":"u64","datatype":"UINT64","shape":[1],"data":[18446744073709551615]},)"
-            R"({"name":"i8","datatype":"INT8","shape":[2],"data":[-128,127]},)"
-            R"({"name":"i16","datatype":"INT16","shape":[1],"data":[-32768]},)"
-            R"({"name":"i32","datatype":"INT32","shape":[2,1],"data":[-5,7]},)"
-            R"({"name":"i64","datatype":"INT64","shape":[1],"data":[-9223372036854775808]},)"
-            R"({"name":"f16","datatype":"FP16","shape":[3],"data":[1,0.099975586,null]},)"
-            R"({"name":"bf16","datatype":"BF16","shape":[2],"data":[1,-2.5]},)"
-            R"({"name":"f32","datatype":"FP32","shape":[4],"data":[0.1,-1.5,1e+30,null]},)"
-            R"({"name":"f64","datatype":"FP64","shape":[2],"data":[0.1,null]},)"
-            R"({"name":"s","datatype":"BYTES","shape":[2],"parameters":{"content_type":"str"},"data":["h\"","é\n"]}]})");
+  EXPECT_EQ(
+      sink.body,
+      R"({"model_name":"m","id":"worker-id","outputs":[)"
+      R"({"name":"b","datatype":"BOOL","shape":[3],"data":[true,false,true]},)"
+      R"({"name":"u8","datatype":"UINT8","shape":[2],"data":[0,255]},)"
+      R"({"name":"u16","datatype":"UINT16","shape":[1],"data":[65535]},)"
+      R"({"name":"u32","datatype":"UINT32","shape":[1],"data":[4294967295]},)"
+      R"({"name":"u64","datatype":"UINT64","shape":[1],"data":[18446744073709551615]},)"
+      R"({"name":"i8","datatype":"INT8","shape":[2],"data":[-128,127]},)"
+      R"({"name":"i16","datatype":"INT16","shape":[1],"data":[-32768]},)"
+      R"({"name":"i32","datatype":"INT32","shape":[2,1],"data":[-5,7]},)"
+      R"({"name":"i64","datatype":"INT64","shape":[1],"data":[-9223372036854775808]},)"
+      R"({"name":"f16","datatype":"FP16","shape":[3],"data":[1,0.099975586,null]},)"
+      R"({"name":"bf16","datatype":"BF16","shape":[2],"data":[1,-2.5]},)"
+      R"({"name":"f32","datatype":"FP32","shape":[4],"data":[0.1,-1.5,1e+30,null]},)"
+      R"({"name":"f64","datatype":"FP64","shape":[2],"data":[0.1,null]},)"
+      R"({"name":"s","datatype":"BYTES","shape":[2],"parameters":{"content_type":"str"},"data":["h\"","é\n"]}]})");
   EXPECT_EQ(e->bodyBytes, sink.body.size());
   simdjson::dom::parser p;
   EXPECT_FALSE(p.parse(sink.body).error()) << "the body is valid JSON";
@@ -153,8 +154,9 @@ TEST(ResponseEncoder, Fp32AndFp64PrintShortestRoundTrip) {
   auto fdata = doc["outputs"].at(0)["data"].get_array().value();
   auto ddata = doc["outputs"].at(1)["data"].get_array().value();
   std::size_t i = 0;
-  for (auto v : fdata) ASSERT_EQ(std::bit_cast<std::uint32_t>(static_cast<float>(v.get_double().value())),
-                                 std::bit_cast<std::uint32_t>(f[i++]));
+  for (auto v : fdata)
+    ASSERT_EQ(std::bit_cast<std::uint32_t>(static_cast<float>(v.get_double().value())),
+              std::bit_cast<std::uint32_t>(f[i++]));
   i = 0;
   for (auto v : ddata) ASSERT_EQ(v.get_double().value(), d[i++]);
 }
@@ -186,7 +188,8 @@ TEST(ResponseEncoder, BinaryOutputsAreReferencedNotCopied) {
 }
 
 TEST(ResponseEncoder, ResponseHeadersLeaveTheBody) {
-  Result r({}, R"({"content_type":"np","headers":{"X-Model":"v1","X-Count":3,"Bad Name":"x","X-Evil":"a\r\nInjected: 1"}})");
+  Result r(
+      {}, R"({"content_type":"np","headers":{"X-Model":"v1","X-Count":3,"Bad Name":"x","X-Evil":"a\r\nInjected: 1"}})");
   RecordingSink sink;
   auto e = encode(r, sink);
   ASSERT_TRUE(e.ok()) << e.error().message;
@@ -227,14 +230,15 @@ void expectFailure(const Result& r, std::string_view fragment, ResponseFormat fo
   RecordingSink sink;
   auto e = encode(r, sink, format);
   ASSERT_FALSE(e.ok());
-  EXPECT_EQ(e.error().status, 500);
+  EXPECT_EQ(e.error().kind, ErrorKind::internal);
   EXPECT_NE(e.error().message.find(fragment), std::string::npos) << e.error().message;
   EXPECT_TRUE(sink.body.empty());
 }
 
 TEST(ResponseEncoderErrors, MalformedResultsFailBeforeAnythingIsWritten) {
-  expectFailure(Result({{"ok", DataType::FP32, {1}, raw<float>({1}), ""}, {"x", DataType::FP32, {3}, raw<float>({1, 2}), ""}}),
-                "output 'x' has shape [3] of FP32, which needs 12 bytes, but holds 8");
+  expectFailure(
+      Result({{"ok", DataType::FP32, {1}, raw<float>({1}), ""}, {"x", DataType::FP32, {3}, raw<float>({1, 2}), ""}}),
+      "output 'x' has shape [3] of FP32, which needs 12 bytes, but holds 8");
   expectFailure(Result({{"s", DataType::BYTES, {1}, std::string("\x02\0\0\0\xC3\x28", 6), ""}}),
                 "output 's' (BYTES, shape [1]) element 0 is not valid UTF-8, which JSON cannot carry; request this "
                 "output with parameters.binary_data");
@@ -266,14 +270,14 @@ TEST(ResponseEncoderErrors, InvalidUtf8BytesAreFineAsBinary) {
 }
 
 TEST(ResponseEncoder, WorkerErrorsMapToStatuses) {
-  EXPECT_EQ(apiErrorFromWorker(schema::ErrorCode::BAD_INPUT, "x").status, 400);
-  EXPECT_EQ(apiErrorFromWorker(schema::ErrorCode::NOT_FOUND, "x").status, 404);
-  EXPECT_EQ(apiErrorFromWorker(schema::ErrorCode::UNAVAILABLE, "x").status, 503);
-  EXPECT_EQ(apiErrorFromWorker(schema::ErrorCode::RESOURCE_EXHAUSTED, "x").status, 503);
-  EXPECT_EQ(apiErrorFromWorker(schema::ErrorCode::TIMEOUT, "x").status, 504);
-  EXPECT_EQ(apiErrorFromWorker(schema::ErrorCode::INTERNAL, "boom").status, 500);
-  EXPECT_EQ(apiErrorFromWorker(schema::ErrorCode::INCOMPATIBLE, "x").status, 500);
-  EXPECT_EQ(apiErrorFromWorker(schema::ErrorCode::INTERNAL, "boom").message, "boom");
+  EXPECT_EQ(errorFromWorker(schema::ErrorCode::BAD_INPUT, "x").kind, ErrorKind::badInput);
+  EXPECT_EQ(errorFromWorker(schema::ErrorCode::NOT_FOUND, "x").kind, ErrorKind::notFound);
+  EXPECT_EQ(errorFromWorker(schema::ErrorCode::UNAVAILABLE, "x").kind, ErrorKind::unavailable);
+  EXPECT_EQ(errorFromWorker(schema::ErrorCode::RESOURCE_EXHAUSTED, "x").kind, ErrorKind::unavailable);
+  EXPECT_EQ(errorFromWorker(schema::ErrorCode::TIMEOUT, "x").kind, ErrorKind::timeout);
+  EXPECT_EQ(errorFromWorker(schema::ErrorCode::INTERNAL, "boom").kind, ErrorKind::internal);
+  EXPECT_EQ(errorFromWorker(schema::ErrorCode::INCOMPATIBLE, "x").kind, ErrorKind::internal);
+  EXPECT_EQ(errorFromWorker(schema::ErrorCode::INTERNAL, "boom").message, "boom");
 }
 
 TEST(JsonText, ErrorBodyIsAlwaysValidJson) {
@@ -319,8 +323,9 @@ TEST(CodecRoundTrip, JsonInJsonOutIsExact) {
   }
   StringSink sink;
   ResponseEncoder encoder;
-  auto e = encoder.encode(root.asReader(), [&](std::uint64_t o, std::uint64_t s) { return arena.checkedView(o, s); },
-                          decoded->responseFormat(), "m", "", sink);
+  auto e = encoder.encode(
+      root.asReader(), [&](std::uint64_t o, std::uint64_t s) { return arena.checkedView(o, s); },
+      decoded->responseFormat(), "m", "", sink);
   ASSERT_TRUE(e.ok()) << e.error().message;
   EXPECT_EQ(sink.out,
             R"({"model_name":"m","id":"rt","outputs":[)"

@@ -65,7 +65,7 @@ TEST(V2Bodies, RepositoryIndexRequest) {
   for (const char* bad : {"[]", "not json", "{\"ready\":", "1"}) {
     auto r = parseRepositoryIndexRequest(bad);
     ASSERT_FALSE(r.ok()) << bad;
-    EXPECT_EQ(r.error().status, 400);
+    EXPECT_EQ(r.error().kind, ErrorKind::badInput);
     EXPECT_NE(r.error().message.find("JSON object"), std::string::npos);
   }
 }

@@ -87,11 +87,11 @@ TEST(ModelStats, UnknownModelsAndVersionsAre404WithRestsMessages) {
   const auto t = table();
   auto m = collectStats(t, "nosuch", "");
   ASSERT_FALSE(m);
-  EXPECT_EQ(m.error().status, 404);
+  EXPECT_EQ(m.error().kind, ErrorKind::notFound);
   EXPECT_EQ(m.error().message, "Model nosuch not found");
   auto v = collectStats(t, "matmul", "9");
   ASSERT_FALSE(v);
-  EXPECT_EQ(v.error().status, 404);
+  EXPECT_EQ(v.error().kind, ErrorKind::notFound);
   EXPECT_EQ(v.error().message, "Model matmul with version 9 not found");
   EXPECT_FALSE(collectStats(t, "echo", "1"));  // a model without versions has no version 1
 }

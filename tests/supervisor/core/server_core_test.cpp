@@ -159,7 +159,7 @@ TEST_F(ServerCoreTest, ALoadTheWorkerRefusesMakesTheModelUnavailableWithTheWorke
   spawner_->latest().answerLoad(badRequest("weights.bin: no such file"));
   ASSERT_TRUE(runUntil([&] { return finished(out); }));
   ASSERT_FALSE(out->value());
-  EXPECT_EQ(out->value().error().status, 400);
+  EXPECT_EQ(out->value().error().kind, ErrorKind::badInput);
   EXPECT_EQ(out->value().error().message, "Model m failed to load: weights.bin: no such file");
   EXPECT_EQ(state("m"), ModelState::unavailable);
   EXPECT_EQ(route("m")->reason, "weights.bin: no such file");

@@ -223,7 +223,7 @@ TEST(BatchRules, AnOutputWithoutTheBatchDimensionFailsTheBatch) {
   const std::vector<std::string_view> ids{"r1", "r2"};
   auto parts = splitResult(batch, rows, ids, f.bytes());
   ASSERT_FALSE(parts);
-  EXPECT_EQ(parts.error().status, 500);
+  EXPECT_EQ(parts.error().kind, ErrorKind::internal);
   EXPECT_NE(parts.error().message.find("output y has shape [2] for a batch of 3 rows"), std::string::npos)
       << parts.error().message;
 

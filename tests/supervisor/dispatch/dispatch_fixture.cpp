@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 RecordingWriter::~RecordingWriter() {
   // Destroyed unanswered: the test sees a failure naming that, instead of hanging.
   if (!answered_) {
-    outcome_.failure = Failure{ErrorKind::internal, "writer destroyed without an answer"};
+    outcome_.failure = Error{ErrorKind::internal, "writer destroyed without an answer"};
     answer();
   }
 }
@@ -33,7 +33,7 @@ void RecordingWriter::finish(const ResponseHead& head, std::shared_ptr<void> kee
   answer();
 }
 
-void RecordingWriter::fail(const Failure& failure) {
+void RecordingWriter::fail(const Error& failure) {
   if (answered_) {
     outcome_.answeredOnce = false;
     return;
@@ -55,7 +55,8 @@ InferencePath::InferencePath(FixtureOptions options) {
   fs::create_directories(repo / "flaky");
   fs::copy(fs::path(RINGSERVE_EXAMPLE_MODELS) / "echo", repo / "echo", fs::copy_options::recursive);
   fs::copy_file(RINGSERVE_MISBEHAVE_RUNTIME, repo / "flaky" / "misbehave.so");
-  std::ofstream(repo / "flaky" / "model-settings.json") << R"({"name": "flaky", "implementation": "misbehave.Misbehave"})";
+  std::ofstream(repo / "flaky" / "model-settings.json")
+      << R"({"name": "flaky", "implementation": "misbehave.Misbehave"})";
   fs::create_directories(repo / "broken");
   std::ofstream(repo / "broken" / "model-settings.json") << R"({"name": "broken", "implementation": "nosuch.Runtime"})";
 
@@ -115,8 +116,7 @@ Outcome InferencePath::infer(RequestInfo info, std::string body, std::string con
   return answer.get();
 }
 
-Outcome InferencePath::inferFrom(RequestInfo info, std::shared_ptr<const RequestSource> source,
-                                 MakeWriter makeWriter) {
+Outcome InferencePath::inferFrom(RequestInfo info, std::shared_ptr<const RequestSource> source, MakeWriter makeWriter) {
   auto done = std::make_shared<std::promise<Outcome>>();
   auto answer = done->get_future();
   http_->post([this, info = std::move(info), source, makeWriter, done]() mutable {

@@ -26,7 +26,7 @@ struct Outcome {
   std::optional<ResponseHead> head;
   std::string body;
   bool keptAlive = false;
-  std::optional<Failure> failure;
+  std::optional<Error> failure;
   bool answeredOnce = true;  // false if the dispatcher called the writer twice
 };
 
@@ -36,7 +36,7 @@ class RecordingWriter final : public ResponseWriter {
   ~RecordingWriter() override;
   codec::OutputSink& body() override { return sink_; }
   void finish(const ResponseHead& head, std::shared_ptr<void> keepAlive) override;
-  void fail(const Failure& failure) override;
+  void fail(const Error& failure) override;
 
  private:
   void answer();

@@ -38,7 +38,7 @@ void expectFailure(const Outcome& o, ErrorKind kind, const std::string& text) {
 // refusal.
 class Int32Source final : public RequestSource {
  public:
-  explicit Int32Source(std::vector<std::int32_t> values, std::optional<ApiError> refuse = {})
+  explicit Int32Source(std::vector<std::int32_t> values, std::optional<Error> refuse = {})
       : values_(std::move(values)), refuse_(std::move(refuse)) {}
   Expected<codec::DecodedRequest> decode(const codec::RequestInfo& info, codec::ArenaTarget& target) const override {
     if (refuse_) return *refuse_;
@@ -61,14 +61,14 @@ class Int32Source final : public RequestSource {
 
  private:
   std::vector<std::int32_t> values_;
-  std::optional<ApiError> refuse_;
+  std::optional<Error> refuse_;
 };
 
 // A front end's own response format: records what the planned result held as "name:DATATYPE:n"
 // and the first element, or refuses it.
 class OwnFormatWriter final : public ResponseWriter, public ResultEncoding {
  public:
-  OwnFormatWriter(std::shared_ptr<std::promise<Outcome>> done, std::optional<ApiError> refuse)
+  OwnFormatWriter(std::shared_ptr<std::promise<Outcome>> done, std::optional<Error> refuse)
       : done_(std::move(done)), refuse_(std::move(refuse)) {}
   codec::OutputSink& body() override {
     ADD_FAILURE() << "body() used although the writer has its own encoding";
@@ -92,7 +92,7 @@ class OwnFormatWriter final : public ResponseWriter, public ResultEncoding {
     o.keptAlive = keepAlive != nullptr;
     done_->set_value(o);
   }
-  void fail(const Failure& f) override {
+  void fail(const Error& f) override {
     Outcome o;
     o.failure = f;
     done_->set_value(o);
@@ -100,7 +100,7 @@ class OwnFormatWriter final : public ResponseWriter, public ResultEncoding {
 
  private:
   std::shared_ptr<std::promise<Outcome>> done_;
-  std::optional<ApiError> refuse_;
+  std::optional<Error> refuse_;
   codec::StringSink sink_;
   std::string text_;
 };
@@ -111,7 +111,8 @@ class DispatcherTest : public ::testing::Test {
 };
 
 TEST_F(DispatcherTest, JsonRequestIsAnsweredWithTheEncodedBodyAndCloudEventsHeaders) {
-  auto o = path_.infer("echo", R"({"id":"req-1","inputs":[{"name":"x","shape":[2,2],"datatype":"FP32","data":[[1,2],[3,4.5]]}]})");
+  auto o = path_.infer(
+      "echo", R"({"id":"req-1","inputs":[{"name":"x","shape":[2,2],"datatype":"FP32","data":[[1,2],[3,4.5]]}]})");
   ASSERT_TRUE(o.head) << o.failure->message;
   EXPECT_TRUE(o.answeredOnce);
   EXPECT_FALSE(o.head->inferenceHeaderContentLength);
@@ -134,7 +135,7 @@ TEST_F(DispatcherTest, JsonRequestIsAnsweredWithTheEncodedBodyAndCloudEventsHead
 TEST_F(DispatcherTest, AFrontEndsOwnFormatsDecodeAndEncodeTheSameRequest) {
   RequestInfo info;
   info.model = "echo";
-  auto own = [](std::optional<ApiError> refuse = {}) {
+  auto own = [](std::optional<Error> refuse = {}) {
     return [refuse](std::shared_ptr<std::promise<Outcome>> done) {
       return std::make_unique<OwnFormatWriter>(std::move(done), refuse);
     };
@@ -147,17 +148,19 @@ TEST_F(DispatcherTest, AFrontEndsOwnFormatsDecodeAndEncodeTheSameRequest) {
   EXPECT_EQ(header(*o.head, "Ce-Requestid"), "own-1");
   EXPECT_EQ(path_.inFlight("echo"), 0);
 
-  auto refused = path_.inferFrom(info, std::make_shared<Int32Source>(std::vector<std::int32_t>{1}, badRequest("no")),
-                                 own());
+  auto refused =
+      path_.inferFrom(info, std::make_shared<Int32Source>(std::vector<std::int32_t>{1}, badRequest("no")), own());
   expectFailure(refused, ErrorKind::badInput, "no");
   auto tooBig = path_.inferFrom(info, std::make_shared<Int32Source>(std::vector<std::int32_t>{1}),
-                                own(ApiError{413, "response too large"}));
+                                own(tooLarge("response too large")));
   expectFailure(tooBig, ErrorKind::tooLarge, "response too large");
   EXPECT_EQ(path_.inFlight("echo"), 0);
 }
 
 TEST_F(DispatcherTest, BinaryOutputsAreReferencedAndTheirBlocksKept) {
-  auto o = path_.infer("echo", R"({"parameters":{"binary_data_output":true},"inputs":[{"name":"x","shape":[3],"datatype":"INT32","data":[7,8,9]}]})");
+  auto o = path_.infer(
+      "echo",
+      R"({"parameters":{"binary_data_output":true},"inputs":[{"name":"x","shape":[3],"datatype":"INT32","data":[7,8,9]}]})");
   ASSERT_TRUE(o.head) << o.failure->message;
   ASSERT_TRUE(o.head->inferenceHeaderContentLength);
   EXPECT_TRUE(o.keptAlive);
@@ -182,7 +185,9 @@ TEST_F(DispatcherTest, RequestHeadersReachTheRuntimeAsParameters) {
   RequestInfo info;
   info.model = "echo";
   info.headers = {{"X-Trace", "t1"}};
-  auto o = path_.infer(std::move(info), R"({"parameters":{"echo_headers":true},"inputs":[{"name":"x","shape":[1],"datatype":"INT32","data":[1]}]})");
+  auto o = path_.infer(
+      std::move(info),
+      R"({"parameters":{"echo_headers":true},"inputs":[{"name":"x","shape":[1],"datatype":"INT32","data":[1]}]})");
   ASSERT_TRUE(o.head) << o.failure->message;
   EXPECT_EQ(header(*o.head, "x-trace"), "t1") << o.body;
 }

@@ -72,7 +72,7 @@ TEST(GrpcInferCodec, RawBytesAreCheckedThenCopiedOnce) {
   req.set_raw_input_contents(0, std::string("\x05\x00\x00\x00hi", 6));
   auto bad = decode(req, arena);
   ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().status, 400);
+  EXPECT_EQ(bad.error().kind, ErrorKind::badInput);
   EXPECT_EQ(bad.error().message, "input 's': the raw BYTES data element 0 claims 5 bytes but only 2 remain");
 }
 
@@ -134,7 +134,7 @@ TEST(GrpcInferCodec, ResponseTypedRawAndTheLimit) {
   inference::ModelInferResponse small;
   auto tooBig = encodeInferResponse(result, false, 16, small);
   ASSERT_FALSE(tooBig);
-  EXPECT_EQ(tooBig.error().status, 413);
+  EXPECT_EQ(tooBig.error().kind, ErrorKind::tooLarge);
   EXPECT_NE(tooBig.error().message.find("exceeds grpc_max_message_length (16 bytes)"), std::string::npos);
 }
 

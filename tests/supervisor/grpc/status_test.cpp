@@ -1,4 +1,4 @@
-// Every error kind (and every REST status the core reports) becomes the gRPC code the front end
+// Every error kind (and so every helper of supervisor/error.hpp) becomes the gRPC code the front end
 // promises (supervisor/grpc/README.md), with the message unchanged.
 #include "supervisor/grpc/status.hpp"
 
@@ -6,8 +6,6 @@
 
 namespace ringserve::supervisor::grpcfe {
 namespace {
-
-using dispatch::ErrorKind;
 
 TEST(GrpcStatus, EveryKindHasItsCode) {
   const std::pair<ErrorKind, grpc::StatusCode> cases[] = {
@@ -19,22 +17,25 @@ TEST(GrpcStatus, EveryKindHasItsCode) {
       {ErrorKind::internal, grpc::StatusCode::INTERNAL},
   };
   for (const auto& [kind, code] : cases) {
-    const auto st = toStatus(dispatch::Failure{kind, std::string("because ") + dispatch::toString(kind)});
-    EXPECT_EQ(st.error_code(), code) << dispatch::toString(kind);
-    EXPECT_EQ(st.error_message(), std::string("because ") + dispatch::toString(kind));
+    const auto st = toStatus(Error{kind, std::string("because ") + toString(kind)});
+    EXPECT_EQ(st.error_code(), code) << toString(kind);
+    EXPECT_EQ(st.error_message(), std::string("because ") + toString(kind));
   }
 }
 
-TEST(GrpcStatus, RestStatusesMapThroughTheirKind) {
-  const std::pair<int, grpc::StatusCode> cases[] = {
-      {400, grpc::StatusCode::INVALID_ARGUMENT}, {404, grpc::StatusCode::NOT_FOUND},
-      {413, grpc::StatusCode::RESOURCE_EXHAUSTED}, {500, grpc::StatusCode::INTERNAL},
-      {503, grpc::StatusCode::UNAVAILABLE}, {504, grpc::StatusCode::DEADLINE_EXCEEDED},
+TEST(GrpcStatus, TheHelpersMapThroughTheirKind) {
+  const std::pair<Error, grpc::StatusCode> cases[] = {
+      {badRequest("the message"), grpc::StatusCode::INVALID_ARGUMENT},
+      {notFound("the message"), grpc::StatusCode::NOT_FOUND},
+      {tooLarge("the message"), grpc::StatusCode::RESOURCE_EXHAUSTED},
+      {internalError("the message"), grpc::StatusCode::INTERNAL},
+      {unavailable("the message"), grpc::StatusCode::UNAVAILABLE},
+      {timedOut("the message"), grpc::StatusCode::DEADLINE_EXCEEDED},
   };
-  for (const auto& [status, code] : cases) {
-    const auto st = toStatus(ApiError{status, "Model m not found"});
-    EXPECT_EQ(st.error_code(), code) << status;
-    EXPECT_EQ(st.error_message(), "Model m not found");
+  for (const auto& [error, code] : cases) {
+    const auto st = toStatus(error);
+    EXPECT_EQ(st.error_code(), code) << toString(error.kind);
+    EXPECT_EQ(st.error_message(), "the message");
   }
 }
 

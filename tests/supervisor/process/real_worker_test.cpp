@@ -60,7 +60,7 @@ TEST(RealWorker, HandshakeAndAControlRoundTrip) {
   r.worker->loadModel(spec, [&](Expected<LoadedModel> x) { res = std::move(x); });
   ASSERT_TRUE(r.loop.runUntil([&] { return res.has_value(); }));
   ASSERT_FALSE(res->ok());
-  EXPECT_NE(res->error().status, 503) << res->error().message;
+  EXPECT_NE(res->error().kind, ErrorKind::unavailable) << res->error().message;
   EXPECT_NE(res->error().message.find("no_such_module"), std::string::npos) << res->error().message;
   EXPECT_EQ(r.worker->state(), WorkerState::ready);
   EXPECT_FALSE(r.rec.exit.has_value());

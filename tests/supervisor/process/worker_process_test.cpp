@@ -89,7 +89,7 @@ TEST(WorkerProcess, LoadErrorKeepsTheWorkersMessageAndMapsItsCode) {
   ASSERT_TRUE(s->worker);
   auto r = load(*s, "fail");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().status, 400);
+  EXPECT_EQ(r.error().kind, ErrorKind::badInput);
   EXPECT_EQ(r.error().message, "cannot load model fail");
 }
 
@@ -129,7 +129,7 @@ TEST(WorkerProcess, RequestsBeforeReadyFailAtOnceWith503) {
   s->worker->loadModel(ModelLoadSpec{}, [&](Expected<LoadedModel> x) { r = std::move(x); });
   ASSERT_TRUE(r.has_value());
   ASSERT_FALSE(r->ok());
-  EXPECT_EQ(r->error().status, 503);
+  EXPECT_EQ(r->error().kind, ErrorKind::unavailable);
   EXPECT_NE(r->error().message.find("worker default/0 (environment sha256:ab12) is starting"), std::string::npos)
       << r->error().message;
 }
@@ -144,7 +144,8 @@ TEST(WorkerProcess, TheChildInheritsExactlyTheContractsFds) {
 }
 
 TEST(WorkerProcess, IgnoredSignalsAreNotPassedOn) {
-  struct sigaction ign {}, old {};
+  struct sigaction ign {
+  }, old{};
   ign.sa_handler = SIG_IGN;
   ::sigaction(SIGPIPE, &ign, &old);
   auto s = startReady(fakeLaunch("ok"));
@@ -223,8 +224,7 @@ TEST(WorkerProcess, ALaunchWithoutExecutableIsRefused) {
   launch.executable.clear();
   auto w = WorkerProcess::spawn(loop.base(), launch, {});
   ASSERT_FALSE(w.ok());
-  EXPECT_EQ(w.error().message,
-            "cannot start worker default/0 (environment sha256:ab12): no worker executable given");
+  EXPECT_EQ(w.error().message, "cannot start worker default/0 (environment sha256:ab12): no worker executable given");
 }
 
 TEST(WorkerProcess, ALaunchWithoutLanesIsRefused) {
@@ -273,9 +273,10 @@ void expectRefused(const std::string& mode, const std::string& reason) {
 }
 
 TEST(WorkerProcess, AnotherProtocolMajorIsRefusedNamingBothVersions) {
-  expectRefused("protocol2", "environment sha256:ab12 runs a worker speaking protocol " +
-                                 toString(ProtocolVersion{static_cast<std::uint16_t>(kProtocolMajor + 1), kProtocolMinor}) +
-                                 "; this server speaks " + supportedProtocolRange());
+  expectRefused("protocol2",
+                "environment sha256:ab12 runs a worker speaking protocol " +
+                    toString(ProtocolVersion{static_cast<std::uint16_t>(kProtocolMajor + 1), kProtocolMinor}) +
+                    "; this server speaks " + supportedProtocolRange());
 }
 
 TEST(WorkerProcess, AnotherShmLayoutIsRefused) {
@@ -402,7 +403,7 @@ TEST(WorkerProcess, PendingRequestsFailWith503BeforeOnExit) {
   ASSERT_TRUE(hung.has_value() && crashed.has_value());
   EXPECT_FALSE(exitSeenByCallback);
   ASSERT_FALSE(hung->ok());
-  EXPECT_EQ(hung->error().status, 503);
+  EXPECT_EQ(hung->error().kind, ErrorKind::unavailable);
   EXPECT_EQ(hung->error().message,
             "worker default/0 (environment sha256:ab12) ended before answering: killed by signal 9 (SIGKILL)");
   EXPECT_EQ(s->worker->pendingControlRequests(), 0u);
