@@ -161,11 +161,13 @@ void RestServer::PerLoop::accept(int fd) {
 }
 
 void RestServer::stopAccepting() {
+  // The listening socket closes with its last descriptor (each acceptor holds a copy), so a new
+  // connection is refused instead of waiting in a backlog nobody reads.
+  if (listenFd_ >= 0) ::close(listenFd_);
+  listenFd_ = -1;
   for (auto& pl : loops_) {
     PerLoop* p = pl.get();
-    p->loop->post([p] {
-      if (p->acceptor) p->acceptor->stop();
-    });
+    p->loop->post([p] { p->acceptor.reset(); });
   }
 }
 

@@ -36,8 +36,9 @@ class RestServer {
 
   // Binds host:port (0 = any free port) before the loops run; returns the bound port.
   Expected<int> listen(const std::string& host, int port);
-  // Stops accepting new connections (posted to each loop; open connections and in-flight
-  // requests carry on). Any thread.
+  // Stops accepting new connections and closes the listening socket once every loop has run the
+  // task posted to it, so that new connections are refused (open connections and in-flight
+  // requests carry on). Any thread, once, while the object lives.
   void stopAccepting();
   std::size_t loopCount() const;
 
