@@ -56,7 +56,11 @@ RULES = {
                                "supervisor/dispatch", "supervisor/settings", "protocol/grpc"},
     "supervisor/control": BASE | {"supervisor/error.hpp", "supervisor/event.hpp", "supervisor/codec",
                                   "supervisor/core", "supervisor/settings", "protocol/control"},
-    # `ringserve start`: the server assembled
+    # the server assembled: every front end and the core; nothing in supervisor/ but start/ uses it
+    "supervisor/server": BASE | {"supervisor/error.hpp", "supervisor/event.hpp", "supervisor/settings",
+                                 "supervisor/core", "supervisor/dispatch", "supervisor/http", "supervisor/grpc",
+                                 "supervisor/control"},
+    # `ringserve start`: settings, checks, signals, then the server
     "supervisor/start": BASE | {"supervisor", "protocol"},
     "supervisor": BASE | {"supervisor"},  # error.hpp, event.hpp
     # benchmarks and tests may use anything
