@@ -14,7 +14,6 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "supervisor/settings/repository.hpp"
 #include "transport/frame.hpp"
 
 extern char** environ;
@@ -36,57 +35,27 @@ TempDir::~TempDir() {
 
 RunningServer::RunningServer(ServerOptions options, EnvironmentOptions environment, ControlLimits limits)
     : options_(std::move(options)) {
-  main_ = std::make_unique<EventLoop>("main");
-  http_ = std::make_unique<EventLoop>("http-0");
-  lanes_ = std::make_unique<LoopLanes>(*http_, 0);
-  ServerCore::Options o;
-  o.settings.modelRepositoryRoot = options_.repository;
-  o.settings.parallelWorkers = 1;
-  o.settings.shmSize = 8u << 20;
-  o.settings.loadModelsAtStartup = false;
-  o.workerExecutable = options_.workerExecutable.empty() ? "/nonexistent/ringserve-worker" : options_.workerExecutable;
-  o.builtinRuntimeDir = options_.runtimeDir;
-  if (!environment.environmentsDir.empty()) o.settings.environmentsDir = environment.environmentsDir;
-  o.environmentLimits.writeHook = std::move(environment.unpackWriteHook);
-  core_ = std::make_unique<ServerCore>(o, *main_, std::vector<LoopLanes*>{lanes_.get()}, metrics_);
-  ControlServerInfo info;
-  info.version = "test-version";
-  info.httpPort = 18080;
-  info.metricsPort = 18082;
-  server_ = std::make_unique<ControlServer>(*main_, *core_, info, limits);
-  listen_ = server_->listen(options_.socket);
-  http_->startThread();
-  main_->startThread();
-  // EventLoop::stop() before its thread has entered the loop is lost (event_base_loop clears the
-  // break flag on entry): wait until both loops run a posted task.
-  onLoop([] {});
-  std::promise<void> httpRunning;
-  http_->post([&] { httpRunning.set_value(); });
-  httpRunning.get_future().wait();
-  if (options_.startCore) {
-    onLoop([this] { core_->start(settings::discoverModels(options_.repository, settings::EnvMap{})); });
-  }
+  auto o = supervisor::test::testServerOptions(options_.repository, options_.socket);
+  o.core.settings.serverVersion = "test-version";
+  if (!options_.workerExecutable.empty()) o.core.workerExecutable = options_.workerExecutable;
+  o.core.builtinRuntimeDir = options_.runtimeDir;
+  if (!environment.environmentsDir.empty()) o.core.settings.environmentsDir = environment.environmentsDir;
+  o.core.environmentLimits.writeHook = std::move(environment.unpackWriteHook);
+  o.controlLimits = limits;
+  server_ = std::make_unique<supervisor::test::InProcessServer>(
+      std::move(o), options_.startCore ? Server::Models::repository : Server::Models::none);
+  const auto& listened = server_->listenResult();
+  if (listened.ok())
+    listen_ = listened.value().controlSocket;
+  else
+    listen_ = listened.error();
 }
 
-RunningServer::~RunningServer() {
-  main_->stop();
-  http_->stop();
-  server_.reset();
-  core_.reset();
-}
-
-void RunningServer::onLoop(std::function<void()> fn) {
-  std::promise<void> done;
-  main_->post([&] {
-    fn();
-    done.set_value();
-  });
-  done.get_future().wait();
-}
+RunningServer::~RunningServer() = default;
 
 std::size_t RunningServer::connectionCount() {
   std::size_t n = 0;
-  onLoop([&] { n = server_->connectionCount(); });
+  onLoop([&] { n = server_->server().controlServer()->connectionCount(); });
   return n;
 }
 
@@ -160,7 +129,8 @@ struct Child {
   fs::path out, err;
 };
 
-Child spawnCtl(const std::vector<std::string>& args, const std::vector<std::string>& prefix, const fs::path& dir, int n) {
+Child spawnCtl(const std::vector<std::string>& args, const std::vector<std::string>& prefix, const fs::path& dir,
+               int n) {
   Child c;
   c.out = dir / ("out-" + std::to_string(n));
   c.err = dir / ("err-" + std::to_string(n));

@@ -1,7 +1,7 @@
 #pragma once
-// What the control tests share: a private temp folder, an in-process server (main EventLoop on its
-// own thread + a real ServerCore + ControlServer), raw-socket helpers for sending hand-made frames,
-// and running the ctl driver as a child process.
+// What the control tests share: a private temp folder, an in-process server (the whole assembly,
+// supervisor/server, on its own thread), raw-socket helpers for sending hand-made frames, and
+// running the ctl driver as a child process.
 #include <sys/types.h>
 
 #include <filesystem>
@@ -14,8 +14,7 @@
 
 #include "protocol/control/control_protocol.hpp"
 #include "supervisor/control/control_server.hpp"
-#include "supervisor/core/loop_lanes.hpp"
-#include "supervisor/core/metrics.hpp"
+#include "tests/supervisor/server/server_fixture.hpp"
 
 namespace ringserve::supervisor::control::test {
 
@@ -45,28 +44,26 @@ struct EnvironmentOptions {
   std::function<bool(std::uint64_t)> unpackWriteHook;
 };
 
-// Constructed and listened on before the loop thread starts; destroyed after it stopped, in the
-// order `ringserve start` uses.
+// The in-process server of tests/supervisor/server/server_fixture.hpp (the assembly `ringserve
+// start` runs, on port 0 with one HTTP loop) with the control socket at `options.socket`, the
+// version "test-version" and no load at startup.
 class RunningServer {
  public:
   explicit RunningServer(ServerOptions options, EnvironmentOptions environment = {}, ControlLimits limits = {});
   ~RunningServer();
 
+  // The control socket's listen() result (or the error of the front end that failed first).
   const Expected<std::string>& listenResult() const { return listen_; }
   const std::filesystem::path& socket() const { return options_.socket; }
+  const ServerPorts& ports() const { return server_->ports(); }  // what `ctl status` reports
   // Runs fn on the main loop and waits for it.
-  void onLoop(std::function<void()> fn);
+  void onLoop(std::function<void()> fn) { server_->onMain(std::move(fn)); }
   std::size_t connectionCount();
-  ServerCore& core() { return *core_; }
+  ServerCore& core() { return server_->core(); }
 
  private:
   ServerOptions options_;
-  std::unique_ptr<EventLoop> main_;
-  std::unique_ptr<EventLoop> http_;
-  std::unique_ptr<LoopLanes> lanes_;
-  MetricsRegistry metrics_;
-  std::unique_ptr<ServerCore> core_;
-  std::unique_ptr<ControlServer> server_;
+  std::unique_ptr<supervisor::test::InProcessServer> server_;
   Expected<std::string> listen_{std::string()};
 };
 

@@ -125,8 +125,11 @@ TEST_F(ControlServerTest, StatusNamesTheServer) {
   ASSERT_EQ(r.kind, Reply::Kind::status);
   EXPECT_EQ(r.status.pid, static_cast<std::uint32_t>(::getpid()));
   EXPECT_EQ(r.status.version, "test-version");
-  EXPECT_EQ(r.status.httpPort, 18080);
-  EXPECT_EQ(r.status.metricsPort, 18082);
+  // The ports the server bound (port 0 in the test settings).
+  EXPECT_EQ(r.status.httpPort, server->ports().http);
+  EXPECT_EQ(r.status.metricsPort, server->ports().metrics);
+  EXPECT_EQ(r.status.grpcPort, server->ports().grpc);
+  EXPECT_GT(r.status.httpPort, 0);
   EXPECT_EQ(r.status.controlSocket, socket_.string());
   EXPECT_GE(r.status.uptimeSeconds, 0.0);
 }
