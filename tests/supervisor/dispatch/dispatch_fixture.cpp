@@ -1,14 +1,12 @@
 #include "dispatch_fixture.hpp"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <chrono>
 #include <fstream>
 #include <stdexcept>
 
 #include "supervisor/codec/body.hpp"
-#include "supervisor/settings/repository.hpp"
 
 namespace ringserve::supervisor::dispatch::test {
 
@@ -48,10 +46,7 @@ void RecordingWriter::answer() {
 }
 
 InferencePath::InferencePath(FixtureOptions options) {
-  std::string tmpl = (fs::temp_directory_path() / "rs-dispatch-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  dir_ = tmpl;
-  const fs::path repo = dir_ / "repo";
+  const fs::path repo = dir_.path() / "repo";
   fs::create_directories(repo / "flaky");
   fs::copy(fs::path(RINGSERVE_EXAMPLE_MODELS) / "echo", repo / "echo", fs::copy_options::recursive);
   fs::copy_file(RINGSERVE_MISBEHAVE_RUNTIME, repo / "flaky" / "misbehave.so");
@@ -60,25 +55,16 @@ InferencePath::InferencePath(FixtureOptions options) {
   fs::create_directories(repo / "broken");
   std::ofstream(repo / "broken" / "model-settings.json") << R"({"name": "broken", "implementation": "nosuch.Runtime"})";
 
-  main_ = std::make_unique<EventLoop>("main");
-  http_ = std::make_unique<EventLoop>("http-0");
-  lanes_ = std::make_unique<LoopLanes>(*http_, 0);
-  ServerCore::Options o;
-  o.settings.modelRepositoryRoot = repo;
-  o.settings.parallelWorkers = 1;
-  o.settings.shmSize = 8u << 20;
-  o.settings.loadModelsAtStartup = false;
-  o.workerExecutable = RINGSERVE_WORKER_BINARY;
-  o.builtinRuntimeDir = RINGSERVE_RUNTIME_DIR;
-  core_ = std::make_unique<ServerCore>(o, *main_, std::vector<LoopLanes*>{lanes_.get()}, metrics_);
-  Options d;
-  d.serverName = "dispatch-test";
-  d.requestTimeout = options.requestTimeout;
-  d.maxRequestSize = options.maxRequestSize;
-  dispatcher_ = std::make_unique<Dispatcher>(d, modelsOf(*core_), *http_, *lanes_, metrics_);
-  http_->startThread();
-  main_->startThread();
-  onMain([&] { core_->start(settings::discoverModels(repo, settings::EnvMap{})); });
+  auto o = supervisor::test::testServerOptions(repo, dir_.path() / "run" / "ctl.sock");
+  o.core.settings.serverName = "dispatch-test";
+  o.core.settings.requestTimeout = options.requestTimeout;
+  o.core.settings.maxRequestSize = options.maxRequestSize;
+  o.core.workerExecutable = RINGSERVE_WORKER_BINARY;
+  o.core.builtinRuntimeDir = RINGSERVE_RUNTIME_DIR;
+  server_ = std::make_unique<supervisor::test::InProcessServer>(std::move(o));
+  if (!server_->listenResult()) throw std::runtime_error("listen: " + server_->listenResult().error().message);
+  dispatcher_ = &server_->server().dispatcher(0);
+  http_ = &server_->server().httpLoop(0);
   for (const auto& name : options.load) {
     auto r = load(name);
     if (!r) throw std::runtime_error("loading " + name + ": " + r.error().message);
@@ -87,21 +73,13 @@ InferencePath::InferencePath(FixtureOptions options) {
 
 Expected<std::string> InferencePath::load(const std::string& name) {
   std::promise<Expected<std::string>> loaded;
-  core_->repositoryLoad(name, [&](Expected<std::string> r) { loaded.set_value(std::move(r)); });
+  core().repositoryLoad(name, [&](Expected<std::string> r) { loaded.set_value(std::move(r)); });
   return loaded.get_future().get();
 }
 
-InferencePath::~InferencePath() {
-  // Both threads joined first; requests still pending (a hung worker's) then complete here,
-  // while the dispatcher they call back into still exists.
-  main_->stop();
-  http_->stop();
-  lanes_->dropAll(unavailable("the test is over"));
-  dispatcher_.reset();
-  core_.reset();
-  std::error_code ec;
-  fs::remove_all(dir_, ec);
-}
+// Server's destruction joins both threads first; requests still pending (a hung worker's) then
+// complete there, while the dispatcher they call back into still exists.
+InferencePath::~InferencePath() = default;
 
 Outcome InferencePath::infer(RequestInfo info, std::string body, std::string contentEncoding) {
   auto done = std::make_shared<std::promise<Outcome>>();
@@ -127,19 +105,10 @@ Outcome InferencePath::inferFrom(RequestInfo info, std::shared_ptr<const Request
   return answer.get();
 }
 
-void InferencePath::onMain(std::function<void()> fn) {
-  std::promise<void> done;
-  main_->post([&] {
-    fn();
-    done.set_value();
-  });
-  done.get_future().wait();
-}
-
 std::vector<int> InferencePath::workerPids() {
   std::vector<int> pids;
   onMain([&] {
-    for (const auto& w : core_->workers()) pids.push_back(w.pid);
+    for (const auto& w : core().workers()) pids.push_back(w.pid);
   });
   return pids;
 }
@@ -149,7 +118,7 @@ int InferencePath::inFlight(const std::string& model) {
   // returns, just after the writer saw the answer.
   std::promise<int> count;
   http_->post([&] {
-    const ModelRoute* m = core_->routing()->find(model, "");
+    const ModelRoute* m = core().routing()->find(model, "");
     count.set_value(m == nullptr ? -1 : m->counters->inFlight.load());
   });
   return count.get_future().get();

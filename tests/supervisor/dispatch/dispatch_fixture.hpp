@@ -1,7 +1,7 @@
 #pragma once
-// An in-process inference path: a main loop with a real ServerCore (real ringserve-worker
-// processes), one HTTP loop with its LoopLanes and a Dispatcher on it, and a recording
-// ResponseWriter standing in for a front end. The repository holds the example `echo` and
+// An in-process inference path: the in-process server (tests/supervisor/server/server_fixture.hpp,
+// real ringserve-worker processes) with one HTTP loop, whose Dispatcher the tests call directly,
+// and a recording ResponseWriter standing in for a front end. The repository holds the example `echo` and
 // `flaky` (tests/e2e/runtimes/misbehave.cpp: throw, bad_input, crash, sleep on request), and
 // `broken`, whose runtime does not exist.
 #include <filesystem>
@@ -13,11 +13,9 @@
 #include <vector>
 
 #include "supervisor/codec/response_encoder.hpp"
-#include "supervisor/core/event_loop.hpp"
-#include "supervisor/core/loop_lanes.hpp"
-#include "supervisor/core/metrics.hpp"
 #include "supervisor/core/server_core.hpp"
 #include "supervisor/dispatch/dispatcher.hpp"
+#include "tests/supervisor/server/server_fixture.hpp"
 
 namespace ringserve::supervisor::dispatch::test {
 
@@ -72,21 +70,18 @@ class InferencePath {
   // ServerCore::repositoryLoad, waited for.
   Expected<std::string> load(const std::string& name);
   // Runs fn on the main loop and waits for it.
-  void onMain(std::function<void()> fn);
-  ServerCore& core() { return *core_; }
+  void onMain(std::function<void()> fn) { server_->onMain(std::move(fn)); }
+  ServerCore& core() { return server_->core(); }
   std::vector<int> workerPids();
   // The model's in-flight count as the routing table shows it (the unload drain waits for 0),
   // read on the HTTP loop.
   int inFlight(const std::string& model);
 
  private:
-  std::filesystem::path dir_;
-  std::unique_ptr<EventLoop> main_;
-  std::unique_ptr<EventLoop> http_;
-  std::unique_ptr<LoopLanes> lanes_;
-  MetricsRegistry metrics_;
-  std::unique_ptr<ServerCore> core_;
-  std::unique_ptr<Dispatcher> dispatcher_;
+  supervisor::test::TempFolder dir_{"rs-dispatch"};  // the repository; outlives the workers
+  std::unique_ptr<supervisor::test::InProcessServer> server_;
+  Dispatcher* dispatcher_ = nullptr;  // the server's, on its HTTP loop
+  EventLoop* http_ = nullptr;
 };
 
 }  // namespace ringserve::supervisor::dispatch::test
