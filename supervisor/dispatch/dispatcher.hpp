@@ -9,7 +9,7 @@
 //   5. completion: the worker's result encoded into the writer's body (codec/response_encoder),
 //      binary outputs by reference, CloudEvents headers, the model's counters.
 // One Dispatcher per HTTP loop (its decoder and encoder keep buffers between requests), created by
-// the server assembly (supervisor/start/start_command.cpp) and shared by every front end on that
+// the server assembly (supervisor/server/server.cpp) and shared by every front end on that
 // loop (REST, and gRPC calls posted to it); loop thread only.
 #include <functional>
 #include <memory>
