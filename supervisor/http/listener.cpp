@@ -1,6 +1,4 @@
 #include <arpa/inet.h>
-#include <event2/buffer.h>
-#include <event2/http.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -10,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "supervisor/codec/json_text.hpp"
 #include "supervisor/http/rest_server.hpp"
 
 namespace ringserve::supervisor {
@@ -47,45 +44,6 @@ Expected<std::pair<int, int>> bindListener(const std::string& host, int port) {
   }
   ::freeaddrinfo(res);
   return internalError("cannot listen on " + host + ":" + portStr + ": " + lastError);
-}
-
-MetricsServer::MetricsServer(EventLoop& loop, MetricsRegistry& metrics, std::string path)
-    : loop_(loop), metrics_(metrics), path_(std::move(path)) {
-  http_ = evhttp_new(loop_.base());
-  evhttp_set_gencb(
-      http_,
-      [](evhttp_request* req, void* arg) {
-        auto* self = static_cast<MetricsServer*>(arg);
-        const evhttp_uri* u = evhttp_request_get_evhttp_uri(req);
-        const char* p = u != nullptr ? evhttp_uri_get_path(u) : nullptr;
-        evbuffer* out = evbuffer_new();
-        if (p == nullptr || self->path_ != p) {
-          const std::string b = codec::errorBody("Not found; metrics are at " + self->path_);
-          evbuffer_add(out, b.data(), b.size());
-          evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-          evhttp_send_reply(req, 404, "Not Found", out);
-        } else {
-          const std::string text = self->metrics_.render();
-          evbuffer_add(out, text.data(), text.size());
-          evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                            "text/plain; version=0.0.4; charset=utf-8");
-          evhttp_send_reply(req, 200, "OK", out);
-        }
-        evbuffer_free(out);
-      },
-      this);
-}
-
-MetricsServer::~MetricsServer() { evhttp_free(http_); }
-
-Expected<int> MetricsServer::listen(const std::string& host, int port) {
-  auto bound = bindListener(host, port);
-  if (!bound) return bound.error();
-  if (evhttp_accept_socket(http_, bound->first) != 0) {
-    ::close(bound->first);
-    return internalError("evhttp_accept_socket failed for the metrics port");
-  }
-  return bound->second;
 }
 
 }  // namespace ringserve::supervisor

@@ -16,8 +16,6 @@
 #include "supervisor/dispatch/dispatcher.hpp"
 #include "supervisor/settings/server_settings.hpp"
 
-struct evhttp;
-
 namespace ringserve::supervisor::http {
 class BodyBudget;
 }
@@ -55,20 +53,22 @@ class RestServer {
   std::atomic<std::uint64_t> connections_{0};     // open REST connections, all loops
 };
 
-// The Prometheus endpoint on its own port, served from the main loop.
+// The Prometheus endpoint on its own port, served from the main loop by the same HTTP/1.1
+// connections as REST (http/connection.hpp, http/metrics_server.cpp): bounded headers and body,
+// timeouts, JSON errors, accept backoff when descriptors run out. The main loop also runs the
+// model manager, so a hostile client here must cost no more than one there.
 class MetricsServer {
  public:
   MetricsServer(EventLoop& loop, MetricsRegistry& metrics, std::string path);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
+  // Binds before the loop runs; returns the bound port.
   Expected<int> listen(const std::string& host, int port);
 
  private:
-  EventLoop& loop_;
-  MetricsRegistry& metrics_;
-  std::string path_;
-  evhttp* http_ = nullptr;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // Binds a non-blocking listening TCP socket; returns the fd and the bound port. Startup only, like

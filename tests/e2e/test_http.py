@@ -136,6 +136,35 @@ class HostileClientTest(unittest.TestCase):
         r, _ = self.exchange(b"GET /v2/health/live HTTP/1.1\r\n" + many + b"\r\n")
         self.assertJsonError(r, 431)
 
+    def test_the_metrics_port_bounds_headers_and_answers_json_errors(self):
+        # The metrics port is served from the main loop, beside the model manager: under evhttp
+        # a huge header there stalled loads, unloads and worker restarts too.
+        port = self.s.metrics_port
+        other, of = connect(port)
+        with other:
+            s, f = connect(port)
+            with s:
+                try:
+                    s.sendall(b"GET /metrics HTTP/1.1\r\nX: " + b"a" * (4 << 20))
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                self.assertJsonError(read_response(f), 431, "max_header_size")
+                self.assertTrue(read_until_closed(s))
+            other.sendall(request("GET", "/metrics?name=x"))
+            status, headers, body = read_response(of)
+            self.assertEqual(status, 200)
+            self.assertTrue(headers["content-type"].startswith("text/plain"), headers)
+            self.assertIn(b"ringserve_bugs_total 0", body)
+            other.sendall(request("GET", "/v2/health/live"))
+            r = read_response(of)
+            self.assertJsonError(r, 404, "metrics are at /metrics")
+            other.sendall(request("POST", "/metrics", body=b"{}"))
+            self.assertJsonError(read_response(of), 405, "GET")
+            other.sendall(request("HEAD", "/metrics"))
+            status, headers, body = read_response(of, head=True)
+            self.assertEqual((status, body), (200, b""))
+            self.assertGreater(int(headers["content-length"]), 0)
+
     def test_two_different_content_lengths_are_refused(self):
         # Issue 16 item 6: evhttp took the first and served the rest as a second request.
         smuggled = request("GET", "/v2/models/echo/ready")
