@@ -358,8 +358,8 @@ void ModelRegistry::settle(ModelInstance& inst) {
     finishWaiters(inst);
 }
 
-// Its workers died or cannot start: with nothing loaded elsewhere, it waits for them (503,
-// retriable) unless it already failed.
+// Its workers died or cannot start: with nothing loaded elsewhere, it waits for them (requests
+// are unavailable, retriable) unless it already failed.
 void ModelRegistry::workersLost(ModelInstance& inst, const std::string& why) {
   if (!inst.loaded.empty() || inst.phase == ModelPhase::failed || inst.phase == ModelPhase::gone) return;
   transition(inst, ModelEvent::workersLost, why);

@@ -75,7 +75,7 @@ class ModelRegistry final : public PoolListener {
   // Loads every version in `found` (a loaded copy of one is replaced: reload); `done` gets the
   // first failure, or "loaded" when all are ready.
   void load(std::vector<settings::ModelSettings> found, ModelDone done);
-  // Hides every version of `name` at once, drains and unloads them; 404 if none is there.
+  // Hides every version of `name` at once, drains and unloads them; notFound if none is there.
   void unload(const std::string& name, ModelDone done);
   // Builds the routing table and index from the instances (RoutingPublication).
   void publish();

@@ -43,7 +43,8 @@ class ServerCore {
   // Any thread; `done` runs on the main loop. Re-reads the repository for `name` and loads every
   // version found (a loaded model is replaced: new copy first, then the old one is unloaded).
   void repositoryLoad(std::string name, Done done);
-  // Any thread. New requests get 404 at once; in-flight ones finish; then the workers unload it.
+  // Any thread. New requests find no route at once (notFound); in-flight ones finish; then the
+  // workers unload it.
   void repositoryUnload(std::string name, Done done);
   // Any thread: the same as repositoryLoad for a loaded model (new copy, swap when it is ready,
   // then drain and unload the old; if the new copy fails the old one keeps serving).
