@@ -37,19 +37,11 @@ Acceptor::~Acceptor() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void Acceptor::start() {
-  if (!stopped_) readable_.add();
-}
-
-void Acceptor::stop() {
-  stopped_ = true;
-  readable_.del();
-  timer_.del();
-}
+void Acceptor::start() { readable_.add(); }
 
 void Acceptor::onReadable(evutil_socket_t, short, void* self) {
   auto* a = static_cast<Acceptor*>(self);
-  for (int i = 0; i < kAcceptBatch && !a->stopped_; ++i) {
+  for (int i = 0; i < kAcceptBatch; ++i) {
     const int fd = ::accept4(a->fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= a->firstReserved_) {
       ::close(fd);

@@ -28,7 +28,6 @@ class Acceptor {
   Acceptor& operator=(const Acceptor&) = delete;
 
   void start();
-  void stop();  // for good (the server is draining)
   std::uint64_t backoffs() const { return backoffs_; }
   // The descriptors kept for the supervisor: a quarter of the limit, at most 64.
   static long reserveFor(long limit) { return std::min<long>(64, limit / 4); }
@@ -44,7 +43,6 @@ class Acceptor {
   long firstReserved_;  // accepted sockets numbered from here on are refused
   Event readable_;
   Event timer_;
-  bool stopped_ = false;
   std::uint64_t backoffs_ = 0;      // since start
   std::uint64_t sinceLastLog_ = 0;  // refusals not logged yet
   std::chrono::steady_clock::time_point lastLog_{};
