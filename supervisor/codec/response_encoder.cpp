@@ -409,16 +409,4 @@ Expected<PlannedResult> ResponseEncoder::plan(schema::InferResult::Reader result
   }
 }
 
-Error errorFromWorker(schema::ErrorCode code, std::string_view message) {
-  std::string m(message);
-  switch (code) {
-    case schema::ErrorCode::BAD_INPUT: return badRequest(std::move(m));
-    case schema::ErrorCode::NOT_FOUND: return notFound(std::move(m));
-    case schema::ErrorCode::UNAVAILABLE:
-    case schema::ErrorCode::RESOURCE_EXHAUSTED: return unavailable(std::move(m));
-    case schema::ErrorCode::TIMEOUT: return timedOut(std::move(m));
-    default: return internalError(std::move(m));
-  }
-}
-
 }  // namespace ringserve::supervisor::codec

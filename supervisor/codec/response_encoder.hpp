@@ -105,9 +105,4 @@ class ResponseEncoder {
   std::unique_ptr<Impl> impl_;
 };
 
-// The error kind of a worker's error reply: BAD_INPUT badInput, NOT_FOUND notFound (the worker
-// does not know the model handle: it was unloaded meanwhile), UNAVAILABLE/RESOURCE_EXHAUSTED
-// unavailable, TIMEOUT timeout, internal/incompatible/unknown codes internal. The message is kept.
-Error errorFromWorker(schema::ErrorCode code, std::string_view message);
-
 }  // namespace ringserve::supervisor::codec

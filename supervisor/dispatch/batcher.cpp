@@ -7,6 +7,7 @@
 
 #include "supervisor/codec/request_frame.hpp"
 #include "supervisor/dispatch/batch_rules.hpp"
+#include "supervisor/worker_error.hpp"
 #include "transport/bug.hpp"
 #include "transport/frame.hpp"
 
@@ -216,7 +217,7 @@ void Batcher::completeMerged(const std::shared_ptr<Sent>& sent, Completion& c) {
   if (c.error || c.response->isError()) {
     if (!c.error) {
       auto err = c.response->getError();
-      const auto failure = codec::errorFromWorker(err.getCode(), err.getMessage().cStr());
+      const auto failure = errorFromWorker(err.getCode(), err.getMessage().cStr());
       std::size_t live = 0;
       for (const auto& m : members) live += m.call->writer ? 1 : 0;
       if (failure.kind == ErrorKind::badInput && live > 1) return retryAlone(sent);

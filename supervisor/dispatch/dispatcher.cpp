@@ -15,6 +15,7 @@
 #include "supervisor/dispatch/call.hpp"
 #include "supervisor/dispatch/target.hpp"
 #include "supervisor/event.hpp"
+#include "supervisor/worker_error.hpp"
 #include "transport/frame.hpp"
 
 namespace ringserve::supervisor::dispatch {
@@ -199,7 +200,7 @@ void Dispatcher::complete(Call& call, Completion& c) {
     auto resp = *c.response;
     if (resp.isError()) {
       auto err = resp.getError();
-      fail(call, codec::errorFromWorker(err.getCode(), err.getMessage().cStr()));
+      fail(call, errorFromWorker(err.getCode(), err.getMessage().cStr()));
       return 0;
     }
     call.completed = Clock::now();

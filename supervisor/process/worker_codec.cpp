@@ -2,27 +2,13 @@
 
 #include <cstdio>
 
+#include "supervisor/worker_error.hpp"
 #include "transport/frame.hpp"
 #include "worker.capnp.h"
 
 namespace ringserve::supervisor::detail {
 
 namespace {
-
-// The same mapping as codec::errorFromWorker (process/ may not include codec/).
-Error workerError(schema::Error::Reader e) {
-  ErrorKind kind = ErrorKind::internal;
-  switch (e.getCode()) {
-    case schema::ErrorCode::BAD_INPUT: kind = ErrorKind::badInput; break;
-    case schema::ErrorCode::NOT_FOUND: kind = ErrorKind::notFound; break;
-    case schema::ErrorCode::UNAVAILABLE:
-    case schema::ErrorCode::RESOURCE_EXHAUSTED: kind = ErrorKind::unavailable; break;
-    case schema::ErrorCode::TIMEOUT: kind = ErrorKind::timeout; break;
-    case schema::ErrorCode::INTERNAL:
-    case schema::ErrorCode::INCOMPATIBLE: kind = ErrorKind::internal; break;
-  }
-  return Error{kind, e.getMessage().cStr()};
-}
 
 std::vector<TensorInfo> tensors(capnp::List<schema::TensorMetadata>::Reader list) {
   std::vector<TensorInfo> out;
@@ -132,7 +118,9 @@ DecodeResult decodeFromWorker(std::vector<capnp::word> words) {
         break;
       }
       case schema::FromWorker::UNLOADED: r.frame.body = m.getUnloaded(); break;
-      case schema::FromWorker::ERROR: r.frame.body = workerError(m.getError()); break;
+      case schema::FromWorker::ERROR:
+        r.frame.body = errorFromWorker(m.getError().getCode(), m.getError().getMessage().cStr());
+        break;
       case schema::FromWorker::HEARTBEAT: {
         auto h = m.getHeartbeat();
         WorkerHeartbeat hb;

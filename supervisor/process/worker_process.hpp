@@ -47,7 +47,7 @@ class WorkerProcess final : public WorkerHandle {
 
   // Control channel requests; the reply is matched by id. The callback runs exactly once: with
   // the worker's reply, or an error (the worker's own error code mapped to its ErrorKind as
-  // codec::errorFromWorker does; unavailable naming the
+  // supervisor/worker_error.hpp says; unavailable naming the
   // worker and pool if it is not ready or dies first). Calling while not ready fails at once
   // (through the callback, from this call). Destroying the WorkerProcess drops pending callbacks
   // without calling them.

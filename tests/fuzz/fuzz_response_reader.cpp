@@ -15,6 +15,7 @@
 
 #include "response_input.hpp"
 #include "supervisor/codec/response_encoder.hpp"
+#include "supervisor/worker_error.hpp"
 #include "transport/frame.hpp"
 #include "worker.capnp.h"
 
@@ -30,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)transport::readGuarded([&] {
     auto resp = *root;
     if (resp.isError()) {
-      auto e = codec::errorFromWorker(resp.getError().getCode(), resp.getError().getMessage().cStr());
+      auto e = supervisor::errorFromWorker(resp.getError().getCode(), resp.getError().getMessage().cStr());
       return static_cast<int>(e.kind);
     }
     const codec::OutputBytes view = [&](std::uint64_t offset, std::uint64_t n) { return input.bytes(offset, n); };

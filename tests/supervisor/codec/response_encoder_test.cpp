@@ -11,6 +11,7 @@
 
 #include "supervisor/codec/json_text.hpp"
 #include "supervisor/codec/request_decoder.hpp"
+#include "supervisor/worker_error.hpp"
 #include "test_arena.hpp"
 
 namespace ringserve::supervisor::codec {
