@@ -13,27 +13,28 @@ void WorkerProcess::Impl::send(const std::vector<std::byte>& frame) {
   if (channel_ != nullptr) bufferevent_write(channel_, frame.data(), frame.size());
 }
 
-void WorkerProcess::Impl::loadModel(const ModelLoadSpec& spec, LoadCallback done) {
+template <class Encode>
+void WorkerProcess::Impl::request(Pending pending, Encode encode) {
   if (owner_->state_ != WorkerState::ready) {
-    done(notReady());
+    if (pending.load) pending.load(notReady());
+    if (pending.unload) pending.unload(notReady());
     return;
   }
   const std::uint64_t id = nextId_++;
-  pending_[id].load = std::move(done);
-  send(detail::encodeLoadModel(id, spec));
+  pending_[id] = std::move(pending);
+  send(encode(id));
+}
+
+void WorkerProcess::Impl::loadModel(const ModelLoadSpec& spec, LoadCallback done) {
+  request(Pending{std::move(done), nullptr}, [&spec](std::uint64_t id) { return detail::encodeLoadModel(id, spec); });
 }
 
 void WorkerProcess::Impl::unloadModel(std::uint32_t handle, UnloadCallback done) {
-  if (owner_->state_ != WorkerState::ready) {
-    done(notReady());
-    return;
-  }
-  const std::uint64_t id = nextId_++;
-  pending_[id].unload = std::move(done);
-  send(detail::encodeUnloadModel(id, handle));
+  request(Pending{nullptr, std::move(done)},
+          [handle](std::uint64_t id) { return detail::encodeUnloadModel(id, handle); });
 }
 
-void WorkerProcess::Impl::onReadable() {
+void WorkerProcess::Impl::feedBuffered() {
   evbuffer* in = bufferevent_get_input(channel_);
   std::byte chunk[16384];
   for (;;) {
@@ -41,18 +42,17 @@ void WorkerProcess::Impl::onReadable() {
     if (n <= 0) break;
     decoder_.feed(std::span<const std::byte>(chunk, static_cast<std::size_t>(n)));
   }
+}
+
+void WorkerProcess::Impl::onReadable() {
+  feedBuffered();
   processFrames();
 }
 
 bool WorkerProcess::Impl::drainChannel() {
   if (channel_ == nullptr || !killReason_.empty()) return true;
-  evbuffer* in = bufferevent_get_input(channel_);
+  feedBuffered();
   std::byte chunk[16384];
-  for (;;) {
-    const int n = evbuffer_remove(in, chunk, sizeof chunk);
-    if (n <= 0) break;
-    decoder_.feed(std::span<const std::byte>(chunk, static_cast<std::size_t>(n)));
-  }
   const int fd = bufferevent_getfd(channel_);
   for (;;) {
     const ssize_t n = ::recv(fd, chunk, sizeof chunk, MSG_DONTWAIT);

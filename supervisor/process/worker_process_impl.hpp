@@ -71,6 +71,11 @@ class WorkerProcess::Impl {
   std::string who() const { return "worker " + owner_->id() + " (" + owner_->poolLabel() + ")"; }
   Error notReady() const { return unavailable(who() + " is " + toString(owner_->state_) + ", not ready"); }
   void send(const std::vector<std::byte>& frame);
+  // Sends a request once the worker is ready (else answers `pending` with notReady() at once);
+  // `encode(id)` frames it under the id its reply will carry.
+  template <class Encode>
+  void request(Pending pending, Encode encode);
+  void feedBuffered();  // the channel's input evbuffer into the frame decoder
   void signalKill();
   void killFor(std::string reason, bool incompatible);
   void onReadable();
