@@ -22,17 +22,6 @@ namespace ringserve::supervisor::control::test {
 
 namespace fs = std::filesystem;
 
-TempDir::TempDir() {
-  std::string tmpl = (fs::temp_directory_path() / "rs-ctl-XXXXXX").string();
-  if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  fs::remove_all(path_, ec);
-}
-
 RunningServer::RunningServer(ServerOptions options, EnvironmentOptions environment, ControlLimits limits)
     : options_(std::move(options)) {
   auto o = supervisor::test::testServerOptions(options_.repository, options_.socket);

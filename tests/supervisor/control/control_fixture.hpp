@@ -18,14 +18,10 @@
 
 namespace ringserve::supervisor::control::test {
 
-class TempDir {
+// The server fixture's private folder (0700, removed with its content), named for these tests.
+class TempDir : public supervisor::test::TempFolder {
  public:
-  TempDir();
-  ~TempDir();
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
+  TempDir() : TempFolder("rs-ctl") {}
 };
 
 struct ServerOptions {
